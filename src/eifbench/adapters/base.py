@@ -1,0 +1,79 @@
+"""The ModelAdapter protocol: what an influence engine needs from a model.
+
+An adapter owns the read-out ``f`` and the fine-tuning loss ``L`` of one model kind, and
+prepares (tokenizes, stacks, moves to the device) stimuli and probes once, so the hot loop
+of an engine only runs forward and backward passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from eifbench.stimuli import Example, Text
+
+
+@dataclass(frozen=True)
+class PreparedProbes:
+    """Probes ready for the device: batches plus the permutation that undoes bucketing.
+
+    Attributes:
+        batches: adapter-specific batch objects, in read-out order.
+        order: ``order[j]`` is the original index of the j-th read-out value; shape (n,).
+        count: number of probes n.
+    """
+
+    batches: tuple[Any, ...]
+    order: torch.Tensor
+    count: int
+
+
+@runtime_checkable
+class ModelAdapter(Protocol):
+    """What every engine relies on. ``kind`` is ``"classifier"`` or ``"causal-lm"``."""
+
+    kind: ClassVar[str]
+    module: nn.Module
+    name: str
+
+    @property
+    def device(self) -> torch.device:
+        """The device the module's parameters live on."""
+        ...
+
+    def prepare_stimulus(self, stimulus: Example | Text) -> Any:
+        """Validate and encode one (non-chain) stimulus for ``loss``."""
+        ...
+
+    def loss(self, prepared: Any) -> torch.Tensor:
+        """The fine-tuning loss L of one prepared stimulus; a scalar tensor with grad."""
+        ...
+
+    def prepare_probes(
+        self, probes: Sequence[Example], context: str | None = None
+    ) -> PreparedProbes:
+        """Validate, encode and batch probes; ``context`` is prepended (LMs only)."""
+        ...
+
+    def readout(self, prepared: PreparedProbes) -> torch.Tensor:
+        """f(probes) in the original probe order; shape (n,), float32, on the device."""
+        ...
+
+    def probe_terms(self, prepared: PreparedProbes) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yield ``(original index, f(probe))`` one probe at a time, each a scalar with grad."""
+        ...
+
+    def stimulus_text(self, stimulus: Example | Text) -> str:
+        """The text that goes into the prompt under the in-context engine."""
+        ...
+
+
+def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Undo a bucketing permutation: ``out[order[j]] = values[j]``; shapes (n,) -> (n,)."""
+    out = torch.empty_like(values)
+    out[order.to(values.device)] = values
+    return out

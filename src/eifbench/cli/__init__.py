@@ -1,0 +1,43 @@
+"""The ``eifbench`` command line: ``influence``, ``run``, ``compare``, ``models``.
+
+A user's mistake prints one line and exits 2; nothing prints a stack trace for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from eifbench.cli.commands import COMMANDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="eifbench",
+        description="Empirical-influence desiderata: does a model learn logically from fine-tuning?",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        command.register(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    from eifbench.errors import EifError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except EifError as error:
+        print(f"eifbench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("eifbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

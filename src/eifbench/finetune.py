@@ -1,0 +1,53 @@
+"""The fine-tune recipe: the frozen config every influence result carries."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from eifbench.errors import InputError
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class FineTune:
+    """How a stimulus is fine-tuned into the model before the probes are read.
+
+    Attributes:
+        steps: optimizer steps per stimulus (k); each link of a Chain gets k steps.
+        lr: learning rate (eta).
+        optimizer: ``"sgd"`` (plain, no momentum) or ``"adam"`` (fresh state per stimulus).
+        trainable: optional glob over parameter names (``"*lm_head*"``); only matching
+            parameters are fine-tuned (and snapshotted). ``None`` trains everything.
+    """
+
+    steps: int = 1
+    lr: float = 1e-2
+    optimizer: str = "sgd"
+    trainable: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise InputError(f"FineTune.steps must be an int >= 1, got {self.steps!r}.")
+        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr < 0:
+            raise InputError(f"FineTune.lr must be a finite number >= 0, got {self.lr!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(
+                f"FineTune.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}."
+            )
+
+    def selects(self, parameter_name: str) -> bool:
+        """Whether the parameter of this name is fine-tuned under this recipe."""
+        return self.trainable is None or fnmatch.fnmatchcase(parameter_name, self.trainable)
+
+    def as_record(self) -> dict[str, Any]:
+        """A JSON-ready dict of the recipe."""
+        return asdict(self)
+
+    def label(self) -> str:
+        """A short human label, e.g. ``sgd lr=0.01 k=1``."""
+        trainable = f" trainable={self.trainable}" if self.trainable else ""
+        return f"{self.optimizer} lr={self.lr:g} k={self.steps}{trainable}"

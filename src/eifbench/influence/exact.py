@@ -1,0 +1,124 @@
+"""The exact engine: fine-tune from theta_0, read the probes, restore, repeat."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.finetune import FineTune
+from eifbench.influence.snapshot import Snapshot, checksum
+
+Progress = Callable[[int, int], None]
+
+
+def trainable_parameters(module: nn.Module, recipe: FineTune) -> list[nn.Parameter]:
+    """The parameters the recipe fine-tunes (deduplicated, so tied weights appear once)."""
+    return [p for name, p in module.named_parameters() if p.requires_grad and recipe.selects(name)]
+
+
+@contextlib.contextmanager
+def frozen_except(module: nn.Module, recipe: FineTune) -> Iterator[list[nn.Parameter]]:
+    """Turn off ``requires_grad`` outside the recipe's filter (saves backward work); undo after."""
+    frozen = [p for name, p in module.named_parameters() if p.requires_grad and not recipe.selects(name)]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        yield trainable_parameters(module, recipe)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
+class FusedSGD:
+    """Plain SGD applied inside backward: each gradient is used and freed as soon as it is
+    accumulated, so a full set of gradients never exists at once (peak memory ~ model)."""
+
+    def __init__(self, parameters: list[nn.Parameter], lr: float) -> None:
+        self._handles = [p.register_post_accumulate_grad_hook(self._step) for p in parameters]
+        self.lr = lr
+
+    def _step(self, parameter: torch.Tensor) -> None:
+        with torch.no_grad():
+            parameter.add_(parameter.grad, alpha=-self.lr)
+        parameter.grad = None
+
+    def close(self) -> None:
+        """Remove the hooks, so later backward passes (other engines) are untouched."""
+        for handle in self._handles:
+            handle.remove()
+
+
+def finetune_steps(
+    adapter: ModelAdapter,
+    links: Sequence[Any],
+    recipe: FineTune,
+    parameters: list[nn.Parameter],
+    sgd: FusedSGD | None,
+) -> torch.Tensor:
+    """Run k steps on each prepared link, in order; returns a 0-d bool 'all losses finite'.
+
+    No host sync happens here: the finiteness flag stays on the device.
+    """
+    finite = torch.ones((), dtype=torch.bool, device=adapter.device)
+    # Adam starts fresh for every stimulus and keeps its state across the links of a chain
+    optimizer = None if sgd else torch.optim.Adam(parameters, lr=recipe.lr)
+    for link in links:
+        for _ in range(recipe.steps):
+            loss = adapter.loss(link)
+            finite = finite & torch.isfinite(loss.detach())
+            loss.backward()
+            if optimizer is not None:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+    return finite
+
+
+def run_exact(
+    adapter: ModelAdapter,
+    stimuli: Sequence[Sequence[Any]],
+    probes: PreparedProbes,
+    baseline: torch.Tensor,
+    recipe: FineTune,
+    *,
+    progress: Progress | None = None,
+    paranoid: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact EIF rows for prepared stimuli (each a sequence of prepared links).
+
+    Returns:
+        ``(matrix, finite)``: influence rows of shape (n_stimuli, n_probes) on the device,
+        and a bool tensor of shape (n_stimuli,) that is False where a loss went non-finite.
+    """
+    module = adapter.module
+    was_training = module.training
+    module.eval()  # dropout off: runs are deterministic
+    rows: list[torch.Tensor] = []
+    finite_flags: list[torch.Tensor] = []
+    with frozen_except(module, recipe) as parameters:
+        snapshot = Snapshot(module, parameters)
+        reference = checksum(module) if paranoid else None
+        sgd = FusedSGD(parameters, recipe.lr) if recipe.optimizer == "sgd" else None
+        try:
+            for index, links in enumerate(stimuli):
+                try:
+                    with torch.enable_grad():
+                        finite_flags.append(finetune_steps(adapter, links, recipe, parameters, sgd))
+                    rows.append(adapter.readout(probes) - baseline)
+                finally:
+                    snapshot.restore()
+                    for p in parameters:
+                        p.grad = None
+                if reference is not None and checksum(module) != reference:
+                    raise RuntimeError(f"weights differ from theta_0 after stimulus {index}")
+                if progress is not None:
+                    progress(index + 1, len(stimuli))
+        finally:
+            if sgd is not None:
+                sgd.close()
+            module.train(was_training)
+    return torch.stack(rows), torch.stack(finite_flags)

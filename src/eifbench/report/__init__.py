@@ -1,0 +1,1 @@
+"""Reports: records (JSON), tables (tabulate), HTML, and baseline comparison."""

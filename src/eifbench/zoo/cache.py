@@ -1,0 +1,43 @@
+"""The on-disk cache of built models: keyed by spec + version, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """``$EIFBENCH_CACHE``, else ``~/.cache/eifbench``."""
+    return Path(os.environ.get("EIFBENCH_CACHE", Path.home() / ".cache" / "eifbench"))
+
+
+def entry_path(key: str) -> Path:
+    """The folder of one cache entry, e.g. ``fashion-cnn-v1``."""
+    return cache_root() / key
+
+
+@contextlib.contextmanager
+def atomic_folder(final: Path) -> Iterator[Path]:
+    """Yield a scratch folder; on success it replaces ``final`` in one rename.
+
+    A crash midway leaves only a scratch folder, never a half-written entry.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield scratch
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(scratch, final)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def discard(entry: Path) -> None:
+    """Remove a corrupt entry so it is rebuilt."""
+    shutil.rmtree(entry, ignore_errors=True)

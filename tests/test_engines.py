@@ -1,0 +1,229 @@
+"""The engines against independent computations written here, not in the library."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import eifbench
+from eifbench.influence.snapshot import checksum
+from tests.conftest import FACTS, PROBES
+
+
+def _classifier_readout(module: torch.nn.Module, probes: list[eifbench.Example]) -> torch.Tensor:
+    x = torch.stack([p.x for p in probes])
+    y = torch.tensor([p.y for p in probes])
+    with torch.no_grad():
+        return F.log_softmax(module(x), dim=-1)[torch.arange(len(y)), y]
+
+
+def _naive_classifier(adapter, stimuli, probes, steps, lr, optimizer):
+    before = _classifier_readout(adapter.module, probes)
+    rows = []
+    for s in stimuli:
+        model = copy.deepcopy(adapter.module)
+        opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(model.parameters(), lr=lr)
+        for _ in range(steps):
+            loss = F.cross_entropy(model(s.x[None]), torch.tensor([s.y]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        rows.append(_classifier_readout(model, probes) - before)
+    return torch.stack(rows)
+
+
+def _lm_readout_one(model, tokenizer, probe: eifbench.Example) -> float:
+    ids = tokenizer(probe.x + probe.y).input_ids
+    n_prompt = len(tokenizer(probe.x).input_ids)
+    with torch.no_grad():
+        logp = F.log_softmax(model(torch.tensor([ids])).logits[0].double(), dim=-1)
+    return float(sum(logp[t - 1, ids[t]] for t in range(n_prompt, len(ids))))
+
+
+def _naive_lm(adapter, stimuli, probes, steps, lr):
+    tok = adapter.tokenizer
+    before = torch.tensor([_lm_readout_one(adapter.module, tok, p) for p in probes])
+    rows = []
+    for s in stimuli:
+        model = copy.deepcopy(adapter.module)
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        links = s.links if isinstance(s, eifbench.Chain) else (s,)
+        for link in links:
+            if isinstance(link, eifbench.Text):
+                ids = torch.tensor([tok(link.text).input_ids])
+                labels = ids
+            else:
+                full = tok(link.x + link.y).input_ids
+                n = len(tok(link.x).input_ids)
+                ids = torch.tensor([full])
+                labels = torch.tensor([[-100] * n + full[n:]])
+            for _ in range(steps):
+                loss = model(input_ids=ids, labels=labels).loss
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        rows.append(torch.tensor([_lm_readout_one(model, tok, p) for p in probes]) - before)
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("optimizer,steps,lr", [("sgd", 1, 0.05), ("sgd", 3, 0.02), ("adam", 2, 1e-3)])
+def test_exact_classifier_matches_naive_loop(tiny_cnn, images, optimizer, steps, lr):
+    recipe = eifbench.FineTune(steps=steps, lr=lr, optimizer=optimizer)
+    result = eifbench.influence(tiny_cnn, images[:4], images, finetune=recipe)
+    expected = _naive_classifier(tiny_cnn, images[:4], images, steps, lr, optimizer)
+    assert result.matrix.shape == (4, len(images))
+    assert result.matrix.abs().max() > 1e-4  # the check is not vacuous
+    torch.testing.assert_close(result.matrix, expected, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_exact_lm_matches_naive_loop(tiny_lm, steps):
+    stimuli = FACTS + [eifbench.Chain([FACTS[0], FACTS[2]])]
+    recipe = eifbench.FineTune(steps=steps, lr=0.05)
+    result = eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)
+    expected = _naive_lm(tiny_lm, stimuli, PROBES, steps, 0.05).float()
+    assert result.matrix.abs().max() > 1e-2
+    torch.testing.assert_close(result.matrix, expected, atol=2e-4, rtol=1e-4)
+    baseline = torch.tensor([_lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, p) for p in PROBES])
+    torch.testing.assert_close(result.baseline, baseline.float(), atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["exact", "first-order", "in-context"])
+def test_lm_weights_bitwise_identical_after_every_engine(tiny_lm, engine):
+    before = checksum(tiny_lm.module)
+    recipe = eifbench.FineTune(steps=2, lr=0.1)
+    eifbench.influence(tiny_lm, FACTS, PROBES, engine=engine, finetune=recipe)
+    assert checksum(tiny_lm.module) == before
+    assert all(p.grad is None for p in tiny_lm.module.parameters())
+
+
+@pytest.mark.parametrize("engine,optimizer", [("exact", "sgd"), ("exact", "adam"), ("first-order", "sgd")])
+def test_classifier_weights_bitwise_identical(tiny_cnn, images, engine, optimizer):
+    before = checksum(tiny_cnn.module)
+    eifbench.influence(tiny_cnn, images[:3], images, engine=engine,
+                       finetune=eifbench.FineTune(steps=3, lr=0.5, optimizer=optimizer))
+    assert checksum(tiny_cnn.module) == before
+
+
+def test_hooks_are_removed_after_the_run(tiny_cnn, images):
+    eifbench.influence(tiny_cnn, images[:2], images, finetune=eifbench.FineTune(lr=0.1))
+    before = checksum(tiny_cnn.module)
+    loss = F.cross_entropy(tiny_cnn.module(images[0].x[None]), torch.tensor([images[0].y]))
+    loss.backward()  # a later user backward must not step the weights
+    assert checksum(tiny_cnn.module) == before
+    tiny_cnn.module.zero_grad(set_to_none=True)
+
+
+def test_lr_zero_gives_exactly_zero(tiny_lm, tiny_cnn, images):
+    zero = eifbench.FineTune(steps=2, lr=0.0)
+    assert torch.count_nonzero(eifbench.influence(tiny_lm, FACTS, PROBES, finetune=zero).matrix) == 0
+    assert torch.count_nonzero(eifbench.influence(tiny_cnn, images[:3], images, finetune=zero).matrix) == 0
+    first = eifbench.influence(tiny_cnn, images[:3], images, engine="first-order", finetune=zero)
+    assert torch.count_nonzero(first.matrix) == 0
+
+
+# below these lrs the float32 weight update itself is the error floor
+@pytest.mark.parametrize("model_name,final_bound", [("tiny_cnn", 0.25), ("tiny_lm", 0.05)])
+def test_first_order_error_shrinks_with_lr(request, images, model_name, final_bound):
+    model = request.getfixturevalue(model_name)
+    stimuli, probes = (images[:4], images) if model_name == "tiny_cnn" else (FACTS, PROBES)
+    errors = []
+    for lr in (1e-1, 3e-2, 1e-2):
+        recipe = eifbench.FineTune(steps=1, lr=lr)
+        exact = eifbench.influence(model, stimuli, probes, finetune=recipe).matrix.double()
+        approx = eifbench.influence(model, stimuli, probes, engine="first-order", finetune=recipe).matrix.double()
+        errors.append(float((exact - approx).norm() / exact.norm()))
+    assert errors[0] > errors[1] > errors[2], errors
+    assert errors[2] < final_bound, errors
+
+
+def test_first_order_matches_the_formula(tiny_cnn, images):
+    recipe = eifbench.FineTune(steps=2, lr=1e-3)
+    result = eifbench.influence(tiny_cnn, images[:2], images[:3], engine="first-order", finetune=recipe)
+    module = tiny_cnn.module
+    params = list(module.parameters())
+
+    def grad_of(value):
+        return torch.cat([g.reshape(-1) for g in torch.autograd.grad(value, params)])
+
+    for i, s in enumerate(images[:2]):
+        g_loss = grad_of(F.cross_entropy(module(s.x[None]), torch.tensor([s.y])))
+        for j, p in enumerate(images[:3]):
+            g_probe = grad_of(F.log_softmax(module(p.x[None]), dim=-1)[0, p.y])
+            expected = recipe.lr * recipe.steps * torch.dot(g_probe, -g_loss)
+            assert float(result.matrix[i, j]) == pytest.approx(float(expected), rel=1e-4, abs=1e-9)
+
+
+def test_batched_lm_readout_equals_one_at_a_time(tiny_lm):
+    batched = tiny_lm.readout(tiny_lm.prepare_probes(PROBES))
+    single = torch.stack([tiny_lm.readout(tiny_lm.prepare_probes([p]))[0] for p in PROBES])
+    torch.testing.assert_close(batched, single, atol=1e-4, rtol=1e-5)
+    assert len(tiny_lm.prepare_probes(PROBES).batches) == 1
+    tiny = eifbench.CausalLMAdapter(tiny_lm.module, tiny_lm.tokenizer, batch_tokens=40)
+    bucketed = tiny.prepare_probes(PROBES)
+    assert len(bucketed.batches) > 1
+    torch.testing.assert_close(tiny.readout(bucketed), single, atol=1e-4, rtol=1e-5)
+
+
+def test_in_context_is_difference_of_prompted_readouts(tiny_lm):
+    stimulus = eifbench.Chain([FACTS[0], FACTS[1]])
+    result = eifbench.influence(tiny_lm, [stimulus], PROBES[:2], engine="in-context")
+    context = "A wug is a kind of blicket.\nZorbs live in deep caves."
+    for j, p in enumerate(PROBES[:2]):
+        with_ctx = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(context + "\n" + p.x, p.y))
+        plain = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, p)
+        assert float(result.matrix[0, j]) == pytest.approx(with_ctx - plain, abs=2e-4)
+
+
+def test_nan_loss_marks_one_stimulus_and_the_rest_go_on(tiny_cnn, images):
+    poisoned = eifbench.Example(torch.full((1, 28, 28), float("nan")), 3)
+    before = checksum(tiny_cnn.module)
+    with pytest.warns(RuntimeWarning, match="1 of 3 stimuli diverged"):
+        result = eifbench.influence(tiny_cnn, [images[0], poisoned, images[1]], images[:4],
+                                    finetune=eifbench.FineTune(lr=0.1))
+    assert checksum(tiny_cnn.module) == before
+    assert set(result.failures) == {1} and "NaN" in result.failures[1]
+    assert torch.isnan(result.matrix[1]).all()
+    assert torch.isfinite(result.matrix[[0, 2]]).all()
+
+
+def test_every_stimulus_diverging_raises(tiny_cnn, images):
+    poisoned = eifbench.Example(torch.full((1, 28, 28), float("inf")), 3)
+    before = checksum(tiny_cnn.module)
+    with pytest.raises(eifbench.FineTuneDivergedError, match="lower the lr"):
+        eifbench.influence(tiny_cnn, [poisoned], images[:2])
+    assert checksum(tiny_cnn.module) == before
+
+
+def test_exception_midway_restores_weights(tiny_lm, monkeypatch):
+    before = checksum(tiny_lm.module)
+    real_readout = tiny_lm.readout
+    calls = {"n": 0}
+
+    def failing_readout(prepared):
+        calls["n"] += 1
+        if calls["n"] == 3:  # baseline, stimulus 0, then fail after stimulus 1 fine-tuned
+            raise RuntimeError("simulated fault")
+        return real_readout(prepared)
+
+    monkeypatch.setattr(tiny_lm, "readout", failing_readout)
+    with pytest.raises(RuntimeError, match="simulated fault"):
+        eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.5))
+    monkeypatch.undo()
+    assert checksum(tiny_lm.module) == before
+
+
+def test_trainable_filter_changes_only_matching_parameters(tiny_lm):
+    recipe = eifbench.FineTune(lr=0.05, trainable="lm_head*")
+    restricted = eifbench.influence(tiny_lm, FACTS, PROBES, finetune=recipe).matrix
+    full = eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.05)).matrix
+    assert not torch.allclose(restricted, full)
+    assert all(p.requires_grad for p in tiny_lm.module.parameters())
+
+
+def test_paranoid_mode_runs_and_passes(tiny_cnn, images):
+    result = eifbench.influence(tiny_cnn, images[:2], images[:3], paranoid=True)
+    assert torch.isfinite(result.matrix).all()

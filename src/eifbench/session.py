@@ -1,0 +1,156 @@
+"""The benchmark session behind the pytest plugin: options, cases, models, influence, verdicts.
+
+One ``EifSession`` lives in ``config.stash`` for the whole pytest run. Tests reach it
+through the session-scoped ``eif`` fixture, so it is safe to use inside ``@given``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eifbench.catalog import CatalogEntry, entry_for, load_catalog
+from eifbench.desiderata.base import NOT_APPLICABLE, Desideratum, Measurement, Thresholds
+from eifbench.finetune import FineTune
+
+CONDITIONS = ("finetune", "in-context")
+DEFAULT_MODELS = ("fashion-cnn", "smollm2")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every ``--eif-*`` option, parsed once."""
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    model_args: str | None = None
+    steps: int | None = None
+    lrs: tuple[float, ...] = ()
+    optimizer: str | None = None
+    engine: str = "exact"
+    limit: int | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    tolerances: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    stimuli_path: str | None = None
+    catalog_dir: Path | None = None
+    paranoid: bool = False
+    falsify: bool = False
+    ray: str | None = None
+
+
+@dataclass(frozen=True)
+class EifCase:
+    """One column of the report under one condition: a model, a condition and a recipe."""
+
+    spec: str
+    kind: str
+    condition: str
+    recipe: FineTune
+    engine: str
+    stimuli: int
+    dataset: str | None
+    sweep: bool = False
+
+    @property
+    def id(self) -> str:
+        """The pytest id, e.g. ``smollm2-in-context`` or ``smollm2-finetune-lr0.001``."""
+        suffix = f"-lr{self.recipe.lr:g}" if self.sweep and self.condition == "finetune" else ""
+        return f"{self.spec}-{self.condition}{suffix}"
+
+    @property
+    def column(self) -> str:
+        """The report column: the model, plus the lr when sweeping."""
+        return f"{self.spec} (lr {self.recipe.lr:g})" if self.sweep else self.spec
+
+
+class EifSession:
+    """Models loaded once, influence computed once per distinct request, verdicts recorded."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.catalog: dict[str, CatalogEntry] = load_catalog(options.catalog_dir)
+        self._models: dict[str, Any] = {}
+        self._influence: dict[tuple[Any, ...], Any] = {}
+        self.current_item: Any = None
+        self.current_start: float = time.perf_counter()
+        self.baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The thresholds in force."""
+        return self.options.thresholds
+
+    def cases(self) -> list[EifCase]:
+        """Every (model, condition, recipe) the run covers, in report order."""
+        from eifbench.zoo import spec_kind
+
+        cases = []
+        for spec in self.options.models:
+            kind = spec_kind(spec)
+            entry = entry_for(spec, kind, self.catalog)
+            base = entry.recipe
+            recipe = FineTune(
+                steps=self.options.steps or base.steps,
+                lr=base.lr,
+                optimizer=self.options.optimizer or base.optimizer,
+                trainable=base.trainable,
+            )
+            lrs = self.options.lrs or (recipe.lr,)
+            stimuli = min(entry.stimuli, self.options.limit) if self.options.limit else entry.stimuli
+            for condition in CONDITIONS:
+                for lr in lrs if condition == "finetune" else lrs[:1]:
+                    cases.append(EifCase(
+                        spec=spec, kind=kind, condition=condition,
+                        recipe=FineTune(recipe.steps, lr, recipe.optimizer, recipe.trainable),
+                        engine=self.options.engine if condition == "finetune" else "in-context",
+                        stimuli=stimuli, dataset=entry.dataset, sweep=len(lrs) > 1,
+                    ))
+        return cases
+
+    def check_baseline_recipes(self, cases: list[EifCase]) -> None:
+        """Refuse a baseline that measured these models with another recipe."""
+        if self.baseline is None:
+            return
+        from eifbench.report.baseline import check_recipes
+
+        current = {(c.column, c.condition): {"engine": c.engine, **c.recipe.as_record()} for c in cases}
+        check_recipes(self.baseline, current, "given to --eif-compare")
+
+    def model(self, spec: str) -> Any:
+        """The loaded adapter of a spec (loaded on first use, then shared)."""
+        if spec not in self._models:
+            from eifbench.zoo import load_model
+
+            self._models[spec] = load_model(spec, self.options.model_args)
+        return self._models[spec]
+
+    def influence(self, case: EifCase, stimuli: list[Any], probes: list[Any]) -> Any:
+        """The influence result of a case on these stimuli and probes, computed once."""
+        from eifbench.influence import influence
+        from eifbench.influence.digest import digest
+
+        key = (case.spec, case.engine, case.recipe, digest(stimuli), digest(probes))
+        if key not in self._influence:
+            self._influence[key] = influence(
+                self.model(case.spec), stimuli, probes, engine=case.engine, finetune=case.recipe,
+                paranoid=self.options.paranoid,
+            )
+        return self._influence[key]
+
+    def skip_if_not_applicable(self, desideratum: Desideratum, case: EifCase) -> None:
+        """Record an ``n/a`` and skip the test when the desideratum does not apply."""
+        reason = desideratum.not_applicable(case.kind, case.condition)
+        if reason is not None:
+            self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
+
+    def judge(self, case: EifCase, measurement: Measurement) -> None:
+        """Record the measurement on the running test and turn its verdict into the outcome."""
+        from eifbench.report.verdicts import apply_verdict
+
+        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start)
+
+    def is_not_applicable(self, measurement: Measurement) -> bool:
+        """Whether a measurement is an n/a record."""
+        return measurement.status == NOT_APPLICABLE

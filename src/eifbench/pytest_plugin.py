@@ -81,6 +81,14 @@ def pytest_configure(config: pytest.Config) -> None:
     from eifbench.session import EifSession
 
     session = EifSession(options)
+    try:
+        session.cases()  # validates every --eif-model spec before collection
+    except Exception as error:
+        from eifbench.errors import EifError
+
+        if isinstance(error, EifError):
+            raise pytest.UsageError(str(error)) from None
+        raise
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(Reporter(config, lambda name: _value(config, name)), "eifbench-reporter")
     compare_path = _value(config, "compare")

@@ -32,6 +32,9 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
     """Triples (a, b, c) of a square influence matrix with a->b and b->c both strong.
 
     Strong means ``M[x, y] >= strength * M[y, y]`` (a large share of training on y itself).
+    Only items whose self-influence is at least the pool's median can be b or c: a
+    confidently classified image barely moves when trained on, and a ratio over a
+    near-zero self-influence says nothing.
 
     Args:
         square: influence among a pool, stimuli = probes, shape (n, n).
@@ -43,7 +46,8 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
     """
     m = np.asarray(square, dtype=np.float64)
     diagonal = np.diag(m)
-    strong = (m >= strength * diagonal[None, :]) & (diagonal[None, :] > 0)
+    eligible = (diagonal > 0) & (diagonal >= np.median(diagonal))
+    strong = (m >= strength * diagonal[None, :]) & eligible[None, :]
     np.fill_diagonal(strong, False)
     triples = [
         (a, b, c)

@@ -44,7 +44,9 @@ def cell(record: dict[str, Any] | None) -> str:
         return label
     ci = record.get("ci")
     interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
-    return f"{label} {record['value']:.2f}{interval}"
+    extra = (record.get("details") or {}).get("noise_ratio")
+    secondary = f" · noise ratio {extra['value']:.2f}" if isinstance(extra, dict) and extra.get("value") is not None else ""
+    return f"{label} {record['value']:.2f}{interval}{secondary}"
 
 
 def summary_rows(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

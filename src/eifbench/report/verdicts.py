@@ -38,7 +38,7 @@ def apply_verdict(session: Any, case: Any, measurement: Measurement, seconds: fl
             item.user_properties.append((f"eif_{key}", record[key]))
         if record["ci"]:
             item.user_properties.append(("eif_ci", f"{record['ci'][0]:.6g},{record['ci'][1]:.6g}"))
-    where = f"{case.spec} ({case.condition}, {case.recipe.label()})"
+    where = f"{case.spec} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.spec} (in-context)"
     if measurement.status == NOT_APPLICABLE:
         pytest.skip(f"n/a: {measurement.reason}")
     if comparison is not None and comparison.kind == "regression":

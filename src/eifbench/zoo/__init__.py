@@ -1,14 +1,16 @@
-"""The model zoo: one registry of specs, and ``load_model``."""
+"""The model zoo: one registry of specs, and ``load_model``. Importing it loads no torch."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eifbench.adapters.base import ModelAdapter
 from eifbench.errors import ModelSpecError
 from eifbench.zoo.specs import ModelSpec, parse_spec
+
+if TYPE_CHECKING:  # the registry must stay importable without torch (pytest plugin)
+    from eifbench.adapters.base import ModelAdapter
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from eifbench.errors import ModelSpecError
+
+if TYPE_CHECKING:
+    import torch
 
 # Only these keyword args reach a loader: a spec from a CI config must not smuggle in
 # arbitrary from_pretrained options.
@@ -21,7 +22,7 @@ ALLOWED_ARGS = {
     "subfolder": str,
     "batch_tokens": int,
 }
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "auto": "auto"}
+DTYPES = ("float32", "float16", "bfloat16", "auto")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def parse_spec(spec: str, model_args: str | dict[str, Any] | None = None) -> Mod
 
 def resolve_device(args: dict[str, Any]) -> torch.device:
     """The ``device`` arg, else CUDA when available, else CPU."""
+    import torch
+
     if "device" in args:
         try:
             return torch.device(args["device"])
@@ -101,6 +104,9 @@ def resolve_device(args: dict[str, Any]) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def resolve_dtype(args: dict[str, Any], default: torch.dtype = torch.float32) -> Any:
-    """The torch dtype named by the ``dtype`` arg (float32 by default)."""
-    return DTYPES[args["dtype"]] if "dtype" in args else default
+def resolve_dtype(args: dict[str, Any]) -> Any:
+    """The torch dtype named by the ``dtype`` arg (float32 by default; ``"auto"`` passes through)."""
+    import torch
+
+    name = args.get("dtype", "float32")
+    return "auto" if name == "auto" else getattr(torch, name)

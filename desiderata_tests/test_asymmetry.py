@@ -12,4 +12,5 @@ def test_asymmetry(eif, eif_case, tasks):
     eif.skip_if_not_applicable(ASYMMETRY, eif_case)
     task = tasks("asymmetry", eif_case)
     result = eif.influence(eif_case, task.stimuli, task.probes)
-    eif.judge(eif_case, ASYMMETRY.measure(result.matrix.numpy(), task.layout["groups"], eif.thresholds))
+    measurement = ASYMMETRY.measure(result.matrix.numpy(), task.layout["groups"], eif.thresholds)
+    eif.judge(eif_case, measurement, matrix=result.matrix)

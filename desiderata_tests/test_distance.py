@@ -12,4 +12,5 @@ def test_distance(eif, eif_case, tasks):
     eif.skip_if_not_applicable(DISTANCE, eif_case)
     task = tasks("distance", eif_case)
     result = eif.influence(eif_case, task.stimuli, task.probes)
-    eif.judge(eif_case, DISTANCE.measure(result.matrix.numpy(), task.layout["levels"], eif.thresholds))
+    measurement = DISTANCE.measure(result.matrix.numpy(), task.layout["levels"], eif.thresholds)
+    eif.judge(eif_case, measurement, matrix=result.matrix)

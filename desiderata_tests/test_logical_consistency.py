@@ -16,7 +16,8 @@ def test_logical_consistency(eif, eif_case, tasks):
     eif.skip_if_not_applicable(CONSISTENCY, eif_case)
     task = tasks("logical consistency", eif_case)
     result = eif.influence(eif_case, task.stimuli, task.probes)
-    eif.judge(eif_case, CONSISTENCY.measure(result.matrix.numpy(), task.layout["expected"], eif.thresholds))
+    measurement = CONSISTENCY.measure(result.matrix.numpy(), task.layout["expected"], eif.thresholds)
+    eif.judge(eif_case, measurement, matrix=result.matrix)
 
 
 @pytest.mark.falsify

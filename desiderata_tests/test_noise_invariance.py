@@ -20,7 +20,7 @@ def test_noise_invariance(eif, eif_case, tasks):
     matrix = result.matrix.numpy()[:, task.layout["broad"]]
     n, k = task.layout["n_clean"], task.layout["n_noise"]
     measurement = NOISE.measure(matrix[:n], matrix[n : 2 * n], matrix[2 * n : 2 * n + k], eif.thresholds)
-    eif.judge(eif_case, measurement)
+    eif.judge(eif_case, measurement, matrix=result.matrix)
 
 
 @pytest.mark.falsify

@@ -16,4 +16,4 @@ def test_sparseness(eif, eif_case, tasks):
     measurement = SPARSENESS.measure(
         result.matrix.numpy(), task.layout["self_index"], noise_level(result.baseline.numpy()), eif.thresholds
     )
-    eif.judge(eif_case, measurement)
+    eif.judge(eif_case, measurement, matrix=result.matrix)

@@ -22,7 +22,8 @@ def test_transitivity(eif, eif_case, tasks):
     noise = noise_level(result.baseline.numpy())
     if eif_case.kind != "causal-lm":
         triples = strong_triples(matrix, eif.thresholds.transitivity, MAX_TRIPLES, seed=eif.options.seed)
-        eif.judge(eif_case, TRANSITIVITY.measure_triples(matrix, triples, noise, eif.thresholds))
+        measurement = TRANSITIVITY.measure_triples(matrix, triples, noise, eif.thresholds)
+        eif.judge(eif_case, measurement, matrix=result.matrix)
         return
     reference = eif.influence(eif_case, task.extra_stimuli, task.probes).matrix.numpy()
     rows = np.arange(len(task.stimuli))
@@ -30,7 +31,7 @@ def test_transitivity(eif, eif_case, tasks):
     measurement = TRANSITIVITY.measure(
         matrix[rows, conclusion], matrix[rows, control], reference[rows, conclusion], noise, eif.thresholds
     )
-    eif.judge(eif_case, measurement)
+    eif.judge(eif_case, measurement, matrix=result.matrix)
 
 
 @pytest.mark.falsify

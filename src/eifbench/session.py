@@ -145,11 +145,19 @@ class EifSession:
         if reason is not None:
             self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
 
-    def judge(self, case: EifCase, measurement: Measurement) -> None:
-        """Record the measurement on the running test and turn its verdict into the outcome."""
+    def judge(self, case: EifCase, measurement: Measurement, matrix: Any = None) -> None:
+        """Record the measurement on the running test and turn its verdict into the outcome.
+
+        Args:
+            case: the parametrized case.
+            measurement: what the desideratum measured.
+            matrix: optional influence matrix (n_s, n_p) for the HTML heatmap (downsampled).
+        """
+        from eifbench.report.figures import heatmap_data
         from eifbench.report.verdicts import apply_verdict
 
-        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start)
+        figure = heatmap_data(matrix) if matrix is not None else None
+        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, figure)
 
     def is_not_applicable(self, measurement: Measurement) -> bool:
         """Whether a measurement is an n/a record."""

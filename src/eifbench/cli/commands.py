@@ -105,4 +105,10 @@ class ModelsCommand:
         return 0
 
 
-COMMANDS: dict[str, Command] = {"influence": InfluenceCommand(), "models": ModelsCommand()}
+def _commands() -> dict[str, Command]:
+    from eifbench.cli.suite import CompareCommand, RunCommand
+
+    return {"run": RunCommand(), "compare": CompareCommand(), "influence": InfluenceCommand(), "models": ModelsCommand()}
+
+
+COMMANDS: dict[str, Command] = _commands()

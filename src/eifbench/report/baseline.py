@@ -51,21 +51,39 @@ def load_report(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def index(doc: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+class Baseline(dict):
+    """Baseline records keyed by (column, desideratum, condition).
+
+    A baseline of a single model also matches a run of another single model: that is how a
+    fine-tuned checkpoint (``hf:./tuned``) is gated against its base (``hf:./base``).
+    """
+
+    def match(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        """The baseline record for a key, falling back to the only model of the baseline."""
+        if key in self:
+            return self[key]
+        columns = {k[0] for k in self}
+        if len(columns) == 1:
+            return self.get((next(iter(columns)), key[1], key[2]))
+        return None
+
+
+def index(doc: dict[str, Any]) -> Baseline:
     """Records keyed by (column, desideratum, condition)."""
-    return {record_key(r): r for r in doc["results"]}
+    return Baseline({record_key(r): r for r in doc["results"]})
 
 
-def check_recipes(baseline: dict[tuple[str, str, str], dict[str, Any]], current: dict[tuple[str, str], dict[str, Any]], path: str) -> None:
+def check_recipes(baseline: Baseline, current: dict[tuple[str, str], dict[str, Any]], path: str) -> None:
     """Refuse a baseline measured with another recipe for the same model and condition.
 
     Args:
-        baseline: baseline records by key.
+        baseline: baseline records.
         current: ``(column, condition) -> recipe record`` of this run.
     """
-    for (column, _, condition), record in baseline.items():
-        recipe = current.get((column, condition))
-        if recipe is not None and record["recipe"] != recipe:
+    desiderata = {k[1] for k in baseline}
+    for (column, condition), recipe in current.items():
+        record = next((r for d in desiderata if (r := baseline.match((column, d, condition)))), None)
+        if record is not None and record["recipe"] != recipe:
             raise BaselineError(
                 f"Baseline {path} measured {column} ({condition}) with {record['recipe']}, this run uses "
                 f"{recipe}; pass the same --eif-lr/--eif-steps/--eif-optimizer or save a new baseline."

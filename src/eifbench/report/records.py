@@ -115,6 +115,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+        os.chmod(scratch, 0o644)  # mkstemp makes files private; a report is meant to be shared
         os.replace(scratch, target)
     finally:
         if os.path.exists(scratch):

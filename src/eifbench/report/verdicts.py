@@ -22,15 +22,19 @@ def describe(record: dict[str, Any]) -> str:
             f"[{ci[0]:.3f}, {ci[1]:.3f}] (pass needs {side} {record['threshold']:g}, n={record['n']})")
 
 
-def apply_verdict(session: Any, case: Any, measurement: Measurement, seconds: float) -> None:
+def apply_verdict(
+    session: Any, case: Any, measurement: Measurement, seconds: float, figure: dict[str, Any] | None = None
+) -> None:
     """Attach the record to the running test item and raise the matching pytest outcome."""
     item = session.current_item
     record = make_record(case, measurement, seconds, item.nodeid if item is not None else "")
+    if figure is not None:
+        record["figure"] = figure
     comparison = None
     if session.baseline is not None and measurement.status != NOT_APPLICABLE:
         from eifbench.report.records import record_key
 
-        comparison = compare(session.baseline.get(record_key(record)), record, session.options.tolerances)
+        comparison = compare(session.baseline.match(record_key(record)), record, session.options.tolerances)
         record["gate"] = comparison.kind
     if item is not None:
         item.user_properties.append((RECORD_KEY, json.dumps(record)))

@@ -98,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         try:
             session.baseline = index(load_report(compare_path))
+            session.check_baseline_recipes(session.cases())
         except EifError as error:
             raise pytest.UsageError(str(error)) from None
 
@@ -112,16 +113,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize tests that take ``eif_case`` over models x conditions (x lrs)."""
     if "eif_case" not in metafunc.fixturenames:
         return
-    session = metafunc.config.stash[SESSION_KEY]
-    try:
-        cases = session.cases()
-        session.check_baseline_recipes(cases)
-    except Exception as error:
-        from eifbench.errors import EifError
-
-        if isinstance(error, EifError):
-            raise pytest.UsageError(str(error)) from None
-        raise
+    cases = metafunc.config.stash[SESSION_KEY].cases()  # validated in pytest_configure
     params = [pytest.param(c, id=c.id, marks=[pytest.mark.xdist_group(c.spec)]) for c in cases]
     metafunc.parametrize("eif_case", params)
 

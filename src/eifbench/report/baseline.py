@@ -52,24 +52,24 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 class Baseline(dict):
-    """Baseline records keyed by (column, desideratum, condition).
+    """Baseline records keyed by ``record_key`` (column, desideratum, condition, test).
 
     A baseline of a single model also matches a run of another single model: that is how a
     fine-tuned checkpoint (``hf:./tuned``) is gated against its base (``hf:./base``).
     """
 
-    def match(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+    def match(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
         """The baseline record for a key, falling back to the only model of the baseline."""
         if key in self:
             return self[key]
         columns = {k[0] for k in self}
         if len(columns) == 1:
-            return self.get((next(iter(columns)), key[1], key[2]))
+            return self.get((next(iter(columns)), *key[1:]))
         return None
 
 
 def index(doc: dict[str, Any]) -> Baseline:
-    """Records keyed by (column, desideratum, condition)."""
+    """Records keyed by ``record_key``."""
     return Baseline({record_key(r): r for r in doc["results"]})
 
 
@@ -80,9 +80,8 @@ def check_recipes(baseline: Baseline, current: dict[tuple[str, str], dict[str, A
         baseline: baseline records.
         current: ``(column, condition) -> recipe record`` of this run.
     """
-    desiderata = {k[1] for k in baseline}
     for (column, condition), recipe in current.items():
-        record = next((r for d in desiderata if (r := baseline.match((column, d, condition)))), None)
+        record = next((baseline.match((column, *k[1:])) for k in baseline if k[2] == condition), None)
         if record is not None and record["recipe"] != recipe:
             raise BaselineError(
                 f"Baseline {path} measured {column} ({condition}) with {record['recipe']}, this run uses "

@@ -24,6 +24,8 @@ def finite(value: float | None) -> float | None:
 def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dict[str, Any]:
     """One record per test: model x desideratum x condition (x recipe)."""
     low, high = measurement.ci
+    suffix = f"@{case.spec}"  # pytest-xdist's loadgroup appends the group to the node id
+    nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
     return {
         "model": case.spec,
         "column": case.column,
@@ -41,12 +43,15 @@ def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dic
         "reason": measurement.reason,
         "details": _jsonable(measurement.details),
         "nodeid": nodeid,
+        # the test independent of the model: how a baseline of one model matches another's run
+        "test": nodeid.replace(case.id, "{case}"),
     }
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str, str]:
-    """What a baseline matches on: the column (model, lr when sweeping), desideratum, condition."""
-    return (record.get("column") or record["model"], record["desideratum"], record["condition"])
+def record_key(record: dict[str, Any]) -> tuple[str, str, str, str]:
+    """What a baseline matches on: the column (model, lr when sweeping), desideratum,
+    condition, and the test (its node id with the model/condition part left out)."""
+    return (record.get("column") or record["model"], record["desideratum"], record["condition"], record.get("test", ""))
 
 
 def _jsonable(value: Any) -> Any:

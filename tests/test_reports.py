@@ -158,3 +158,21 @@ def test_serial_and_xdist_give_identical_results(tmp_path):
         proc = subprocess.run(common + extra, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
         assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert _results(serial) == _results(parallel)
+
+
+def test_progress_only_on_a_tty(tmp_path):
+    import io
+
+    from eifbench.progress import terminal_progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert terminal_progress("x", stream=io.StringIO()) is None
+    tty = Tty()
+    progress = terminal_progress("smollm2 · distance", stream=tty, min_seconds=0.0)
+    progress(1, 4)
+    progress(4, 4)
+    text = tty.getvalue()
+    assert "[eifbench] smollm2 · distance: 1/4 stimuli" in text and "4/4" in text and text.endswith("\r\033[K")

@@ -130,12 +130,14 @@ class EifSession:
         """The influence result of a case on these stimuli and probes, computed once."""
         from eifbench.influence import influence
         from eifbench.influence.digest import digest
+        from eifbench.progress import terminal_progress
 
         key = (case.spec, case.engine, case.recipe, digest(stimuli), digest(probes))
         if key not in self._influence:
+            test = getattr(self.current_item, "originalname", "") or "influence"
             self._influence[key] = influence(
                 self.model(case.spec), stimuli, probes, engine=case.engine, finetune=case.recipe,
-                paranoid=self.options.paranoid,
+                paranoid=self.options.paranoid, progress=terminal_progress(f"{case.id} · {test}"),
             )
         return self._influence[key]
 

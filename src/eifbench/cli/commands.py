@@ -74,7 +74,10 @@ class InfluenceCommand:
         recipe = eifbench.FineTune(steps=args.steps, lr=args.lr, optimizer=args.optimizer)
         stimuli = [_stimulus(s) for s in args.stimulus]
         probes = [_probe(p) for p in args.probe]
-        result = eifbench.influence(model, stimuli, probes, engine=args.engine, finetune=recipe)
+        from eifbench.progress import terminal_progress
+
+        result = eifbench.influence(model, stimuli, probes, engine=args.engine, finetune=recipe,
+                                    progress=terminal_progress(args.model))
         print(influence_table(result, args.stimulus, [p.replace("|", " ⟶ ") for p in args.probe]))
         print(f"\n{args.model} · engine={args.engine} · {recipe.label()} · {result.seconds:.1f}s "
               f"({result.seconds / len(stimuli):.2f}s per stimulus)")

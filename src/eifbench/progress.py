@@ -1,0 +1,35 @@
+"""Progress of long influence runs: a one-line counter on a TTY, silence elsewhere (CI logs)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+Progress = Callable[[int, int], None]
+
+
+def terminal_progress(label: str, stream: TextIO | None = None, min_seconds: float = 1.0) -> Progress | None:
+    """A ``progress(done, total)`` callback that rewrites one line, or None when not a TTY.
+
+    Args:
+        label: what is running, e.g. ``smollm2 · distance``.
+        stream: where to write; the real stderr by default (pytest captures sys.stderr).
+        min_seconds: stay quiet for runs shorter than this.
+    """
+    out = stream if stream is not None else sys.__stderr__
+    if out is None or not out.isatty():
+        return None
+    start = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - start
+        if elapsed < min_seconds and done < total:
+            return
+        rate = done / elapsed if elapsed > 0 else 0.0
+        end = "\r\033[K" if done == total else ""
+        out.write(f"\r\033[K[eifbench] {label}: {done}/{total} stimuli ({rate:.1f}/s){end}")
+        out.flush()
+
+    return progress

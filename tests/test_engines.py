@@ -227,3 +227,33 @@ def test_trainable_filter_changes_only_matching_parameters(tiny_lm):
 def test_paranoid_mode_runs_and_passes(tiny_cnn, images):
     result = eifbench.influence(tiny_cnn, images[:2], images[:3], paranoid=True)
     assert torch.isfinite(result.matrix).all()
+
+
+def test_conv_layout_is_restored_exactly():
+    model = eifbench.load_model("tiny-cnn", "device=cpu")
+    strides = [p.stride() for p in model.module.parameters()]
+    images = [eifbench.Example(torch.rand(1, 28, 28), i % 10) for i in range(3)]
+    eifbench.influence(model, images, images)
+    assert [p.stride() for p in model.module.parameters()] == strides
+
+
+def test_gram_fast_path_equals_per_sample_gradients(tiny_cnn, images, monkeypatch):
+    from eifbench.influence import first_order
+
+    recipe = eifbench.FineTune(lr=1e-3)
+    stimuli = images[:3] + [eifbench.Chain([images[3], images[4]])]
+    fast = eifbench.influence(tiny_cnn, stimuli, images, engine="first-order", finetune=recipe).matrix
+    monkeypatch.setattr(first_order, "gradient_features", lambda *a: None)  # force the vmap path
+    slow = eifbench.influence(tiny_cnn, stimuli, images, engine="first-order", finetune=recipe).matrix
+    torch.testing.assert_close(fast, slow, atol=1e-7, rtol=1e-4)
+
+
+def test_first_order_falls_back_for_other_layers(images):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 10)).eval()
+    model = eifbench.ClassifierAdapter(net, name="bn-net")
+    recipe = eifbench.FineTune(lr=1e-4)
+    approx = eifbench.influence(model, images[:3], images[:5], engine="first-order", finetune=recipe).matrix
+    exact = eifbench.influence(model, images[:3], images[:5], finetune=recipe).matrix
+    assert float((approx - exact).norm() / exact.norm()) < 0.05

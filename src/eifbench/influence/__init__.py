@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import types
@@ -18,6 +19,7 @@ from eifbench.finetune import FineTune
 from eifbench.influence.exact import Progress, run_exact
 from eifbench.influence.first_order import run_first_order
 from eifbench.influence.in_context import run_in_context
+from eifbench.influence.layout import channels_last_while_running
 from eifbench.stimuli import Example, as_single, as_stimulus, links_of
 
 ENGINES = ("exact", "first-order", "in-context")
@@ -88,19 +90,11 @@ def influence(
     start = time.perf_counter()
     items = [as_stimulus(s) for s in stimuli]
     prepared_probes = model.prepare_probes([_as_probe(p) for p in probes])
+    layout = channels_last_while_running(model.module) if model.kind == "classifier" else contextlib.nullcontext()
     try:
-        baseline = model.readout(prepared_probes)
-        finite: torch.Tensor | None = None
-        if engine == "in-context":
-            matrix = run_in_context(model, items, [_as_probe(p) for p in probes], baseline, progress=progress)
-        else:
-            prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
-            if engine == "exact":
-                matrix, finite = run_exact(
-                    model, prepared, prepared_probes, baseline, recipe, progress=progress, paranoid=paranoid
-                )
-            else:
-                matrix = run_first_order(model, prepared, prepared_probes, recipe, progress=progress)
+        with layout:
+            baseline, matrix, finite = _run_engine(model, engine, items, probes, prepared_probes, recipe,
+                                                   progress, paranoid)
     except RuntimeError as error:
         if _out_of_memory(error):
             raise DeviceMemoryError(
@@ -131,6 +125,27 @@ def influence(
         finetune=recipe,
         failures=failures,
     )
+
+
+def _run_engine(
+    model: ModelAdapter,
+    engine: str,
+    items: list[Any],
+    probes: Sequence[Any],
+    prepared_probes: Any,
+    recipe: FineTune,
+    progress: Progress | None,
+    paranoid: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Baseline (n_p,), matrix (n_s, n_p) and the finite-loss flags (n_s,) or None."""
+    baseline = model.readout(prepared_probes)
+    if engine == "in-context":
+        return baseline, run_in_context(model, items, [_as_probe(p) for p in probes], baseline, progress=progress), None
+    prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
+    if engine == "exact":
+        matrix, finite = run_exact(model, prepared, prepared_probes, baseline, recipe, progress=progress, paranoid=paranoid)
+        return baseline, matrix, finite
+    return baseline, run_first_order(model, prepared, prepared_probes, recipe, progress=progress), None
 
 
 def _as_probe(item: Any) -> Example:

@@ -1,8 +1,9 @@
 """The first-order engine: ``EIF(s -> p) ~ lr * k * <grad f(p), -grad L(s)>``.
 
-Exact to first order in lr for plain SGD (the NTK regime). Classifiers use per-sample
-gradients from ``torch.func`` (grad + vmap); causal LMs use one backward per item, with
-probe gradients held in chunks under a memory budget.
+Exact to first order in lr for plain SGD (the NTK regime). Classifiers built of Linear and
+Conv2d layers use the Gram-matrix identity of ``gradient_kernel``; other classifiers use
+per-sample gradients from ``torch.func`` (grad + vmap); causal LMs use one backward per
+item, with probe gradients held in chunks under a memory budget.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.errors import InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.exact import Progress, frozen_except
+from eifbench.influence.gradient_kernel import gradient_features, gram
 
 GRADIENT_BUDGET_BYTES = 1 << 30
 
@@ -45,9 +47,37 @@ def _classifier_probe_grads(
     return torch.cat([g.reshape(g.shape[0], -1) for g in per_sample.values()], dim=1)
 
 
+def _run_classifier_kernel(
+    adapter: Any, stimuli: Sequence[Sequence[Any]], probes: PreparedProbes, recipe: FineTune
+) -> torch.Tensor | None:
+    """The Gram-matrix fast path (Linear/Conv2d nets); None when the net has other layers."""
+    module = adapter.module
+    link_x = torch.cat([x for links in stimuli for x, _ in links])
+    link_y = torch.cat([y for links in stimuli for _, y in links])
+    with frozen_except(module, recipe):
+        stimulus_features = gradient_features(module, link_x, link_y)
+        if stimulus_features is None:
+            return None
+        columns = []
+        for x, y in probes.batches:
+            probe_features = gradient_features(module, x, y)
+            if probe_features is None:
+                return None
+            columns.append(gram(stimulus_features, probe_features))
+    per_link = torch.cat(columns, dim=1)
+    owner = torch.tensor([i for i, links in enumerate(stimuli) for _ in links], device=per_link.device)
+    matrix = torch.zeros(len(stimuli), per_link.shape[1], device=per_link.device).index_add_(0, owner, per_link)
+    out = torch.empty_like(matrix)
+    out[:, probes.order.to(matrix.device)] = matrix
+    return out * (recipe.lr * recipe.steps)
+
+
 def _run_classifier(
     adapter: Any, stimuli: Sequence[Sequence[Any]], probes: PreparedProbes, recipe: FineTune
 ) -> torch.Tensor:
+    fast = _run_classifier_kernel(adapter, stimuli, probes, recipe)
+    if fast is not None:
+        return fast
     module = adapter.module
     with frozen_except(module, recipe):
         params = {n: p.detach() for n, p in module.named_parameters() if p.requires_grad}

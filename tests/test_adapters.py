@@ -97,3 +97,18 @@ def test_finetune_validates_its_fields():
         eifbench.FineTune(lr=float("nan"))
     with pytest.raises(InputError, match="optimizer must be one of"):
         eifbench.FineTune(optimizer="rmsprop")
+
+
+def test_trimmed_logits_equal_full_logits(tiny_lm):
+    from tests.conftest import PROBES
+
+    assert tiny_lm.trims_logits
+    full = eifbench.CausalLMAdapter(tiny_lm.module, tiny_lm.tokenizer)
+    full.trims_logits = False
+    torch.testing.assert_close(tiny_lm.readout(tiny_lm.prepare_probes(PROBES)),
+                               full.readout(full.prepare_probes(PROBES)), atol=1e-5, rtol=1e-6)
+    example = eifbench.Example("A wug is a kind of", " blicket")
+    with torch.no_grad():
+        trimmed = tiny_lm.loss(tiny_lm.prepare_stimulus(example))
+        reference = full.loss(full.prepare_stimulus(example))
+    torch.testing.assert_close(trimmed, reference, atol=1e-6, rtol=1e-6)

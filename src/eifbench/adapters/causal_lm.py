@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,12 +24,14 @@ class TokenBatch:
     """Right-padded probes. All tensors have shape (b, L).
 
     ``counted[i, t]`` is True when token t of row i is a completion token whose
-    log-probability (predicted at position t-1) enters the read-out.
+    log-probability (predicted at position t-1) enters the read-out. Only the last ``keep``
+    positions can predict a counted token, so only their logits are computed.
     """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     counted: torch.Tensor
+    keep: int
 
 
 class CausalLMAdapter:
@@ -57,6 +60,9 @@ class CausalLMAdapter:
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens
+        # the LM head over a 50k vocabulary costs a fifth of a small LM's forward pass:
+        # compute logits only at positions that predict a completion token, where supported
+        self.trims_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         if tokenizer.pad_token_id is None:
             fallback = tokenizer.eos_token or tokenizer.unk_token
             if fallback is None:
@@ -111,9 +117,18 @@ class CausalLMAdapter:
         )
 
     def loss(self, prepared: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """Mean token cross-entropy, exactly ``model(ids, labels=labels).loss``."""
+        """Mean token cross-entropy over the labelled tokens: ``model(ids, labels=labels).loss``.
+
+        For an Example (a labelled suffix) only the suffix's logits are computed; the mean
+        is the same, up to float rounding.
+        """
         ids, labels = prepared
-        return self.module(input_ids=ids, labels=labels).loss
+        first = int((labels[0] != IGNORE_INDEX).nonzero()[0, 0]) if self.trims_logits else 0
+        if first <= 1:
+            return self.module(input_ids=ids, labels=labels).loss
+        keep = ids.shape[1] - first + 1
+        logits = self.module(input_ids=ids, logits_to_keep=keep).logits
+        return F.cross_entropy(logits[0, :-1].float(), ids[0, first:])
 
     def prepare_probes(
         self, probes: Sequence[Example], context: str | None = None
@@ -148,14 +163,19 @@ class CausalLMAdapter:
             ids[r, : len(row_ids)] = torch.tensor(row_ids)
             mask[r, : len(row_ids)] = 1
             counted[r, n_prompt : len(row_ids)] = True
-        return TokenBatch(ids.to(self.device), mask.to(self.device), counted.to(self.device))
+        # the earliest counted token is predicted at position min(n_prompt) - 1
+        keep = width - min(n for _, n in rows) + 1 if self.trims_logits else width
+        return TokenBatch(ids.to(self.device), mask.to(self.device), counted.to(self.device), keep)
 
     def _batch_readout(self, batch: TokenBatch) -> torch.Tensor:
-        logits = self.module(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-        # token t is predicted at position t-1
+        width = batch.input_ids.shape[1]
+        kwargs = {"logits_to_keep": batch.keep} if batch.keep < width else {}
+        logits = self.module(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **kwargs).logits
+        # logits cover positions width-keep .. width-1; position t-1 predicts token t
+        start = width - batch.keep + 1
         logp = F.log_softmax(logits[:, :-1].float(), dim=-1)
-        token_logp = logp.gather(2, batch.input_ids[:, 1:, None])[..., 0]
-        return (token_logp * batch.counted[:, 1:]).sum(dim=1)
+        token_logp = logp.gather(2, batch.input_ids[:, start:, None])[..., 0]
+        return (token_logp * batch.counted[:, start:]).sum(dim=1)
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
         """Summed completion log-probability of every probe; shape (n,), float32."""
@@ -173,6 +193,7 @@ class CausalLMAdapter:
                     batch.input_ids[r : r + 1, :length],
                     batch.attention_mask[r : r + 1, :length],
                     batch.counted[r : r + 1, :length],
+                    length,  # all logits: this path needs gradients, not speed
                 )
                 yield int(prepared.order[position]), self._batch_readout(row)[0]
                 position += 1

@@ -32,7 +32,7 @@ def smollm2(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
 def naive_loop(model, stimuli, probes, steps: int, lr: float) -> torch.Tensor:
     """What one writes without eifbench: deepcopy, new optimizer, k steps, one batched read."""
     prepared = model.prepare_probes(probes)
-    base = model.readout(prepared)
+    base = _naive_read(model, model.module, prepared)
     rows = []
     for stimulus in stimuli:
         tuned = copy.deepcopy(model.module)
@@ -43,7 +43,7 @@ def naive_loop(model, stimuli, probes, steps: int, lr: float) -> torch.Tensor:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        rows.append(_read(model, tuned, prepared) - base)
+        rows.append(_naive_read(model, tuned, prepared) - base)
     return torch.stack(rows)
 
 
@@ -63,10 +63,10 @@ def compute_floor(model, stimuli, probes, steps: int, lr: float) -> None:
     batches = [model.prepare_stimulus(s) for s in stimuli]
     for batch in batches:
         for _ in range(steps):
-            grads = torch.autograd.grad(_loss(model, work, batch), params)
+            grads = torch.autograd.grad(_swapped(model, work, model.loss, batch), params)
             with torch.no_grad():
                 torch._foreach_add_(params, grads, alpha=-0.0)
-        _read(model, work, prepared)
+        _swapped(model, work, model.readout, prepared)
 
 
 def _loss(model, module, batch):
@@ -77,10 +77,26 @@ def _loss(model, module, batch):
     return module(input_ids=ids, labels=labels).loss
 
 
-def _read(model, module, prepared):
+def _swapped(model, module, method, argument):
+    """Run an adapter method (the engine's own trimmed loss / read-out) on another module."""
     original = model.module
-    model.module = module  # reuse the adapter's read-out on the tuned copy
+    model.module = module
     try:
-        return model.readout(prepared)
+        return method(argument)
     finally:
         model.module = original
+
+
+@torch.inference_mode()
+def _naive_read(model, module, prepared):
+    """The read-out as one writes it: full logits, log-softmax, gather, mask."""
+    if model.kind == "classifier":
+        return torch.cat([F.log_softmax(module(x), -1).gather(1, y[:, None])[:, 0] for x, y in prepared.batches])
+    values = []
+    for batch in prepared.batches:
+        logits = module(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        logp = F.log_softmax(logits[:, :-1].float(), dim=-1).gather(2, batch.input_ids[:, 1:, None])[..., 0]
+        values.append((logp * batch.counted[:, 1:]).sum(dim=1))
+    out = torch.empty(prepared.count)
+    out[prepared.order] = torch.cat(values)
+    return out

@@ -36,3 +36,7 @@ class BaselineError(EifError, ValueError):
 
 class StimuliFileError(EifError, ValueError):
     """A user stimuli file (``--eif-stimuli``) is missing, unreadable or lacks columns."""
+
+
+class RestoreError(EifError, RuntimeError):
+    """``paranoid=True`` found weights that differ from theta_0 after a restore (a bug: report it)."""

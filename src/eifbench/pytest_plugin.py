@@ -90,6 +90,14 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(error)) from None
         raise
     config.stash[SESSION_KEY] = session
+    if options.stimuli_path:
+        from eifbench.errors import EifError
+        from eifbench.stimuli_file import read_stimuli_file
+
+        try:
+            read_stimuli_file(options.stimuli_path)
+        except EifError as error:
+            raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(Reporter(config, lambda name: _value(config, name)), "eifbench-reporter")
     compare_path = _value(config, "compare")
     if compare_path:

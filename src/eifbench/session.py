@@ -6,6 +6,7 @@ through the session-scoped ``eif`` fixture, so it is safe to use inside ``@given
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,19 @@ class EifCase:
         return f"{self.spec} (lr {self.recipe.lr:g})" if self.sweep else self.spec
 
 
+def worker_device(worker: str | None, cuda_count: int | None = None) -> str | None:
+    """``cuda:i`` for xdist worker ``gw<n>`` when more than one GPU is visible, else None."""
+    if not worker or not worker.startswith("gw"):
+        return None
+    if cuda_count is None:
+        import torch
+
+        cuda_count = torch.cuda.device_count()
+    if cuda_count < 2:
+        return None
+    return f"cuda:{int(worker[2:]) % cuda_count}"
+
+
 class EifSession:
     """Models loaded once, influence computed once per distinct request, verdicts recorded."""
 
@@ -73,6 +87,7 @@ class EifSession:
         self.catalog: dict[str, CatalogEntry] = load_catalog(options.catalog_dir)
         self._models: dict[str, Any] = {}
         self._influence: dict[tuple[Any, ...], Any] = {}
+        self._pools: dict[str, Any] = {}
         self.current_item: Any = None
         self.current_start: float = time.perf_counter()
         self.baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None
@@ -118,13 +133,36 @@ class EifSession:
         current = {(c.column, c.condition): {"engine": c.engine, **c.recipe.as_record()} for c in cases}
         check_recipes(self.baseline, current, "given to --eif-compare")
 
+    def model_args(self, spec: str) -> str | None:
+        """Model args for a spec: the user's, plus this xdist worker's own GPU when several
+        are visible (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given."""
+        args = self.options.model_args
+        if "device" in (args or "") or "device=" in spec or "device_map" in (args or "") + spec:
+            return args
+        device = worker_device(os.environ.get("PYTEST_XDIST_WORKER"))
+        if device is None:
+            return args
+        return f"{args},device={device}" if args else f"device={device}"
+
     def model(self, spec: str) -> Any:
         """The loaded adapter of a spec (loaded on first use, then shared)."""
         if spec not in self._models:
             from eifbench.zoo import load_model
 
-            self._models[spec] = load_model(spec, self.options.model_args)
+            self._models[spec] = load_model(spec, self.model_args(spec))
         return self._models[spec]
+
+    def _ray_influence(self, case: EifCase, stimuli: list[Any], probes: list[Any]) -> Any:
+        from eifbench.influence import InfluenceResult
+        from eifbench.influence.ray_backend import RayPool
+
+        start = time.perf_counter()
+        if case.spec not in self._pools:
+            share = 1.0 / max(1, len(self.options.models))
+            self._pools[case.spec] = RayPool(case.spec, self.model_args(case.spec), address=self.options.ray or "local",
+                                             cpus_per_actor=share)
+        matrix, baseline, failures = self._pools[case.spec].influence(stimuli, probes, case.engine, case.recipe)
+        return InfluenceResult(matrix, baseline, time.perf_counter() - start, case.engine, case.recipe, failures)
 
     def influence(self, case: EifCase, stimuli: list[Any], probes: list[Any]) -> Any:
         """The influence result of a case on these stimuli and probes, computed once."""
@@ -133,6 +171,8 @@ class EifSession:
         from eifbench.progress import terminal_progress
 
         key = (case.spec, case.engine, case.recipe, digest(stimuli), digest(probes))
+        if key not in self._influence and self.options.ray:
+            self._influence[key] = self._ray_influence(case, stimuli, probes)
         if key not in self._influence:
             test = getattr(self.current_item, "originalname", "") or "influence"
             self._influence[key] = influence(

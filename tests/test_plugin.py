@@ -107,3 +107,25 @@ def test_quick_suite_run_on_tiny_models(tmp_path):
     assert ("tiny-cnn", "logical consistency", "finetune") in na and ("tiny-cnn", "distance", "in-context") in na
     assert not any(r["model"] == "tiny-lm" and r["status"] == "n/a" for r in doc["results"])
     assert "eifbench: desiderata per model" in proc.stdout
+
+
+def test_falsification_mode_shrinks_to_a_minimal_chain(tmp_path):
+    """--eif-falsify runs the @given tests; a violation is reported with hypothesis's example."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "desiderata_tests/test_transitivity.py", "--eif-model", "tiny-lm",
+         "--eif-falsify", "-k", "falsify and finetune", "--hypothesis-profile", "ci", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert "test_transitivity_falsify" in proc.stdout
+    assert proc.returncode == 1, proc.stdout[-3000:]  # random tiny-lm does not learn conclusions
+    assert "Falsifying example" in proc.stdout and "FactChain(" in proc.stdout
+    assert "teach 'A " in proc.stdout  # our message names the premises and the conclusion
+
+
+def test_falsification_tests_are_deselected_by_default(pytester):
+    pytester.makepyfile(test_f="import pytest\n@pytest.mark.falsify\ndef test_x(eif_case):\n    pass\n"
+                                "def test_y(eif_case):\n    pass\n")
+    result = pytester.runpytest("--eif-model", "tiny-cnn", "-q")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*2 deselected*"])

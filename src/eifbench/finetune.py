@@ -22,6 +22,7 @@ class FineTune:
         optimizer: ``"sgd"`` (plain, no momentum) or ``"adam"`` (fresh state per stimulus).
         trainable: optional glob over parameter names (``"*lm_head*"``); only matching
             parameters are fine-tuned (and snapshotted). ``None`` trains everything.
+
     """
 
     steps: int = 1

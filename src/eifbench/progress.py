@@ -17,6 +17,7 @@ def terminal_progress(label: str, stream: TextIO | None = None, min_seconds: flo
         label: what is running, e.g. ``smollm2 · distance``.
         stream: where to write; the real stderr by default (pytest captures sys.stderr).
         min_seconds: stay quiet for runs shorter than this.
+
     """
     out = stream if stream is not None else sys.__stderr__
     if out is None or not out.isatty():

@@ -135,7 +135,8 @@ class EifSession:
 
     def model_args(self, spec: str) -> str | None:
         """Model args for a spec: the user's, plus this xdist worker's own GPU when several
-        are visible (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given."""
+        are visible (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given.
+        """
         args = self.options.model_args
         if "device" in (args or "") or "device=" in spec or "device_map" in (args or "") + spec:
             return args
@@ -194,6 +195,7 @@ class EifSession:
             case: the parametrized case.
             measurement: what the desideratum measured.
             matrix: optional influence matrix (n_s, n_p) for the HTML heatmap (downsampled).
+
         """
         from eifbench.report.figures import heatmap_data
         from eifbench.report.verdicts import apply_verdict

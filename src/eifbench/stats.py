@@ -11,9 +11,9 @@ FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
 def bootstrap_ci(
-    values: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+    values: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0, statistic: str = "mean"
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of ``values`` (n,), over items.
+    """Percentile bootstrap CI of the mean (or median) of ``values`` (n,), over items.
 
     Returns ``(nan, nan)`` for no items and a zero-width interval for one item.
     """
@@ -24,9 +24,10 @@ def bootstrap_ci(
     if items.size == 1:
         return (float(items[0]), float(items[0]))
     rng = np.random.default_rng(seed)
-    means = items[rng.integers(0, items.size, size=(resamples, items.size))].mean(axis=1)
+    samples = items[rng.integers(0, items.size, size=(resamples, items.size))]
+    stats = np.median(samples, axis=1) if statistic == "median" else samples.mean(axis=1)
     alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
     return (float(low), float(high))
 
 

@@ -19,6 +19,7 @@ def read_stimuli_file(path: str) -> tuple[dict[str, Any], ...]:
     Raises:
         StimuliFileError: missing file, unknown format, unreadable content, no rows, or a
             missing ``prompt`` / ``completion`` column.
+
     """
     file = Path(path)
     if not file.is_file():

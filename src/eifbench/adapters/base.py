@@ -25,6 +25,7 @@ class PreparedProbes:
         batches: adapter-specific batch objects, in read-out order.
         order: ``order[j]`` is the original index of the j-th read-out value; shape (n,).
         count: number of probes n.
+
     """
 
     batches: tuple[Any, ...]

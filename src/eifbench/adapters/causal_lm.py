@@ -49,6 +49,7 @@ class CausalLMAdapter:
             since padding is masked out and never counted.
         name: a label for reports.
         batch_tokens: the token budget of one probe batch (rows x padded length).
+
     """
 
     kind: ClassVar[str] = "causal-lm"

@@ -27,6 +27,7 @@ class ClassifierAdapter:
         num_classes: inferred from one forward pass when ``None``.
         name: a label for reports.
         batch_size: probes per forward pass.
+
     """
 
     kind: ClassVar[str] = "classifier"
@@ -117,7 +118,7 @@ class ClassifierAdapter:
         return logp.gather(1, y[:, None])[:, 0]
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
-        """log p(y | x) of every probe; shape (n,), float32."""
+        """Log p(y | x) of every probe; shape (n,), float32."""
         with torch.inference_mode():
             values = torch.cat([self._batch_readout(x, y) for x, y in prepared.batches])
         return restore_order(values, prepared.order)

@@ -91,6 +91,9 @@ class Desideratum:
     higher_is_better: ClassVar[bool]
     kinds: ClassVar[tuple[str, ...]] = ("classifier", "causal-lm")
     description: ClassVar[str] = ""
+    # bounded metrics (correlations, shares) average; unbounded ratios take the median,
+    # so one near-zero denominator cannot decide the verdict
+    statistic: ClassVar[str] = "mean"
 
     def not_applicable(self, kind: str, condition: str) -> str | None:
         """Why the desideratum does not apply to this model kind / condition, or None."""
@@ -110,8 +113,9 @@ class Desideratum:
         items = np.asarray(per_item, dtype=np.float64)
         finite = items[np.isfinite(items)]
         threshold = getattr(thresholds, self.threshold_key)
-        ci = bootstrap_ci(finite, level=thresholds.confidence)
-        value = float(finite.mean()) if finite.size else float("nan")
+        ci = bootstrap_ci(finite, level=thresholds.confidence, statistic=self.statistic)
+        center = np.median if self.statistic == "median" else np.mean
+        value = float(center(finite)) if finite.size else float("nan")
         status = verdict(ci, threshold, self.higher_is_better)
         reason = "" if finite.size else "no item could be measured"
         return Measurement(

@@ -20,6 +20,7 @@ def sign_agreement(matrix: np.ndarray, expected: np.ndarray) -> np.ndarray:
 
     Returns:
         agreement per stimulus, shape (n_s,); NaN where nothing is judged or a row diverged.
+
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     agreement = np.full(matrix.shape[0], np.nan)

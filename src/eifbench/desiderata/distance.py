@@ -24,6 +24,7 @@ def distance_rho(matrix: np.ndarray, levels: np.ndarray) -> np.ndarray:
 
     Returns:
         rho per stimulus, shape (n_s,); NaN where fewer than two levels or a diverged row.
+
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     rhos = np.full(matrix.shape[0], np.nan)

@@ -25,7 +25,7 @@ def pair_correlations(clean: np.ndarray, noised: np.ndarray) -> np.ndarray:
 
 
 def noise_ratios(clean: np.ndarray, pure_noise: np.ndarray) -> np.ndarray:
-    """mean |EIF| of each pure-noise row over the mean |EIF| of the clean rows; -> (n_noise,)."""
+    """Mean |EIF| of each pure-noise row over the mean |EIF| of the clean rows; -> (n_noise,)."""
     scale = np.nanmean(np.abs(np.asarray(clean, dtype=np.float64)))
     return np.nanmean(np.abs(np.asarray(pure_noise, dtype=np.float64)), axis=1) / scale
 
@@ -44,10 +44,10 @@ class NoiseInvariance(Desideratum):
     ) -> Measurement:
         """Measure on clean rows (n, n_p), their noised copies (n, n_p), pure-noise rows (m, n_p)."""
         ratios = noise_ratios(clean, pure_noise)
-        ratio_ci = bootstrap_ci(ratios, level=thresholds.confidence)
+        ratio_ci = bootstrap_ci(ratios, level=thresholds.confidence, statistic="median")
         ratio_status = verdict(ratio_ci, thresholds.noise_ratio, higher_is_better=False)
         ratio = {
-            "value": float(np.nanmean(ratios)), "ci": list(ratio_ci), "threshold": thresholds.noise_ratio,
+            "value": float(np.nanmedian(ratios)), "ci": list(ratio_ci), "threshold": thresholds.noise_ratio,
             "status": ratio_status, "n": int(np.isfinite(ratios).sum()),
         }
         corr = self.summarize(pair_correlations(clean, noised), thresholds, {"noise_ratio": ratio})

@@ -23,6 +23,7 @@ def share_above_floor(
 
     Returns:
         ``(share, hoyer)``, each shape (n_s,); NaN for diverged rows.
+
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     rows = np.arange(matrix.shape[0])

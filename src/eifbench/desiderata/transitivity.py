@@ -24,6 +24,7 @@ def chain_ratios(
 
     Returns:
         ratio per chain, shape (n,).
+
     """
     return (np.asarray(on_conclusion) - np.asarray(on_control)) / np.abs(np.asarray(conclusion_self))
 
@@ -43,6 +44,7 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
 
     Returns:
         int array of shape (t, 3).
+
     """
     m = np.asarray(square, dtype=np.float64)
     diagonal = np.diag(m)
@@ -61,8 +63,9 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
 
 
 class Transitivity(Desideratum):
-    """Mean (control-corrected) influence on the conclusion / training on it; passes >= 0.3."""
+    """Median (control-corrected) influence on the conclusion / training on it; passes >= 0.3."""
 
+    statistic: ClassVar[str] = "median"
     name: ClassVar[str] = "transitivity"
     metric: ClassVar[str] = "EIF(premises -> conclusion) / EIF(conclusion -> conclusion)"
     threshold_key: ClassVar[str] = "transitivity"

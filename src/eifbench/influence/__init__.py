@@ -37,6 +37,7 @@ class InfluenceResult:
         engine: the engine name.
         finetune: the recipe (also recorded for in-context, where it is unused).
         failures: stimulus index -> reason, for rows that are NaN.
+
     """
 
     matrix: torch.Tensor
@@ -81,6 +82,7 @@ def influence(
         FineTuneDivergedError: every stimulus's loss went NaN/inf (single failures only
             NaN their row and are listed in ``failures``).
         DeviceMemoryError: the device ran out of memory; the message says what to reduce.
+
     """
     recipe = finetune if finetune is not None else FineTune()
     if engine not in ENGINES:
@@ -172,7 +174,8 @@ def _failures(matrix: torch.Tensor, finite: torch.Tensor | None) -> dict[int, st
 
 class _CallableModule(types.ModuleType):
     """``eifbench.influence`` is both this package and the function: importing the package
-    rebinds the attribute on ``eifbench``, so the package itself forwards calls."""
+    rebinds the attribute on ``eifbench``, so the package itself forwards calls.
+    """
 
     def __call__(self, *args: Any, **kwargs: Any) -> InfluenceResult:
         return influence(*args, **kwargs)

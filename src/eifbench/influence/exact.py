@@ -37,7 +37,8 @@ def frozen_except(module: nn.Module, recipe: FineTune) -> Iterator[list[nn.Param
 
 class FusedSGD:
     """Plain SGD applied inside backward: each gradient is used and freed as soon as it is
-    accumulated, so a full set of gradients never exists at once (peak memory ~ model)."""
+    accumulated, so a full set of gradients never exists at once (peak memory ~ model).
+    """
 
     def __init__(self, parameters: list[nn.Parameter], lr: float) -> None:
         self._handles = [p.register_post_accumulate_grad_hook(self._step) for p in parameters]
@@ -94,6 +95,7 @@ def run_exact(
     Returns:
         ``(matrix, finite)``: influence rows of shape (n_stimuli, n_probes) on the device,
         and a bool tensor of shape (n_stimuli,) that is False where a loss went non-finite.
+
     """
     module = adapter.module
     was_training = module.training

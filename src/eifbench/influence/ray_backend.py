@@ -45,6 +45,7 @@ class RayPool:
         cpus_per_actor: CPUs each actor reserves; a fraction lets pools of several models
             share a cluster without waiting on each other.
         gpus_per_actor: GPUs each actor reserves (0 on CPU clusters).
+
     """
 
     def __init__(self, spec: str, model_args: Any = None, *, address: str = "local", actors: int | None = None,

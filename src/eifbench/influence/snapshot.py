@@ -18,6 +18,7 @@ class Snapshot:
     Args:
         module: the model.
         parameters: the parameters that fine-tuning will change.
+
     """
 
     def __init__(self, module: nn.Module, parameters: list[nn.Parameter]) -> None:

@@ -28,6 +28,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
     Raises:
         BaselineError: missing, not JSON, not an eifbench report, or another schema version.
+
     """
     file = Path(path)
     if not file.is_file():
@@ -79,6 +80,7 @@ def check_recipes(baseline: Baseline, current: dict[tuple[str, str], dict[str, A
     Args:
         baseline: baseline records.
         current: ``(column, condition) -> recipe record`` of this run.
+
     """
     for (column, condition), recipe in current.items():
         record = next((baseline.match((column, *k[1:])) for k in baseline if k[2] == condition), None)

@@ -50,7 +50,8 @@ def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dic
 
 def record_key(record: dict[str, Any]) -> tuple[str, str, str, str]:
     """What a baseline matches on: the column (model, lr when sweeping), desideratum,
-    condition, and the test (its node id with the model/condition part left out)."""
+    condition, and the test (its node id with the model/condition part left out).
+    """
     return (record.get("column") or record["model"], record["desideratum"], record["condition"], record.get("test", ""))
 
 

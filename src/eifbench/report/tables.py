@@ -19,6 +19,7 @@ def influence_table(result: Any, stimulus_labels: Sequence[str], probe_labels: S
         result: an InfluenceResult with ``matrix`` (n_s, n_p) and ``baseline`` (n_p,).
         stimulus_labels: n_s row labels.
         probe_labels: n_p column labels.
+
     """
     headers = ["stimulus \\ probe"] + [_short(p) for p in probe_labels]
     rows: list[list[Any]] = [["f(probe) before"] + [f"{v:.3f}" for v in result.baseline.tolist()]]

@@ -43,6 +43,7 @@ class FactChain:
         categories: b1 .. b_{depth-1}.
         prop: the property d.
         control: an unrelated nonce entity z, for the control conclusion ``A z has a d``.
+
     """
 
     entity: str

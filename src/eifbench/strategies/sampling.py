@@ -27,6 +27,7 @@ def draw_batch(strategy: st.SearchStrategy[T], count: int, *, seed_value: int = 
 
     Raises:
         InputError: when the strategy cannot produce ``count`` distinct examples.
+
     """
     drawn: list[T] = []
     seen: set[Any] = set()

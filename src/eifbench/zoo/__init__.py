@@ -76,6 +76,7 @@ def load_model(spec: str, model_args: str | dict[str, Any] | None = None) -> Mod
     Raises:
         ModelSpecError: unknown spec, missing folder, wrong model kind, bad args, offline hub.
         AssetMissingError: a packaged asset of a built-in spec is not installed.
+
     """
     parsed = parse_spec(spec, model_args)
     return _entry(parsed).loader(parsed)

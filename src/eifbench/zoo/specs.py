@@ -28,7 +28,8 @@ DTYPES = ("float32", "float16", "bfloat16", "auto")
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed spec: the registry ``name`` (``hf``, ``fashion-cnn``...), an optional target
-    (hub id or path after ``hf:``), and validated keyword args."""
+    (hub id or path after ``hf:``), and validated keyword args.
+    """
 
     name: str
     target: str | None = None

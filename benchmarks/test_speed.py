@@ -59,8 +59,10 @@ def test_smollm2_exact_vs_naive_vs_floor(side_by_side, smollm2_8x24):
 def test_first_order_vs_exact(side_by_side):
     model, stimuli, probes = workloads.fashion(256, 256)
     recipe = eifbench.FineTune(steps=1, lr=1e-3)
-    engines = {e: (lambda e=e: eifbench.influence(model, stimuli, probes, engine=e, finetune=recipe))
-               for e in ("exact", "first-order")}
+    engines = {
+        e: (lambda e=e: eifbench.influence(model, stimuli, probes, engine=e, finetune=recipe))
+        for e in ("exact", "first-order")
+    }
     times = side_by_side(engines, rounds=3)
     report_ratio("fashion-cnn: exact / first-order (256 x 256, k=1)", times, "exact", "first-order", 10.0, True)
     exact = engines["exact"]().matrix.numpy().ravel()
@@ -78,7 +80,9 @@ def test_first_order_agreement_as_k_and_lr_grow():
         for k in (1, 3, 5):
             recipe = eifbench.FineTune(steps=k, lr=lr)
             exact = eifbench.influence(model, stimuli, probes, finetune=recipe).matrix.numpy().ravel()
-            approx = eifbench.influence(model, stimuli, probes, engine="first-order", finetune=recipe).matrix.numpy().ravel()
+            approx = (
+                eifbench.influence(model, stimuli, probes, engine="first-order", finetune=recipe).matrix.numpy().ravel()
+            )
             row.append(spearman(exact, approx))
         lines.append(f"{'':52}{lr:<8g}" + " ".join(f"{r:6.3f}" for r in row))
     EXTRA_LINES.extend(lines)
@@ -103,5 +107,7 @@ def test_scaling_exponents(benchmark):
     by_probes = [seconds(16, 4 * n) for n in sizes]
     a, b = fit_exponent(sizes, by_stimuli), fit_exponent([4 * n for n in sizes], by_probes)
     EXTRA_LINES.append(f"fashion-cnn scaling: time ~ n_stimuli^{a:.2f} (128 probes), ~ n_probes^{b:.2f} (16 stimuli)")
-    benchmark.pedantic(lambda: eifbench.influence(model, stimuli, probes[:128], finetune=recipe), rounds=3, iterations=1)
+    benchmark.pedantic(
+        lambda: eifbench.influence(model, stimuli, probes[:128], finetune=recipe), rounds=3, iterations=1
+    )
     assert 0.7 < a < 1.3

@@ -34,7 +34,9 @@ def test_noise_invariance_falsify(eif, eif_case, tasks, data):
     if eif_case.kind == "causal-lm":
         fact = data.draw(isa_facts(alternatives=0), label="fact")
         clean = fact.example
-        noised = data.draw(noised_examples(clean, fact.paraphrased, protected=frozenset({fact.subject})), label="noised")
+        noised = data.draw(
+            noised_examples(clean, fact.paraphrased, protected=frozenset({fact.subject})), label="noised"
+        )
     else:
         clean = task.stimuli[data.draw(st.integers(0, task.layout["n_clean"] - 1), label="image")]
         noised = type(clean)(data.draw(pixel_noise(clean.x), label="noised image"), clean.y)

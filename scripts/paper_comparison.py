@@ -40,30 +40,67 @@ def write_page(doc: dict, out: Path) -> None:
     rows = []
     for model in CNNS:
         bad = failing(records, model)
-        rows.append((f"Small CNNs violate the desiderata ({model})", "violations", f"fails {len(bad)}: {', '.join(bad)}",
-                     "agrees" if bad else "disagrees"))
+        rows.append(
+            (
+                f"Small CNNs violate the desiderata ({model})",
+                "violations",
+                f"fails {len(bad)}: {', '.join(bad)}",
+                "agrees" if bad else "disagrees",
+            )
+        )
     bad_lm = failing(records, "smollm2")
-    rows.append(("A modern LLM violates them under fine-tuning (smollm2 for Phi-3-mini)", "violations",
-                 f"fails {len(bad_lm)}: {', '.join(bad_lm)}", "agrees" if bad_lm else "disagrees"))
+    rows.append(
+        (
+            "A modern LLM violates them under fine-tuning (smollm2 for Phi-3-mini)",
+            "violations",
+            f"fails {len(bad_lm)}: {', '.join(bad_lm)}",
+            "agrees" if bad_lm else "disagrees",
+        )
+    )
     for model in CNNS:
         r = records.get((model, "asymmetry", "finetune"))
         symmetric = r is not None and r["value"] is not None and r["value"] < r["threshold"]
-        rows.append((f"Fine-tuning influence in CNNs is near-symmetric ({model})", "index < 0.3",
-                     cell(records, model, "asymmetry"), "agrees" if symmetric else "disagrees"))
+        rows.append(
+            (
+                f"Fine-tuning influence in CNNs is near-symmetric ({model})",
+                "index < 0.3",
+                cell(records, model, "asymmetry"),
+                "agrees" if symmetric else "disagrees",
+            )
+        )
     for d in ("transitivity", "logical consistency"):
         r = records.get(("smollm2", d, "finetune"))
-        rows.append((f"{d} fails under LM fine-tuning", "FAIL", cell(records, "smollm2", d),
-                     "agrees" if r and r["status"] == "fail" else "disagrees"))
+        rows.append(
+            (
+                f"{d} fails under LM fine-tuning",
+                "FAIL",
+                cell(records, "smollm2", d),
+                "agrees" if r and r["status"] == "fail" else "disagrees",
+            )
+        )
     ft, ctx = records.get(("smollm2", "asymmetry", "finetune")), records.get(("smollm2", "asymmetry", "in-context"))
     more = ft and ctx and ft["value"] is not None and ctx["value"] is not None and ctx["value"] > ft["value"]
-    rows.append(("Prompting is more asymmetric than fine-tuning", "in-context > finetune",
-                 f"finetune {cell(records, 'smollm2', 'asymmetry')}; in-context {cell(records, 'smollm2', 'asymmetry', 'in-context')}",
-                 "agrees" if more else "disagrees"))
-    passes = {c: sum(r["status"] == "pass" for (m, _, cc), r in records.items() if m == "smollm2" and cc == c)
-              for c in ("finetune", "in-context")}
-    rows.append(("Prompting partly rescues the desiderata", "more passes in context",
-                 f"passes: finetune {passes['finetune']}, in-context {passes['in-context']}",
-                 "agrees" if passes["in-context"] > passes["finetune"] else "disagrees"))
+    rows.append(
+        (
+            "Prompting is more asymmetric than fine-tuning",
+            "in-context > finetune",
+            f"finetune {cell(records, 'smollm2', 'asymmetry')}; "
+            f"in-context {cell(records, 'smollm2', 'asymmetry', 'in-context')}",
+            "agrees" if more else "disagrees",
+        )
+    )
+    passes = {
+        c: sum(r["status"] == "pass" for (m, _, cc), r in records.items() if m == "smollm2" and cc == c)
+        for c in ("finetune", "in-context")
+    }
+    rows.append(
+        (
+            "Prompting partly rescues the desiderata",
+            "more passes in context",
+            f"passes: finetune {passes['finetune']}, in-context {passes['in-context']}",
+            "agrees" if passes["in-context"] > passes["finetune"] else "disagrees",
+        )
+    )
     lines = [
         "# The reference study, side by side with eifbench",
         "",
@@ -83,9 +120,13 @@ def write_page(doc: dict, out: Path) -> None:
         for c in ("finetune", "in-context"):
             lines.append(f"| {d} | {c} | " + " | ".join(cell(records, m, d, c) for m in MODELS) + " |")
     recipes = {r["model"]: r["recipe"] for r in doc["results"] if r["condition"] == "finetune"}
-    lines += ["", "Recipes: " + "; ".join(f"{m}: {r['optimizer']} lr={r['lr']:g} k={r['steps']}" for m, r in recipes.items()),
-              f"Run: eifbench {doc['eifbench_version']}, {doc['datetime']}, {doc.get('seconds', '?')} s on "
-              f"{doc['machine_info'].get('cpu_count')} CPUs.", ""]
+    lines += [
+        "",
+        "Recipes: " + "; ".join(f"{m}: {r['optimizer']} lr={r['lr']:g} k={r['steps']}" for m, r in recipes.items()),
+        f"Run: eifbench {doc['eifbench_version']}, {doc['datetime']}, {doc.get('seconds', '?')} s on "
+        f"{doc['machine_info'].get('cpu_count')} CPUs.",
+        "",
+    ]
     out.write_text("\n".join(lines))
 
 

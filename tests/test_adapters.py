@@ -105,8 +105,9 @@ def test_trimmed_logits_equal_full_logits(tiny_lm):
     assert tiny_lm.trims_logits
     full = eifbench.CausalLMAdapter(tiny_lm.module, tiny_lm.tokenizer)
     full.trims_logits = False
-    torch.testing.assert_close(tiny_lm.readout(tiny_lm.prepare_probes(PROBES)),
-                               full.readout(full.prepare_probes(PROBES)), atol=1e-5, rtol=1e-6)
+    torch.testing.assert_close(
+        tiny_lm.readout(tiny_lm.prepare_probes(PROBES)), full.readout(full.prepare_probes(PROBES)), atol=1e-5, rtol=1e-6
+    )
     example = eifbench.Example("A wug is a kind of", " blicket")
     with torch.no_grad():
         trimmed = tiny_lm.loss(tiny_lm.prepare_stimulus(example))

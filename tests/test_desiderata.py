@@ -98,9 +98,13 @@ def test_consistency_by_hand():
     matrix = np.array([[1.0, -1.0, 0.5, -0.2], [1.0, 1.0, 1.0, 1.0]])
     expected = np.array([[UP, DOWN, DOWN, DOWN], [UP, DOWN, 0, 0]])
     assert sign_agreement(matrix, expected).tolist() == pytest.approx([0.75, 0.5])
-    good = DESIDERATA["logical consistency"].measure(np.tile([[1.0, -1.0, -1.0, -1.0]], (6, 1)), np.tile(expected[:1], (6, 1)), T)
+    good = DESIDERATA["logical consistency"].measure(
+        np.tile([[1.0, -1.0, -1.0, -1.0]], (6, 1)), np.tile(expected[:1], (6, 1)), T
+    )
     assert good.status == PASS
-    bad = DESIDERATA["logical consistency"].measure(np.tile([[1.0, 1.0, 1.0, -1.0]], (6, 1)), np.tile(expected[:1], (6, 1)), T)
+    bad = DESIDERATA["logical consistency"].measure(
+        np.tile([[1.0, 1.0, 1.0, -1.0]], (6, 1)), np.tile(expected[:1], (6, 1)), T
+    )
     assert bad.status == FAIL and bad.details["down_agreement"] == pytest.approx(1 / 3)
     assert DESIDERATA["logical consistency"].not_applicable("classifier", "finetune")
 
@@ -121,8 +125,14 @@ def test_asymmetry_by_hand():
 
 @pytest.mark.parametrize(
     "ci,threshold,higher,expected",
-    [((0.5, 0.9), 0.3, True, PASS), ((0.1, 0.2), 0.3, True, FAIL), ((0.2, 0.4), 0.3, True, INCONCLUSIVE),
-     ((-0.9, -0.5), -0.3, False, PASS), ((-0.2, 0.1), -0.3, False, FAIL), ((-0.4, -0.2), -0.3, False, INCONCLUSIVE)],
+    [
+        ((0.5, 0.9), 0.3, True, PASS),
+        ((0.1, 0.2), 0.3, True, FAIL),
+        ((0.2, 0.4), 0.3, True, INCONCLUSIVE),
+        ((-0.9, -0.5), -0.3, False, PASS),
+        ((-0.2, 0.1), -0.3, False, FAIL),
+        ((-0.4, -0.2), -0.3, False, INCONCLUSIVE),
+    ],
 )
 def test_verdict_rules(ci, threshold, higher, expected):
     assert verdict(ci, threshold, higher) == expected

@@ -103,8 +103,9 @@ def test_lm_weights_bitwise_identical_after_every_engine(tiny_lm, engine):
 @pytest.mark.parametrize("engine,optimizer", [("exact", "sgd"), ("exact", "adam"), ("first-order", "sgd")])
 def test_classifier_weights_bitwise_identical(tiny_cnn, images, engine, optimizer):
     before = checksum(tiny_cnn.module)
-    eifbench.influence(tiny_cnn, images[:3], images, engine=engine,
-                       finetune=eifbench.FineTune(steps=3, lr=0.5, optimizer=optimizer))
+    eifbench.influence(
+        tiny_cnn, images[:3], images, engine=engine, finetune=eifbench.FineTune(steps=3, lr=0.5, optimizer=optimizer)
+    )
     assert checksum(tiny_cnn.module) == before
 
 
@@ -182,8 +183,9 @@ def test_nan_loss_marks_one_stimulus_and_the_rest_go_on(tiny_cnn, images):
     poisoned = eifbench.Example(torch.full((1, 28, 28), float("nan")), 3)
     before = checksum(tiny_cnn.module)
     with pytest.warns(RuntimeWarning, match="1 of 3 stimuli diverged"):
-        result = eifbench.influence(tiny_cnn, [images[0], poisoned, images[1]], images[:4],
-                                    finetune=eifbench.FineTune(lr=0.1))
+        result = eifbench.influence(
+            tiny_cnn, [images[0], poisoned, images[1]], images[:4], finetune=eifbench.FineTune(lr=0.1)
+        )
     assert checksum(tiny_cnn.module) == before
     assert set(result.failures) == {1} and "NaN" in result.failures[1]
     assert torch.isnan(result.matrix[1]).all()
@@ -250,8 +252,13 @@ def test_gram_fast_path_equals_per_sample_gradients(tiny_cnn, images, monkeypatc
 
 def test_first_order_falls_back_for_other_layers(images):
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
-                              torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 10)).eval()
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 26 * 26, 10),
+    ).eval()
     model = eifbench.ClassifierAdapter(net, name="bn-net")
     recipe = eifbench.FineTune(lr=1e-4)
     approx = eifbench.influence(model, images[:3], images[:5], engine="first-order", finetune=recipe).matrix

@@ -13,7 +13,7 @@ import pytest
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
-SYNTHETIC = '''
+SYNTHETIC = """
 import numpy as np
 import pytest
 from eifbench.desiderata import DESIDERATA
@@ -28,13 +28,24 @@ def test_judged(eif, eif_case, wanted):
 
 def test_not_applicable(eif, eif_case):
     eif.skip_if_not_applicable(DESIDERATA["logical consistency"], eif_case)
-'''
+"""
 
 
 def test_help_lists_the_options(pytester):
     result = pytester.runpytest("--help")
-    for option in ("--eif-model", "--eif-lr", "--eif-limit", "--eif-threshold", "--eif-json", "--eif-compare",
-                   "--eif-save-baseline", "--eif-markdown", "--eif-html", "--eif-stimuli", "--eif-paranoid"):
+    for option in (
+        "--eif-model",
+        "--eif-lr",
+        "--eif-limit",
+        "--eif-threshold",
+        "--eif-json",
+        "--eif-compare",
+        "--eif-save-baseline",
+        "--eif-markdown",
+        "--eif-html",
+        "--eif-stimuli",
+        "--eif-paranoid",
+    ):
         result.stdout.fnmatch_lines([f"*{option}*"])
 
 
@@ -50,8 +61,20 @@ def test_records_agree_with_outcomes(pytester):
     assert len(doc["results"]) == 8  # one per test, n/a included
     for record in doc["results"]:
         assert record["outcome"] == outcomes[record["status"]], record
-        for key in ("model", "desideratum", "condition", "status", "metric", "value", "ci", "threshold",
-                    "higher_is_better", "n", "seconds", "recipe"):
+        for key in (
+            "model",
+            "desideratum",
+            "condition",
+            "status",
+            "metric",
+            "value",
+            "ci",
+            "threshold",
+            "higher_is_better",
+            "n",
+            "seconds",
+            "recipe",
+        ):
             assert key in record
         assert record["model"] == "tiny-cnn"
     result.stdout.fnmatch_lines(["*eifbench: desiderata per model*", "*distance*finetune*PASS*"])
@@ -60,10 +83,13 @@ def test_records_agree_with_outcomes(pytester):
 def test_lr_sweep_parametrizes_ids(pytester):
     pytester.makepyfile(test_synthetic=SYNTHETIC)
     result = pytester.runpytest("--eif-model", "tiny-lm", "--eif-lr", "1e-4,1e-3", "--collect-only", "-q")
-    result.stdout.fnmatch_lines([
-        "*test_judged*tiny-lm-finetune-lr0.0001-pass*", "*test_judged*tiny-lm-finetune-lr0.001-pass*",
-        "*test_judged*tiny-lm-in-context-pass*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_judged*tiny-lm-finetune-lr0.0001-pass*",
+            "*test_judged*tiny-lm-finetune-lr0.001-pass*",
+            "*test_judged*tiny-lm-in-context-pass*",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,9 +116,27 @@ def test_quick_suite_run_on_tiny_models(tmp_path):
     out = tmp_path / "quick.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-cnn", "--eif-model", "tiny-lm",
-         "--eif-limit", "8", f"--eif-json={out}", "-q", "-p", "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "desiderata_tests",
+            "--eif-model",
+            "tiny-cnn",
+            "--eif-model",
+            "tiny-lm",
+            "--eif-limit",
+            "8",
+            f"--eif-json={out}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text())
@@ -113,9 +157,27 @@ def test_falsification_mode_shrinks_to_a_minimal_chain(tmp_path):
     """--eif-falsify runs the @given tests; a violation is reported with hypothesis's example."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "desiderata_tests/test_transitivity.py", "--eif-model", "tiny-lm",
-         "--eif-falsify", "-k", "falsify and finetune", "--hypothesis-profile", "ci", "-q", "-p", "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "desiderata_tests/test_transitivity.py",
+            "--eif-model",
+            "tiny-lm",
+            "--eif-falsify",
+            "-k",
+            "falsify and finetune",
+            "--hypothesis-profile",
+            "ci",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert "test_transitivity_falsify" in proc.stdout
     assert proc.returncode == 1, proc.stdout[-3000:]  # random tiny-lm does not learn conclusions
@@ -124,8 +186,9 @@ def test_falsification_mode_shrinks_to_a_minimal_chain(tmp_path):
 
 
 def test_falsification_tests_are_deselected_by_default(pytester):
-    pytester.makepyfile(test_f="import pytest\n@pytest.mark.falsify\ndef test_x(eif_case):\n    pass\n"
-                                "def test_y(eif_case):\n    pass\n")
+    pytester.makepyfile(
+        test_f="import pytest\n@pytest.mark.falsify\ndef test_x(eif_case):\n    pass\ndef test_y(eif_case):\n    pass\n"
+    )
     result = pytester.runpytest("--eif-model", "tiny-cnn", "-q")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*2 deselected*"])

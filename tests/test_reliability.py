@@ -60,9 +60,24 @@ def test_sigint_mid_run_still_writes_the_partial_report(tmp_path):
         f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
     )
     out = tmp_path / "partial.json"
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", str(tmp_path / "test_slow.py"), "--eif-model", "tiny-cnn",
-                             f"--eif-json={out}", "-p", "no:cacheprovider", "-q"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path / "test_slow.py"),
+            "--eif-model",
+            "tiny-cnn",
+            f"--eif-json={out}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 60
     while not (tmp_path / "started").exists() and time.time() < deadline:
         time.sleep(0.1)
@@ -141,33 +156,77 @@ def test_corrupt_smollm2_cache_is_rebuilt(monkeypatch, tmp_path, tiny_lm):
 
 @pytest.mark.parametrize(
     "content,suffix,message",
-    [("{broken", ".json", "could not be read as json"), ('{"prompt": "a"}\n', ".jsonl", "lacks the required column"),
-     ("x", ".txt", "use a .json, .jsonl, .csv or .parquet file")],
+    [
+        ("{broken", ".json", "could not be read as json"),
+        ('{"prompt": "a"}\n', ".jsonl", "lacks the required column"),
+        ("x", ".txt", "use a .json, .jsonl, .csv or .parquet file"),
+    ],
 )
 def test_bad_stimuli_files_are_usage_errors(tmp_path, content, suffix, message):
     bad = tmp_path / f"facts{suffix}"
     bad.write_text(content)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-lm",
-                           f"--eif-stimuli={bad}", "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "desiderata_tests",
+            "--eif-model",
+            "tiny-lm",
+            f"--eif-stimuli={bad}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 4 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_user_stimuli_file_drives_the_suite(tmp_path):
-    rows = [{"prompt": f"A {w} is a kind of", "completion": f" {c}", "paraphrase": f"Every {w} is a kind of",
-             "related_prompt": f"A {w} likes to eat", "related_completion": " fish",
-             "negation": f"A {w} is not a kind of", "alternative": " stone",
-             "premises": f"A {w} is a kind of| {c};All {c}s have a| tail", "control_prompt": "A zorp has a",
-             "converse_prompt": f"A {c} is a kind of", "converse_completion": f" {w}"}
-            for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]]
+    rows = [
+        {
+            "prompt": f"A {w} is a kind of",
+            "completion": f" {c}",
+            "paraphrase": f"Every {w} is a kind of",
+            "related_prompt": f"A {w} likes to eat",
+            "related_completion": " fish",
+            "negation": f"A {w} is not a kind of",
+            "alternative": " stone",
+            "premises": f"A {w} is a kind of| {c};All {c}s have a| tail",
+            "control_prompt": "A zorp has a",
+            "converse_prompt": f"A {c} is a kind of",
+            "converse_completion": f" {w}",
+        }
+        for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]
+    ]
     for row in rows:
         row["prompt_conclusion"] = row["prompt"]
     path = tmp_path / "facts.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "user.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-lm",
-                           f"--eif-stimuli={path}", f"--eif-json={out}", "-q", "-p", "no:cacheprovider"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "desiderata_tests",
+            "--eif-model",
+            "tiny-lm",
+            f"--eif-stimuli={path}",
+            f"--eif-json={out}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode in (0, 1), proc.stdout[-2000:]
     results = json.loads(out.read_text())["results"]
     assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] >= 2 for r in results)
@@ -202,8 +261,12 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
         local = eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)
         assert torch.equal(matrix, local.matrix) and torch.equal(baseline, local.baseline)
         matrix, _, _ = cnn_pool.influence(images[:5], images, "exact", recipe)
-        assert torch.equal(matrix, eifbench.influence(eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images,
-                                                      finetune=recipe).matrix)
+        assert torch.equal(
+            matrix,
+            eifbench.influence(
+                eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images, finetune=recipe
+            ).matrix,
+        )
         in_context, _, _ = lm_pool.influence(FACTS, PROBES, "in-context", recipe)
         assert torch.equal(in_context, eifbench.influence(tiny_lm, FACTS, PROBES, engine="in-context").matrix)
     finally:
@@ -214,14 +277,35 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
 def test_suite_under_ray_gives_the_serial_results(tmp_path):
     pytest.importorskip("ray")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
-    common = [sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-cnn", "--eif-model", "tiny-lm",
-              "--eif-limit", "4", "-q", "-p", "no:cacheprovider"]
+    common = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "desiderata_tests",
+        "--eif-model",
+        "tiny-cnn",
+        "--eif-model",
+        "tiny-lm",
+        "--eif-limit",
+        "4",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     outs = []
     for extra in ([], ["--eif-ray", "local"]):
         out = tmp_path / f"run{len(outs)}.json"
-        proc = subprocess.run(common + extra + [f"--eif-json={out}"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=600, env=env)
+        proc = subprocess.run(
+            common + extra + [f"--eif-json={out}"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
+        )
         assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
-        outs.append(sorted(({k: v for k, v in r.items() if k not in ("seconds", "outcome")}
-                            for r in json.loads(out.read_text())["results"]), key=lambda r: r["nodeid"]))
+        outs.append(
+            sorted(
+                (
+                    {k: v for k, v in r.items() if k not in ("seconds", "outcome")}
+                    for r in json.loads(out.read_text())["results"]
+                ),
+                key=lambda r: r["nodeid"],
+            )
+        )
     assert outs[0] == outs[1]

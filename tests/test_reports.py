@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
 # Each test judges a constructed distance measurement; EIF_SHIFT moves one of them.
-PLANTED = '''
+PLANTED = """
 import os
 import numpy as np
 import pytest
@@ -33,7 +33,7 @@ def test_planted(eif, eif_case, name):
 def test_interrupt(eif, eif_case):
     if os.environ.get("EIF_INTERRUPT") and eif_case.condition == "finetune":
         raise KeyboardInterrupt
-'''
+"""
 
 
 @pytest.fixture
@@ -55,8 +55,13 @@ def run(pytester, *args, subprocess=False, **env):
 
 def test_json_markdown_html_and_junit(planted, tmp_path):
     paths = {k: tmp_path / f"r.{k}" for k in ("json", "md", "html", "xml")}
-    result = run(planted, f"--eif-json={paths['json']}", f"--eif-markdown={paths['md']}",
-                 f"--eif-html={paths['html']}", f"--junitxml={paths['xml']}")
+    result = run(
+        planted,
+        f"--eif-json={paths['json']}",
+        f"--eif-markdown={paths['md']}",
+        f"--eif-html={paths['html']}",
+        f"--junitxml={paths['xml']}",
+    )
     result.assert_outcomes(passed=4, failed=1, skipped=3)
     doc = json.loads(paths["json"].read_text())
     assert len(doc["results"]) == 6 and all(r["recipe"]["lr"] == 0.01 for r in doc["results"])
@@ -76,9 +81,14 @@ def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
     # b moves from -0.75 to -0.45: still passing (< -0.3) but 0.3 worse than tolerance 0.1
     result = run(planted, f"--eif-compare={baseline}", EIF_SHIFT_B="0.3")
     result.assert_outcomes(passed=3, failed=1, xfailed=1, skipped=3)
-    result.stdout.fnmatch_lines(["*REGRESSION of tiny-cnn*moved 0.300 in the bad direction (tolerance 0.1)*",
-                                 "*| status *| pass *| pass*", "*FAILED*test_planted*tiny-cnn-finetune-b*"])
-    assert "test_planted[tiny-cnn-finetune-a]" not in "".join(l for l in result.stdout.lines if "FAILED" in l)
+    result.stdout.fnmatch_lines(
+        [
+            "*REGRESSION of tiny-cnn*moved 0.300 in the bad direction (tolerance 0.1)*",
+            "*| status *| pass *| pass*",
+            "*FAILED*test_planted*tiny-cnn-finetune-b*",
+        ]
+    )
+    assert "test_planted[tiny-cnn-finetune-a]" not in "".join(line for line in result.stdout.lines if "FAILED" in line)
     result.stdout.fnmatch_lines(["*known violation*", "*1 failed, 3 passed*1 xfailed*"])
     assert result.ret == 1
     # the same run within tolerance passes the gate (the known violation stays an xfail)
@@ -144,15 +154,30 @@ def test_compare_cli_exit_codes(planted, tmp_path):
 
 def _results(path: Path) -> list[dict]:
     drop = ("seconds", "outcome")
-    return sorted(({k: v for k, v in r.items() if k not in drop} for r in json.loads(path.read_text())["results"]),
-                  key=lambda r: r["nodeid"])
+    return sorted(
+        ({k: v for k, v in r.items() if k not in drop} for r in json.loads(path.read_text())["results"]),
+        key=lambda r: r["nodeid"],
+    )
 
 
 @pytest.mark.slow
 def test_serial_and_xdist_give_identical_results(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    common = [sys.executable, "-m", "pytest", "desiderata_tests", "--eif-model", "tiny-cnn", "--eif-model", "tiny-lm",
-              "--eif-limit", "6", "-q", "-p", "no:cacheprovider"]
+    common = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "desiderata_tests",
+        "--eif-model",
+        "tiny-cnn",
+        "--eif-model",
+        "tiny-lm",
+        "--eif-limit",
+        "6",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
     for extra in ([f"--eif-json={serial}"], [f"--eif-json={parallel}", "-n", "2", "--dist", "loadgroup"]):
         proc = subprocess.run(common + extra, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)

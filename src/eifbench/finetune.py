@@ -36,9 +36,7 @@ class FineTune:
         if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr < 0:
             raise InputError(f"FineTune.lr must be a finite number >= 0, got {self.lr!r}.")
         if self.optimizer not in OPTIMIZERS:
-            raise InputError(
-                f"FineTune.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}."
-            )
+            raise InputError(f"FineTune.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
 
     def selects(self, parameter_name: str) -> bool:
         """Whether the parameter of this name is fine-tuned under this recipe."""

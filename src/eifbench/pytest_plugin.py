@@ -66,7 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Markers, and the run options parsed into a session (lazily loads torch-free modules)."""
     for marker in (
         "slow: needs a real pretrained model or minutes of CPU",
-        "gpu: needs CUDA", "lm: runs a causal language model", "cnn: runs an image classifier",
+        "gpu: needs CUDA",
+        "lm: runs a causal language model",
+        "cnn: runs an image classifier",
         "desideratum(name): the desideratum a test checks",
         "falsify: a falsification (@given) test; runs with --eif-falsify",
     ):

@@ -116,12 +116,18 @@ class EifSession:
             stimuli = min(entry.stimuli, self.options.limit) if self.options.limit else entry.stimuli
             for condition in CONDITIONS:
                 for lr in lrs if condition == "finetune" else lrs[:1]:
-                    cases.append(EifCase(
-                        spec=spec, kind=kind, condition=condition,
-                        recipe=FineTune(recipe.steps, lr, recipe.optimizer, recipe.trainable),
-                        engine=self.options.engine if condition == "finetune" else "in-context",
-                        stimuli=stimuli, dataset=entry.dataset, sweep=len(lrs) > 1,
-                    ))
+                    cases.append(
+                        EifCase(
+                            spec=spec,
+                            kind=kind,
+                            condition=condition,
+                            recipe=FineTune(recipe.steps, lr, recipe.optimizer, recipe.trainable),
+                            engine=self.options.engine if condition == "finetune" else "in-context",
+                            stimuli=stimuli,
+                            dataset=entry.dataset,
+                            sweep=len(lrs) > 1,
+                        )
+                    )
         return cases
 
     def check_baseline_recipes(self, cases: list[EifCase]) -> None:
@@ -134,8 +140,10 @@ class EifSession:
         check_recipes(self.baseline, current, "given to --eif-compare")
 
     def model_args(self, spec: str) -> str | None:
-        """Model args for a spec: the user's, plus this xdist worker's own GPU when several
-        are visible (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given.
+        """Model args for a spec.
+
+        The user's, plus this xdist worker's own GPU when several are visible
+        (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given.
         """
         args = self.options.model_args
         if "device" in (args or "") or "device=" in spec or "device_map" in (args or "") + spec:
@@ -160,8 +168,9 @@ class EifSession:
         start = time.perf_counter()
         if case.spec not in self._pools:
             share = 1.0 / max(1, len(self.options.models))
-            self._pools[case.spec] = RayPool(case.spec, self.model_args(case.spec), address=self.options.ray or "local",
-                                             cpus_per_actor=share)
+            self._pools[case.spec] = RayPool(
+                case.spec, self.model_args(case.spec), address=self.options.ray or "local", cpus_per_actor=share
+            )
         matrix, baseline, failures = self._pools[case.spec].influence(stimuli, probes, case.engine, case.recipe)
         return InfluenceResult(matrix, baseline, time.perf_counter() - start, case.engine, case.recipe, failures)
 
@@ -177,8 +186,13 @@ class EifSession:
         if key not in self._influence:
             test = getattr(self.current_item, "originalname", "") or "influence"
             self._influence[key] = influence(
-                self.model(case.spec), stimuli, probes, engine=case.engine, finetune=case.recipe,
-                paranoid=self.options.paranoid, progress=terminal_progress(f"{case.id} · {test}"),
+                self.model(case.spec),
+                stimuli,
+                probes,
+                engine=case.engine,
+                finetune=case.recipe,
+                paranoid=self.options.paranoid,
+                progress=terminal_progress(f"{case.id} · {test}"),
             )
         return self._influence[key]
 

@@ -45,7 +45,7 @@ class Chain:
         object.__setattr__(self, "links", items)
 
 
-Stimulus = Union[Example, Text, Chain]
+Stimulus = Union[Example, Text, Chain]  # noqa: UP007 - a runtime alias on Python 3.10
 
 
 def as_single(item: Any) -> Example | Text:

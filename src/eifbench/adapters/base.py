@@ -54,9 +54,7 @@ class ModelAdapter(Protocol):
         """The fine-tuning loss L of one prepared stimulus; a scalar tensor with grad."""
         ...
 
-    def prepare_probes(
-        self, probes: Sequence[Example], context: str | None = None
-    ) -> PreparedProbes:
+    def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Validate, encode and batch probes; ``context`` is prepended (LMs only)."""
         ...
 

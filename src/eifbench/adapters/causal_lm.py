@@ -54,9 +54,7 @@ class CausalLMAdapter:
 
     kind: ClassVar[str] = "causal-lm"
 
-    def __init__(
-        self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int = 4096
-    ) -> None:
+    def __init__(self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int = 4096) -> None:
         self.module = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -131,9 +129,7 @@ class CausalLMAdapter:
         logits = self.module(input_ids=ids, logits_to_keep=keep).logits
         return F.cross_entropy(logits[0, :-1].float(), ids[0, first:])
 
-    def prepare_probes(
-        self, probes: Sequence[Example], context: str | None = None
-    ) -> PreparedProbes:
+    def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Tokenize probes, sort by length and pack into batches under the token budget."""
         if len(probes) == 0:
             raise InputError("The probe list is empty: pass at least one Example(prompt, completion).")

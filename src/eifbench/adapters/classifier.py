@@ -96,9 +96,7 @@ class ClassifierAdapter:
         x, y = prepared
         return F.cross_entropy(self.module(x).float(), y)
 
-    def prepare_probes(
-        self, probes: Sequence[Example], context: str | None = None
-    ) -> PreparedProbes:
+    def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Stack probes into batches of ``batch_size``: ``x (b, *shape)``, ``y (b,)``."""
         if context is not None:
             raise InputError("A classifier has no prompt: the in-context engine needs a causal LM.")
@@ -108,8 +106,7 @@ class ClassifierAdapter:
         xs = torch.stack([x for x, _ in pairs]).to(self.device, self._dtype())
         ys = torch.tensor([y for _, y in pairs], device=self.device)
         batches = tuple(
-            (xs[i : i + self.batch_size], ys[i : i + self.batch_size])
-            for i in range(0, len(pairs), self.batch_size)
+            (xs[i : i + self.batch_size], ys[i : i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)
         )
         return PreparedProbes(batches, torch.arange(len(pairs)), len(pairs))
 

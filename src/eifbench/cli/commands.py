@@ -49,8 +49,12 @@ class InfluenceCommand:
         """Add the command's options."""
         parser.add_argument("--model", required=True, help="model spec, e.g. smollm2 or hf:./my-model")
         parser.add_argument("--model-args", default=None, help="key=value,... (dtype, revision, device, ...)")
-        parser.add_argument("--stimulus", action="append", required=True,
-                            help="text to fine-tune on (all tokens), or 'PROMPT|COMPLETION'; repeatable")
+        parser.add_argument(
+            "--stimulus",
+            action="append",
+            required=True,
+            help="text to fine-tune on (all tokens), or 'PROMPT|COMPLETION'; repeatable",
+        )
         parser.add_argument("--probe", action="append", required=True, help="'PROMPT|COMPLETION'; repeatable")
         parser.add_argument("--engine", default="exact", choices=["exact", "first-order", "in-context"])
         parser.add_argument("--steps", type=int, default=1, help="fine-tune steps per stimulus (k)")
@@ -76,11 +80,14 @@ class InfluenceCommand:
         probes = [_probe(p) for p in args.probe]
         from eifbench.progress import terminal_progress
 
-        result = eifbench.influence(model, stimuli, probes, engine=args.engine, finetune=recipe,
-                                    progress=terminal_progress(args.model))
+        result = eifbench.influence(
+            model, stimuli, probes, engine=args.engine, finetune=recipe, progress=terminal_progress(args.model)
+        )
         print(influence_table(result, args.stimulus, [p.replace("|", " ⟶ ") for p in args.probe]))
-        print(f"\n{args.model} · engine={args.engine} · {recipe.label()} · {result.seconds:.1f}s "
-              f"({result.seconds / len(stimuli):.2f}s per stimulus)")
+        print(
+            f"\n{args.model} · engine={args.engine} · {recipe.label()} · {result.seconds:.1f}s "
+            f"({result.seconds / len(stimuli):.2f}s per stimulus)"
+        )
         return 0
 
 
@@ -111,7 +118,12 @@ class ModelsCommand:
 def _commands() -> dict[str, Command]:
     from eifbench.cli.suite import CompareCommand, RunCommand
 
-    return {"run": RunCommand(), "compare": CompareCommand(), "influence": InfluenceCommand(), "models": ModelsCommand()}
+    return {
+        "run": RunCommand(),
+        "compare": CompareCommand(),
+        "influence": InfluenceCommand(),
+        "models": ModelsCommand(),
+    }
 
 
 COMMANDS: dict[str, Command] = _commands()

@@ -33,20 +33,47 @@ class RunCommand:
         """Add the command's options."""
         parser.add_argument("--model", action="append", default=None, help="model spec (repeatable)")
         parser.add_argument("--model-args", default=None, help="key=value,... for every model")
-        for name in ("json", "markdown", "html", "compare", "save-baseline", "stimuli", "lr", "steps",
-                     "optimizer", "engine", "limit", "seed"):
+        for name in (
+            "json",
+            "markdown",
+            "html",
+            "compare",
+            "save-baseline",
+            "stimuli",
+            "lr",
+            "steps",
+            "optimizer",
+            "engine",
+            "limit",
+            "seed",
+        ):
             parser.add_argument(f"--{name}", default=None, help=f"passed as --eif-{name}")
         parser.add_argument("--threshold", action="append", default=None, help="NAME=VALUE (repeatable)")
         parser.add_argument("--tolerance", action="append", default=None, help="DESIDERATUM=VALUE (repeatable)")
-        parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)")
+        parser.add_argument(
+            "pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)"
+        )
 
     def pytest_args(self, args: argparse.Namespace, root: Path) -> list[str]:
         """The pytest command line for these options."""
         argv = [str(root / "desiderata_tests"), f"--rootdir={root}", "-p", "no:cacheprovider"]
         for spec in args.model or []:
             argv += ["--eif-model", spec]
-        for name in ("model_args", "json", "markdown", "html", "compare", "save_baseline", "stimuli", "lr", "steps",
-                     "optimizer", "engine", "limit", "seed"):
+        for name in (
+            "model_args",
+            "json",
+            "markdown",
+            "html",
+            "compare",
+            "save_baseline",
+            "stimuli",
+            "lr",
+            "steps",
+            "optimizer",
+            "engine",
+            "limit",
+            "seed",
+        ):
             value = getattr(args, name)
             if value is not None:
                 argv.append(f"--eif-{name.replace('_', '-')}={value}")
@@ -96,11 +123,26 @@ class CompareCommand:
             before = old.match(record_key(record))
             result = compare(before, record, tolerances)
             regressions += result.kind == "regression"
-            rows.append([record.get("column") or record["model"], record["desideratum"], record["condition"],
-                         before["status"] if before else "—", _value(before), record["status"], _value(record),
-                         result.kind.upper() if result.kind == "regression" else result.kind])
-        print(tabulate(rows, headers=["model", "desideratum", "condition", "was", "value", "now", "value", "verdict"],
-                       tablefmt="github", disable_numparse=True))
+            rows.append(
+                [
+                    record.get("column") or record["model"],
+                    record["desideratum"],
+                    record["condition"],
+                    before["status"] if before else "—",
+                    _value(before),
+                    record["status"],
+                    _value(record),
+                    result.kind.upper() if result.kind == "regression" else result.kind,
+                ]
+            )
+        print(
+            tabulate(
+                rows,
+                headers=["model", "desideratum", "condition", "was", "value", "now", "value", "verdict"],
+                tablefmt="github",
+                disable_numparse=True,
+            )
+        )
         print(f"\n{regressions} regression(s)" if regressions else "\nno regression")
         return 1 if regressions else 0
 

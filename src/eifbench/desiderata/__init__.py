@@ -18,11 +18,17 @@ from eifbench.desiderata.sparseness import Sparseness
 from eifbench.desiderata.transitivity import Transitivity
 
 DESIDERATA: dict[str, Desideratum] = {
-    d.name: d
-    for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
+    d.name: d for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
 }
 
 __all__ = [
-    "DESIDERATA", "Desideratum", "Measurement", "Thresholds", "verdict",
-    "PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE",
+    "DESIDERATA",
+    "Desideratum",
+    "Measurement",
+    "Thresholds",
+    "verdict",
+    "PASS",
+    "FAIL",
+    "INCONCLUSIVE",
+    "NOT_APPLICABLE",
 ]

@@ -119,15 +119,29 @@ class Desideratum:
         status = verdict(ci, threshold, self.higher_is_better)
         reason = "" if finite.size else "no item could be measured"
         return Measurement(
-            desideratum=self.name, metric=self.metric, value=value, ci=ci, threshold=threshold,
-            higher_is_better=self.higher_is_better, n=int(finite.size), status=status,
-            per_item=tuple(float(v) for v in items), details=dict(details or {}), reason=reason,
+            desideratum=self.name,
+            metric=self.metric,
+            value=value,
+            ci=ci,
+            threshold=threshold,
+            higher_is_better=self.higher_is_better,
+            n=int(finite.size),
+            status=status,
+            per_item=tuple(float(v) for v in items),
+            details=dict(details or {}),
+            reason=reason,
         )
 
     def not_applicable_measurement(self, reason: str, thresholds: Thresholds) -> Measurement:
         """An ``n/a`` record with the reason."""
         return Measurement(
-            desideratum=self.name, metric=self.metric, value=float("nan"), ci=(float("nan"), float("nan")),
-            threshold=getattr(thresholds, self.threshold_key), higher_is_better=self.higher_is_better,
-            n=0, status=NOT_APPLICABLE, reason=reason,
+            desideratum=self.name,
+            metric=self.metric,
+            value=float("nan"),
+            ci=(float("nan"), float("nan")),
+            threshold=getattr(thresholds, self.threshold_key),
+            higher_is_better=self.higher_is_better,
+            n=0,
+            status=NOT_APPLICABLE,
+            reason=reason,
         )

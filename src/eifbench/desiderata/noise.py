@@ -20,8 +20,12 @@ from eifbench.stats import bootstrap_ci, pearson
 
 def pair_correlations(clean: np.ndarray, noised: np.ndarray) -> np.ndarray:
     """Pearson corr of each clean row with its noised copy; (n, n_p) x2 -> (n,)."""
-    return np.array([pearson(a, b) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan
-                     for a, b in zip(np.asarray(clean), np.asarray(noised))])
+    return np.array(
+        [
+            pearson(a, b) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan
+            for a, b in zip(np.asarray(clean), np.asarray(noised))
+        ]
+    )
 
 
 def noise_ratios(clean: np.ndarray, pure_noise: np.ndarray) -> np.ndarray:
@@ -47,8 +51,11 @@ class NoiseInvariance(Desideratum):
         ratio_ci = bootstrap_ci(ratios, level=thresholds.confidence, statistic="median")
         ratio_status = verdict(ratio_ci, thresholds.noise_ratio, higher_is_better=False)
         ratio = {
-            "value": float(np.nanmedian(ratios)), "ci": list(ratio_ci), "threshold": thresholds.noise_ratio,
-            "status": ratio_status, "n": int(np.isfinite(ratios).sum()),
+            "value": float(np.nanmedian(ratios)),
+            "ci": list(ratio_ci),
+            "threshold": thresholds.noise_ratio,
+            "status": ratio_status,
+            "n": int(np.isfinite(ratios).sum()),
         }
         corr = self.summarize(pair_correlations(clean, noised), thresholds, {"noise_ratio": ratio})
         statuses = {corr.status, ratio_status}

@@ -47,9 +47,7 @@ class Sparseness(Desideratum):
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "one stimulus moves few probes"
 
-    def measure(
-        self, matrix: np.ndarray, self_index: np.ndarray, noise: float, thresholds: Thresholds
-    ) -> Measurement:
+    def measure(self, matrix: np.ndarray, self_index: np.ndarray, noise: float, thresholds: Thresholds) -> Measurement:
         """Measure on a matrix (n_s, n_p) whose probe ``self_index[i]`` is stimulus i."""
         share, sparsity = share_above_floor(matrix, self_index, noise, thresholds.floor_fraction)
         return self.summarize(share, thresholds, {"hoyer": float(np.nanmean(sparsity))})

@@ -9,9 +9,7 @@ import numpy as np
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, floors
 
 
-def chain_ratios(
-    on_conclusion: np.ndarray, on_control: np.ndarray, conclusion_self: np.ndarray
-) -> np.ndarray:
+def chain_ratios(on_conclusion: np.ndarray, on_control: np.ndarray, conclusion_self: np.ndarray) -> np.ndarray:
     """Influence of each premise chain on its conclusion, relative to training on it.
 
     The control is the same conclusion about an unrelated entity ("Z has C"): subtracting
@@ -41,6 +39,7 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
         square: influence among a pool, stimuli = probes, shape (n, n).
         strength: the share of self-influence that counts as strong.
         limit: at most this many triples, drawn without replacement.
+        seed: seed of that draw.
 
     Returns:
         int array of shape (t, 3).
@@ -52,9 +51,7 @@ def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 
     strong = (m >= strength * diagonal[None, :]) & eligible[None, :]
     np.fill_diagonal(strong, False)
     triples = [
-        (a, b, c)
-        for a in range(len(m)) for b in np.flatnonzero(strong[a]) for c in np.flatnonzero(strong[b])
-        if c != a
+        (a, b, c) for a in range(len(m)) for b in np.flatnonzero(strong[a]) for c in np.flatnonzero(strong[b]) if c != a
     ]
     if len(triples) > limit:
         chosen = np.random.default_rng(seed).choice(len(triples), size=limit, replace=False)
@@ -86,12 +83,17 @@ class Transitivity(Desideratum):
         above = lifted > floors(conclusion_self, noise, thresholds.floor_fraction)
         raw = np.asarray(on_conclusion) / np.abs(np.asarray(conclusion_self))
         return self.summarize(
-            ratios, thresholds,
-            {"share_above_floor": float(np.mean(above)) if above.size else float("nan"),
-             "uncorrected_ratio": float(np.nanmean(raw)) if raw.size else float("nan")},
+            ratios,
+            thresholds,
+            {
+                "share_above_floor": float(np.mean(above)) if above.size else float("nan"),
+                "uncorrected_ratio": float(np.nanmean(raw)) if raw.size else float("nan"),
+            },
         )
 
-    def measure_triples(self, square: np.ndarray, triples: np.ndarray, noise: float, thresholds: Thresholds) -> Measurement:
+    def measure_triples(
+        self, square: np.ndarray, triples: np.ndarray, noise: float, thresholds: Thresholds
+    ) -> Measurement:
         """Image version: ratio M[a, c] / M[c, c] over strong triples (t, 3) of a square matrix."""
         m = np.asarray(square, dtype=np.float64)
         a, c = triples[:, 0], triples[:, 2]

@@ -95,8 +95,9 @@ def influence(
     layout = channels_last_while_running(model.module) if model.kind == "classifier" else contextlib.nullcontext()
     try:
         with layout:
-            baseline, matrix, finite = _run_engine(model, engine, items, probes, prepared_probes, recipe,
-                                                   progress, paranoid)
+            baseline, matrix, finite = _run_engine(
+                model, engine, items, probes, prepared_probes, recipe, progress, paranoid
+            )
     except RuntimeError as error:
         if _out_of_memory(error):
             raise DeviceMemoryError(
@@ -145,7 +146,9 @@ def _run_engine(
         return baseline, run_in_context(model, items, [_as_probe(p) for p in probes], baseline, progress=progress), None
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
-        matrix, finite = run_exact(model, prepared, prepared_probes, baseline, recipe, progress=progress, paranoid=paranoid)
+        matrix, finite = run_exact(
+            model, prepared, prepared_probes, baseline, recipe, progress=progress, paranoid=paranoid
+        )
         return baseline, matrix, finite
     return baseline, run_first_order(model, prepared, prepared_probes, recipe, progress=progress), None
 
@@ -153,9 +156,7 @@ def _run_engine(
 def _as_probe(item: Any) -> Example:
     probe = as_single(item)
     if not isinstance(probe, Example):
-        raise InputError(
-            "A probe must be Example(x, y) or a pair (x, y); Text has no completion to read out."
-        )
+        raise InputError("A probe must be Example(x, y) or a pair (x, y); Text has no completion to read out.")
     return probe
 
 
@@ -173,8 +174,10 @@ def _failures(matrix: torch.Tensor, finite: torch.Tensor | None) -> dict[int, st
 
 
 class _CallableModule(types.ModuleType):
-    """``eifbench.influence`` is both this package and the function: importing the package
-    rebinds the attribute on ``eifbench``, so the package itself forwards calls.
+    """Make ``eifbench.influence`` both this package and the function.
+
+    Importing the package rebinds the attribute on ``eifbench``, so the package itself
+    forwards calls to ``influence``.
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> InfluenceResult:

@@ -36,8 +36,10 @@ def frozen_except(module: nn.Module, recipe: FineTune) -> Iterator[list[nn.Param
 
 
 class FusedSGD:
-    """Plain SGD applied inside backward: each gradient is used and freed as soon as it is
-    accumulated, so a full set of gradients never exists at once (peak memory ~ model).
+    """Plain SGD applied inside backward.
+
+    Each gradient is used and freed as soon as it is accumulated, so a full set of
+    gradients never exists at once (peak memory ~ the model plus its snapshot).
     """
 
     def __init__(self, parameters: list[nn.Parameter], lr: float) -> None:

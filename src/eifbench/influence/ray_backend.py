@@ -48,8 +48,16 @@ class RayPool:
 
     """
 
-    def __init__(self, spec: str, model_args: Any = None, *, address: str = "local", actors: int | None = None,
-                 cpus_per_actor: float = 1.0, gpus_per_actor: float = 0.0) -> None:
+    def __init__(
+        self,
+        spec: str,
+        model_args: Any = None,
+        *,
+        address: str = "local",
+        actors: int | None = None,
+        cpus_per_actor: float = 1.0,
+        gpus_per_actor: float = 0.0,
+    ) -> None:
         try:
             import ray
         except ImportError as error:
@@ -65,7 +73,9 @@ class RayPool:
         self._ray = ray
         self.actors = [remote.remote(spec, model_args, threads) for _ in range(count)]
 
-    def influence(self, stimuli: Sequence[Any], probes: Sequence[Any], engine: str, recipe: FineTune) -> tuple[torch.Tensor, torch.Tensor, dict[int, str]]:
+    def influence(
+        self, stimuli: Sequence[Any], probes: Sequence[Any], engine: str, recipe: FineTune
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[int, str]]:
         """Rows for every stimulus, in order: ``(matrix (n_s, n_p), baseline (n_p,), failures)``."""
         items = list(stimuli)
         shares = [items[i :: len(self.actors)] for i in range(len(self.actors))]

@@ -80,6 +80,7 @@ def check_recipes(baseline: Baseline, current: dict[tuple[str, str], dict[str, A
     Args:
         baseline: baseline records.
         current: ``(column, condition) -> recipe record`` of this run.
+        path: the baseline's name, for the message.
 
     """
     for (column, condition), recipe in current.items():

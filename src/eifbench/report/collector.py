@@ -62,7 +62,12 @@ class Reporter:
 
         records = self.ordered()
         complete = exitstatus != pytest.ExitCode.INTERRUPTED and not session.shouldstop
-        write_reports(self.option, records, complete=complete, folder=Path(str(self.config.rootpath)),
-                      seconds=time.time() - self.started)
+        write_reports(
+            self.option,
+            records,
+            complete=complete,
+            folder=Path(str(self.config.rootpath)),
+            seconds=time.time() - self.started,
+        )
         if any(r.get("gate") == "regression" for r in records) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

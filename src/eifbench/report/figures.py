@@ -18,7 +18,11 @@ def heatmap_data(matrix: Any, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     rows = np.array_split(np.arange(m.shape[0]), min(max_cells, m.shape[0]))
     cols = np.array_split(np.arange(m.shape[1]), min(max_cells, m.shape[1]))
     values = [[float(np.nanmean(m[np.ix_(r, c)])) for c in cols] for r in rows]
-    return {"kind": "heatmap", "shape": list(m.shape), "values": [[v if math.isfinite(v) else None for v in row] for row in values]}
+    return {
+        "kind": "heatmap",
+        "shape": list(m.shape),
+        "values": [[v if math.isfinite(v) else None for v in row] for row in values],
+    }
 
 
 def _color(value: float | None, scale: float) -> str:
@@ -41,12 +45,15 @@ def heatmap_svg(figure: dict[str, Any], title: str, cell: int = 9) -> str:
     rects = "".join(
         f'<rect x="{j * cell}" y="{i * cell + 16}" width="{cell}" height="{cell}" fill="{_color(v, scale)}">'
         f"<title>{'' if v is None else f'{v:.4g}'}</title></rect>"
-        for i, row in enumerate(values) for j, v in enumerate(row)
+        for i, row in enumerate(values)
+        for j, v in enumerate(row)
     )
     shape = figure.get("shape", [len(values), width // cell])
     label = f"{html.escape(title)} ({shape[0]}×{shape[1]}, max |EIF| {scale:.3g})"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 260)}" height="{height + 20}">'
-            f'<text x="0" y="11" font-size="11">{label}</text>{rects}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 260)}" height="{height + 20}">'
+        f'<text x="0" y="11" font-size="11">{label}</text>{rects}</svg>'
+    )
 
 
 def curve_svg(series: dict[str, dict[str, float]], title: str, labels: Sequence[str]) -> str:
@@ -72,7 +79,9 @@ def curve_svg(series: dict[str, dict[str, float]], title: str, labels: Sequence[
         color = colors[k % len(colors)]
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts]
-        parts.append(f'<text x="{width - 110}" y="{24 + 13 * k}" font-size="10" fill="{color}">{html.escape(name)}</text>')
+        parts.append(
+            f'<text x="{width - 110}" y="{24 + 13 * k}" font-size="10" fill="{color}">{html.escape(name)}</text>'
+        )
     for level, label in enumerate(labels):
         x, _ = xy(level, 10**low)
         parts.append(f'<text x="{x - 20:.1f}" y="{height - 12}" font-size="9">{html.escape(label)}</text>')

@@ -28,9 +28,9 @@ def html_report(doc: dict[str, Any]) -> str:
     headers, rows = summary_rows(records)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(
-            f'<td class="{_css(c) if i >= 2 else ""}">{html.escape(c)}</td>' for i, c in enumerate(row)
-        ) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="{_css(c) if i >= 2 else ""}">{html.escape(c)}</td>' for i, c in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     parts = [
@@ -42,13 +42,18 @@ def html_report(doc: dict[str, Any]) -> str:
         parts.append("<p><strong>Partial run (interrupted): only finished tests are shown.</strong></p>")
     parts.append(f"<table><tr>{head}</tr>{body}</table>")
     parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in recipe_lines(records)) + "</ul>")
-    parts.append(f"<p>eifbench {html.escape(str(doc.get('eifbench_version')))} · {html.escape(str(doc.get('datetime')))}"
-                 " · FAIL = the model violates the desideratum; INCONCL = the CI straddles the threshold.</p>")
+    parts.append(
+        f"<p>eifbench {html.escape(str(doc.get('eifbench_version')))} · {html.escape(str(doc.get('datetime')))}"
+        " · FAIL = the model violates the desideratum; INCONCL = the CI straddles the threshold.</p>"
+    )
     for column in headers[2:]:
         mine = [r for r in records if (r.get("column") or r["model"]) == column]
         parts.append(f"<h2>{html.escape(column)}</h2><div class='figs'>")
-        curves = {r["condition"]: r["details"]["mean_abs_eif_by_level"] for r in mine
-                  if r["desideratum"] == "distance" and (r.get("details") or {}).get("mean_abs_eif_by_level")}
+        curves = {
+            r["condition"]: r["details"]["mean_abs_eif_by_level"]
+            for r in mine
+            if r["desideratum"] == "distance" and (r.get("details") or {}).get("mean_abs_eif_by_level")
+        }
         if curves:
             parts.append(f"<div class='fig'>{curve_svg(curves, 'mean |EIF| vs distance', LEVEL_LABELS)}</div>")
         for r in mine:

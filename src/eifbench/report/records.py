@@ -49,8 +49,10 @@ def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dic
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str, str, str]:
-    """What a baseline matches on: the column (model, lr when sweeping), desideratum,
-    condition, and the test (its node id with the model/condition part left out).
+    """What a baseline matches on.
+
+    The column (model, lr when sweeping), desideratum, condition, and the test (its node
+    id with the model/condition part left out).
     """
     return (record.get("column") or record["model"], record["desideratum"], record["condition"], record.get("test", ""))
 
@@ -70,8 +72,11 @@ def _jsonable(value: Any) -> Any:
 def machine_info() -> dict[str, Any]:
     """Where the run happened (like pytest-benchmark's machine_info)."""
     info: dict[str, Any] = {
-        "node": platform.node(), "machine": platform.machine(), "system": platform.system(),
-        "python": platform.python_version(), "cpu_count": os.cpu_count(),
+        "node": platform.node(),
+        "machine": platform.machine(),
+        "system": platform.system(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
     }
     try:
         import torch
@@ -85,6 +90,7 @@ def machine_info() -> dict[str, Any]:
 
 def commit_info(folder: Path) -> dict[str, Any]:
     """The git commit of ``folder``, if it is a checkout."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10).stdout.strip()
 
@@ -94,10 +100,16 @@ def commit_info(folder: Path) -> dict[str, Any]:
         return {}
     if not commit:
         return {}
-    return {"id": commit, "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "id": commit,
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(git("status", "--porcelain")),
+    }
 
 
-def document(records: list[dict[str, Any]], *, complete: bool, folder: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def document(
+    records: list[dict[str, Any]], *, complete: bool, folder: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The JSON document of a run."""
     from eifbench import __version__
 

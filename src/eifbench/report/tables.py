@@ -46,7 +46,9 @@ def cell(record: dict[str, Any] | None) -> str:
     ci = record.get("ci")
     interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
     extra = (record.get("details") or {}).get("noise_ratio")
-    secondary = f" · noise ratio {extra['value']:.2f}" if isinstance(extra, dict) and extra.get("value") is not None else ""
+    secondary = (
+        f" · noise ratio {extra['value']:.2f}" if isinstance(extra, dict) and extra.get("value") is not None else ""
+    )
     return f"{label} {record['value']:.2f}{interval}{secondary}"
 
 
@@ -83,6 +85,9 @@ def recipe_lines(records: Sequence[dict[str, Any]]) -> list[str]:
             continue
         recipe = r["recipe"]
         column = r.get("column") or r["model"]
-        seen.setdefault(column, f"{column}: engine={recipe['engine']} steps={recipe['steps']} "
-                                f"lr={recipe['lr']:g} optimizer={recipe['optimizer']}")
+        seen.setdefault(
+            column,
+            f"{column}: engine={recipe['engine']} steps={recipe['steps']} "
+            f"lr={recipe['lr']:g} optimizer={recipe['optimizer']}",
+        )
     return list(seen.values())

@@ -18,8 +18,10 @@ def describe(record: dict[str, Any]) -> str:
         return f"{record['desideratum']}: no value ({record['reason'] or 'nothing measured'})"
     ci = record["ci"] or [float("nan")] * 2
     side = ">=" if record["higher_is_better"] else "<="
-    return (f"{record['desideratum']}: {record['metric']} = {record['value']:.3f} "
-            f"[{ci[0]:.3f}, {ci[1]:.3f}] (pass needs {side} {record['threshold']:g}, n={record['n']})")
+    return (
+        f"{record['desideratum']}: {record['metric']} = {record['value']:.3f} "
+        f"[{ci[0]:.3f}, {ci[1]:.3f}] (pass needs {side} {record['threshold']:g}, n={record['n']})"
+    )
 
 
 def apply_verdict(

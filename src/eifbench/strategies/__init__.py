@@ -11,6 +11,16 @@ from eifbench.strategies.noise import gibberish, noise_images, noised_examples, 
 from eifbench.strategies.sampling import draw_batch
 
 __all__ = [
-    "FactChain", "IsaFact", "fact_chains", "isa_facts", "nonce_words", "distinct_nonce_words",
-    "typos", "noised_examples", "gibberish", "pixel_noise", "noise_images", "draw_batch",
+    "FactChain",
+    "IsaFact",
+    "fact_chains",
+    "isa_facts",
+    "nonce_words",
+    "distinct_nonce_words",
+    "typos",
+    "noised_examples",
+    "gibberish",
+    "pixel_noise",
+    "noise_images",
+    "draw_batch",
 ]

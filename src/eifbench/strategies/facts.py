@@ -14,7 +14,11 @@ from eifbench.stimuli import Chain, Example
 from eifbench.strategies.names import distinct_nonce_words, plural
 
 # relation -> (prompt template, negated prompt template, paraphrased prompt templates)
-ISA = ("A {s} is a kind of", "A {s} is not a kind of", ("A {s} is a type of", "Every {s} is a kind of", "Each {s} is a sort of"))
+ISA = (
+    "A {s} is a kind of",
+    "A {s} is not a kind of",
+    ("A {s} is a type of", "Every {s} is a kind of", "Each {s} is a sort of"),
+)
 HAS = ("A {s} has a", "A {s} does not have a", ("Every {s} has a", "Each {s} has a"))
 ALL_HAVE = ("All {ss} have a", "No {ss} have a", ("Every {s} has a", "Each {s} has a"))
 

@@ -4,8 +4,35 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-          "bl", "br", "dr", "fl", "gl", "gr", "kl", "pl", "pr", "sk", "sn", "st", "tr")
+ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "bl",
+    "br",
+    "dr",
+    "fl",
+    "gl",
+    "gr",
+    "kl",
+    "pl",
+    "pr",
+    "sk",
+    "sn",
+    "st",
+    "tr",
+)
 VOWELS = ("a", "e", "i", "o", "u")
 CODAS = ("", "", "k", "n", "p", "t", "x", "m", "sh", "nd", "rk", "sp")
 

@@ -64,7 +64,9 @@ def gibberish(*, words: int = 4) -> st.SearchStrategy[Example]:
 def pixel_noise(image: torch.Tensor, *, sigma: float = 0.1) -> st.SearchStrategy[torch.Tensor]:
     """``image`` plus Gaussian pixel noise of std ``sigma``, clipped to [0, 1] (seeded draw)."""
     return st.integers(0, 2**31 - 1).map(
-        lambda seed: (image + sigma * torch.randn(image.shape, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+        lambda seed: (image + sigma * torch.randn(image.shape, generator=torch.Generator().manual_seed(seed))).clamp(
+            0, 1
+        )
     )
 
 

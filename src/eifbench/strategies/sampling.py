@@ -34,8 +34,13 @@ def draw_batch(strategy: st.SearchStrategy[T], count: int, *, seed_value: int = 
 
     @seed(seed_value)
     @settings(
-        database=None, max_examples=max(20 * count, 100), phases=[Phase.generate], deadline=None,
-        derandomize=False, suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+        database=None,
+        max_examples=max(20 * count, 100),
+        phases=[Phase.generate],
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
     )
     @given(strategy)
     def collect(example: T) -> None:

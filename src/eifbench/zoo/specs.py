@@ -27,8 +27,10 @@ DTYPES = ("float32", "float16", "bfloat16", "auto")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A parsed spec: the registry ``name`` (``hf``, ``fashion-cnn``...), an optional target
-    (hub id or path after ``hf:``), and validated keyword args.
+    """A parsed spec.
+
+    The registry ``name`` (``hf``, ``fashion-cnn``...), an optional target (hub id or path
+    after ``hf:``), and validated keyword args.
     """
 
     name: str
@@ -44,9 +46,7 @@ class ModelSpec:
 def _coerce(key: str, raw: Any) -> Any:
     kind = ALLOWED_ARGS.get(key)
     if kind is None:
-        raise ModelSpecError(
-            f"Unknown model arg {key!r}; allowed: {', '.join(sorted(ALLOWED_ARGS))}."
-        )
+        raise ModelSpecError(f"Unknown model arg {key!r}; allowed: {', '.join(sorted(ALLOWED_ARGS))}.")
     if kind is bool and isinstance(raw, str):
         if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise ModelSpecError(f"Model arg {key}={raw!r} must be true or false.")

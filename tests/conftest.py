@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,3 +47,30 @@ PROBES = [
     eifbench.Example("The sky is", " blue."),
     eifbench.Example("Q", "uick brown fox jumps over the lazy dog."),
 ]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_MODELS = ("--eif-model", "tiny-cnn", "--eif-model", "tiny-lm")
+
+
+def run_suite(*args: str, json_path: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the desiderata suite in a fresh process from the repository root."""
+    argv = [sys.executable, "-m", "pytest", "desiderata_tests", "-q", "-p", "no:cacheprovider", *args]
+    if json_path is not None:
+        argv.append(f"--eif-json={json_path}")
+    return subprocess.run(
+        argv,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
+
+
+def comparable_results(path: Path) -> list[dict]:
+    """A report's records without what legitimately differs between runs (timing, pytest outcome)."""
+    records = json.loads(path.read_text())["results"]
+    return sorted(
+        ({k: v for k, v in r.items() if k not in ("seconds", "outcome")} for r in records), key=lambda r: r["nodeid"]
+    )

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY_MODELS, run_suite
+
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 SYNTHETIC = """
 import numpy as np
@@ -114,30 +111,7 @@ def test_bad_options_are_usage_errors(pytester, args, message):
 def test_quick_suite_run_on_tiny_models(tmp_path):
     """The CI smoke run: both tiny models, every desideratum, both conditions."""
     out = tmp_path / "quick.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "desiderata_tests",
-            "--eif-model",
-            "tiny-cnn",
-            "--eif-model",
-            "tiny-lm",
-            "--eif-limit",
-            "8",
-            f"--eif-json={out}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    proc = run_suite(*TINY_MODELS, "--eif-limit", "8", json_path=out)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text())
     keys = {(r["model"], r["desideratum"], r["condition"]) for r in doc["results"]}
@@ -153,31 +127,16 @@ def test_quick_suite_run_on_tiny_models(tmp_path):
     assert "eifbench: desiderata per model" in proc.stdout
 
 
-def test_falsification_mode_shrinks_to_a_minimal_chain(tmp_path):
+def test_falsification_mode_shrinks_to_a_minimal_chain():
     """--eif-falsify runs the @given tests; a violation is reported with hypothesis's example."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "desiderata_tests/test_transitivity.py",
-            "--eif-model",
-            "tiny-lm",
-            "--eif-falsify",
-            "-k",
-            "falsify and finetune",
-            "--hypothesis-profile",
-            "ci",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
+    proc = run_suite(
+        "--eif-model",
+        "tiny-lm",
+        "--eif-falsify",
+        "-k",
+        "transitivity_falsify and finetune",
+        "--hypothesis-profile",
+        "ci",
     )
     assert "test_transitivity_falsify" in proc.stdout
     assert proc.returncode == 1, proc.stdout[-3000:]  # random tiny-lm does not learn conclusions

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -18,7 +17,7 @@ import torch
 import eifbench
 from eifbench.errors import DeviceMemoryError, RestoreError
 from eifbench.influence.snapshot import checksum
-from tests.conftest import FACTS, PROBES
+from tests.conftest import FACTS, PROBES, TINY_MODELS, comparable_results, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,24 +164,7 @@ def test_corrupt_smollm2_cache_is_rebuilt(monkeypatch, tmp_path, tiny_lm):
 def test_bad_stimuli_files_are_usage_errors(tmp_path, content, suffix, message):
     bad = tmp_path / f"facts{suffix}"
     bad.write_text(content)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "desiderata_tests",
-            "--eif-model",
-            "tiny-lm",
-            f"--eif-stimuli={bad}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_suite("--eif-model", "tiny-lm", f"--eif-stimuli={bad}")
     assert proc.returncode == 4 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -203,30 +185,10 @@ def test_user_stimuli_file_drives_the_suite(tmp_path):
         }
         for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]
     ]
-    for row in rows:
-        row["prompt_conclusion"] = row["prompt"]
     path = tmp_path / "facts.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "user.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "desiderata_tests",
-            "--eif-model",
-            "tiny-lm",
-            f"--eif-stimuli={path}",
-            f"--eif-json={out}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_suite("--eif-model", "tiny-lm", f"--eif-stimuli={path}", json_path=out)
     assert proc.returncode in (0, 1), proc.stdout[-2000:]
     results = json.loads(out.read_text())["results"]
     assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] >= 2 for r in results)
@@ -276,36 +238,8 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
 @pytest.mark.slow
 def test_suite_under_ray_gives_the_serial_results(tmp_path):
     pytest.importorskip("ray")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
-    common = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "desiderata_tests",
-        "--eif-model",
-        "tiny-cnn",
-        "--eif-model",
-        "tiny-lm",
-        "--eif-limit",
-        "4",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    outs = []
-    for extra in ([], ["--eif-ray", "local"]):
-        out = tmp_path / f"run{len(outs)}.json"
-        proc = subprocess.run(
-            common + extra + [f"--eif-json={out}"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
-        )
+    serial, distributed = tmp_path / "serial.json", tmp_path / "ray.json"
+    for extra, out in (([], serial), (["--eif-ray", "local"], distributed)):
+        proc = run_suite(*TINY_MODELS, "--eif-limit", "4", *extra, json_path=out, env={"RAY_AUTH_MODE": "disabled"})
         assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
-        outs.append(
-            sorted(
-                (
-                    {k: v for k, v in r.items() if k not in ("seconds", "outcome")}
-                    for r in json.loads(out.read_text())["results"]
-                ),
-                key=lambda r: r["nodeid"],
-            )
-        )
-    assert outs[0] == outs[1]
+    assert comparable_results(serial) == comparable_results(distributed)

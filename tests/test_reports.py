@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY_MODELS, comparable_results, run_suite
+
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 # Each test judges a constructed distance measurement; EIF_SHIFT moves one of them.
 PLANTED = """
@@ -152,37 +152,13 @@ def test_compare_cli_exit_codes(planted, tmp_path):
     assert missing.returncode == 2 and "No baseline file" in missing.stderr
 
 
-def _results(path: Path) -> list[dict]:
-    drop = ("seconds", "outcome")
-    return sorted(
-        ({k: v for k, v in r.items() if k not in drop} for r in json.loads(path.read_text())["results"]),
-        key=lambda r: r["nodeid"],
-    )
-
-
 @pytest.mark.slow
 def test_serial_and_xdist_give_identical_results(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    common = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "desiderata_tests",
-        "--eif-model",
-        "tiny-cnn",
-        "--eif-model",
-        "tiny-lm",
-        "--eif-limit",
-        "6",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
     serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
-    for extra in ([f"--eif-json={serial}"], [f"--eif-json={parallel}", "-n", "2", "--dist", "loadgroup"]):
-        proc = subprocess.run(common + extra, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    for extra, out in (([], serial), (["-n", "2", "--dist", "loadgroup"], parallel)):
+        proc = run_suite(*TINY_MODELS, "--eif-limit", "6", *extra, json_path=out)
         assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert _results(serial) == _results(parallel)
+    assert comparable_results(serial) == comparable_results(parallel)
 
 
 def test_progress_only_on_a_tty(tmp_path):

@@ -23,6 +23,23 @@ def suite_root() -> Path:
     raise EifError("The bundled desiderata suite is missing from this install; reinstall eifbench.")
 
 
+# ``eifbench run --X`` is ``pytest --eif-X`` for each of these
+PASSED_THROUGH = (
+    "json",
+    "markdown",
+    "html",
+    "compare",
+    "save-baseline",
+    "stimuli",
+    "lr",
+    "steps",
+    "optimizer",
+    "engine",
+    "limit",
+    "seed",
+)
+
+
 @dataclass(frozen=True)
 class RunCommand:
     """``eifbench run``: the desiderata suite on your model(s)."""
@@ -33,20 +50,7 @@ class RunCommand:
         """Add the command's options."""
         parser.add_argument("--model", action="append", default=None, help="model spec (repeatable)")
         parser.add_argument("--model-args", default=None, help="key=value,... for every model")
-        for name in (
-            "json",
-            "markdown",
-            "html",
-            "compare",
-            "save-baseline",
-            "stimuli",
-            "lr",
-            "steps",
-            "optimizer",
-            "engine",
-            "limit",
-            "seed",
-        ):
+        for name in PASSED_THROUGH:
             parser.add_argument(f"--{name}", default=None, help=f"passed as --eif-{name}")
         parser.add_argument("--threshold", action="append", default=None, help="NAME=VALUE (repeatable)")
         parser.add_argument("--tolerance", action="append", default=None, help="DESIDERATUM=VALUE (repeatable)")
@@ -59,24 +63,10 @@ class RunCommand:
         argv = [str(root / "desiderata_tests"), f"--rootdir={root}", "-p", "no:cacheprovider"]
         for spec in args.model or []:
             argv += ["--eif-model", spec]
-        for name in (
-            "model_args",
-            "json",
-            "markdown",
-            "html",
-            "compare",
-            "save_baseline",
-            "stimuli",
-            "lr",
-            "steps",
-            "optimizer",
-            "engine",
-            "limit",
-            "seed",
-        ):
-            value = getattr(args, name)
+        for name in ("model-args", *PASSED_THROUGH):
+            value = getattr(args, name.replace("-", "_"))
             if value is not None:
-                argv.append(f"--eif-{name.replace('_', '-')}={value}")
+                argv.append(f"--eif-{name}={value}")
         for name in ("threshold", "tolerance"):
             for value in getattr(args, name) or []:
                 argv.append(f"--eif-{name}={value}")

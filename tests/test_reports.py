@@ -64,7 +64,9 @@ def test_json_markdown_html_and_junit(planted, tmp_path):
     )
     result.assert_outcomes(passed=4, failed=1, skipped=3)
     doc = json.loads(paths["json"].read_text())
-    assert len(doc["results"]) == 6 and all(r["recipe"]["lr"] == 0.01 for r in doc["results"])
+    assert len(doc["results"]) == 6 and all(
+        r["recipe"]["lr"] == 0.01 for r in doc["results"] if r["condition"] == "finetune"
+    )
     markdown = paths["md"].read_text()
     assert "| desideratum" in markdown and "| distance" in markdown and "FAIL 0.55" in markdown
     page = paths["html"].read_text()
@@ -177,3 +179,15 @@ def test_progress_only_on_a_tty(tmp_path):
     progress(4, 4)
     text = tty.getvalue()
     assert "[eifbench] smollm2 · distance: 1/4 stimuli" in text and "4/4" in text and text.endswith("\r\033[K")
+
+
+def test_in_context_records_do_not_depend_on_the_recipe(planted, tmp_path):
+    baseline = tmp_path / "base.json"
+    run(planted, "--eif-model", "tiny-lm", f"--eif-save-baseline={baseline}")
+    records = json.loads(baseline.read_text())["results"]
+    assert {json.dumps(r["recipe"]) for r in records if r["condition"] == "in-context"} == {'{"engine": "in-context"}'}
+    # another lr changes the finetune recipe: refused; the in-context records alone would not be
+    refused = run(planted, "--eif-model", "tiny-lm", f"--eif-compare={baseline}", "--eif-lr=0.5")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*measured tiny-* (finetune) with*"])
+    assert "(in-context)" not in refused.stderr.str()

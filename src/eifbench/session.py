@@ -135,8 +135,9 @@ class EifSession:
         if self.baseline is None:
             return
         from eifbench.report.baseline import check_recipes
+        from eifbench.report.records import recipe_record
 
-        current = {(c.column, c.condition): {"engine": c.engine, **c.recipe.as_record()} for c in cases}
+        current = {(c.column, c.condition): recipe_record(c) for c in cases}
         check_recipes(self.baseline, current, "given to --eif-compare")
 
     def model_args(self, spec: str) -> str | None:

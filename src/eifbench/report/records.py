@@ -39,13 +39,20 @@ def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dic
         "higher_is_better": measurement.higher_is_better,
         "n": measurement.n,
         "seconds": round(seconds, 3),
-        "recipe": {"engine": case.engine, **case.recipe.as_record()},
+        "recipe": recipe_record(case),
         "reason": measurement.reason,
         "details": _jsonable(measurement.details),
         "nodeid": nodeid,
         # the test independent of the model: how a baseline of one model matches another's run
         "test": nodeid.replace(case.id, "{case}"),
     }
+
+
+def recipe_record(case: Any) -> dict[str, Any]:
+    """The recipe a record depends on: in context there is no fine-tune, only the engine."""
+    if case.condition != "finetune":
+        return {"engine": case.engine}
+    return {"engine": case.engine, **case.recipe.as_record()}
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str, str, str]:

@@ -73,44 +73,36 @@ def pytest_configure(config: pytest.Config) -> None:
         "falsify: a falsification (@given) test; runs with --eif-falsify",
     ):
         config.addinivalue_line("markers", marker)
-    from eifbench.plugin_options import parse_options
+    from eifbench.errors import EifError
     from eifbench.report.collector import Reporter
 
     try:
-        options = parse_options(lambda name: _value(config, name), Path(str(config.rootpath)))
-    except Exception as error:  # an EifError from a bad option value
+        session = _validated_session(config)
+    except EifError as error:  # a user's mistake: one line, no traceback
         raise pytest.UsageError(str(error)) from None
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(Reporter(config, lambda name: _value(config, name)), "eifbench-reporter")
+
+
+def _validated_session(config: pytest.Config) -> Any:
+    """Parse every option and check specs, stimuli file and baseline before collection."""
+    from eifbench.plugin_options import parse_options
     from eifbench.session import EifSession
 
+    options = parse_options(lambda name: _value(config, name), Path(str(config.rootpath)))
     session = EifSession(options)
-    try:
-        session.cases()  # validates every --eif-model spec before collection
-    except Exception as error:
-        from eifbench.errors import EifError
-
-        if isinstance(error, EifError):
-            raise pytest.UsageError(str(error)) from None
-        raise
-    config.stash[SESSION_KEY] = session
+    cases = session.cases()  # resolves every --eif-model spec
     if options.stimuli_path:
-        from eifbench.errors import EifError
         from eifbench.stimuli_file import read_stimuli_file
 
-        try:
-            read_stimuli_file(options.stimuli_path)
-        except EifError as error:
-            raise pytest.UsageError(str(error)) from None
-    config.pluginmanager.register(Reporter(config, lambda name: _value(config, name)), "eifbench-reporter")
+        read_stimuli_file(options.stimuli_path)
     compare_path = _value(config, "compare")
     if compare_path:
-        from eifbench.errors import EifError
         from eifbench.report.baseline import index, load_report
 
-        try:
-            session.baseline = index(load_report(compare_path))
-            session.check_baseline_recipes(session.cases())
-        except EifError as error:
-            raise pytest.UsageError(str(error)) from None
+        session.baseline = index(load_report(compare_path))
+        session.check_baseline_recipes(cases)
+    return session
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.catalog import CatalogEntry, entry_for, load_catalog
-from eifbench.desiderata.base import NOT_APPLICABLE, Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
 from eifbench.finetune import FineTune
 
 CONDITIONS = ("finetune", "in-context")
@@ -217,7 +217,3 @@ class EifSession:
 
         figure = heatmap_data(matrix) if matrix is not None else None
         apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, figure)
-
-    def is_not_applicable(self, measurement: Measurement) -> bool:
-        """Whether a measurement is an n/a record."""
-        return measurement.status == NOT_APPLICABLE

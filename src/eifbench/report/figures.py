@@ -51,7 +51,7 @@ def heatmap_svg(figure: dict[str, Any], title: str, cell: int = 9) -> str:
     shape = figure.get("shape", [len(values), width // cell])
     label = f"{html.escape(title)} ({shape[0]}×{shape[1]}, max |EIF| {scale:.3g})"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 260)}" height="{height + 20}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 6 * len(label))}" height="{height + 20}">'
         f'<text x="0" y="11" font-size="11">{label}</text>{rects}</svg>'
     )
 

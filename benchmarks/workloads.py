@@ -73,8 +73,7 @@ def _loss(model, module, batch):
     if model.kind == "classifier":
         x, y = batch
         return F.cross_entropy(module(x), y)
-    ids, labels = batch
-    return module(input_ids=ids, labels=labels).loss
+    return module(input_ids=batch.input_ids, labels=batch.labels).loss
 
 
 def _swapped(model, module, method, argument):

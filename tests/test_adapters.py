@@ -34,8 +34,9 @@ def test_text_loss_is_exactly_the_model_loss(tiny_lm):
 
 def test_example_loss_covers_completion_only(tiny_lm):
     prepared = tiny_lm.prepare_stimulus(eifbench.Example("A wug is", " blue"))
-    ids, labels = prepared
+    ids, labels = prepared.input_ids, prepared.labels
     n_prompt = len(tiny_lm.tokenizer("A wug is").input_ids)
+    assert prepared.first_label == n_prompt
     assert (labels[0, :n_prompt] == -100).all() and (labels[0, n_prompt:] == ids[0, n_prompt:]).all()
 
 

@@ -54,7 +54,8 @@ def test_smollm2_exact_matches_naive_and_restores(smollm2):
     assert checksum(smollm2.module) == before
     model = copy.deepcopy(smollm2.module)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    ids, labels = smollm2.prepare_stimulus(stimulus)
+    prepared = smollm2.prepare_stimulus(stimulus)
+    ids, labels = prepared.input_ids, prepared.labels
     for _ in range(2):
         model(input_ids=ids, labels=labels).loss.backward()
         optimizer.step()

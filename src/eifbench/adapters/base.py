@@ -23,7 +23,8 @@ class PreparedProbes:
 
     Attributes:
         batches: adapter-specific batch objects, in read-out order.
-        order: ``order[j]`` is the original index of the j-th read-out value; shape (n,).
+        order: ``order[j]`` is the original index of the j-th read-out value; shape (n,), on
+            the model's device (so un-permuting a read-out never copies across devices).
         count: number of probes n.
 
     """
@@ -74,5 +75,5 @@ class ModelAdapter(Protocol):
 def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """Undo a bucketing permutation: ``out[order[j]] = values[j]``; shapes (n,) -> (n,)."""
     out = torch.empty_like(values)
-    out[order.to(values.device)] = values
+    out[order] = values
     return out

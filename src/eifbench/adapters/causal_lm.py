@@ -34,6 +34,19 @@ class TokenBatch:
     keep: int
 
 
+@dataclass(frozen=True)
+class TokenStimulus:
+    """One tokenized stimulus: ids and labels of shape (1, L), prompt labels -100.
+
+    ``first_label`` is the position of the first labelled token, known at tokenization so
+    the fine-tune loop never has to ask the device for it.
+    """
+
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+    first_label: int
+
+
 class CausalLMAdapter:
     """Wrap a Hugging Face causal LM.
 
@@ -96,7 +109,7 @@ class CausalLMAdapter:
             )
         return ids, n_prompt
 
-    def prepare_stimulus(self, stimulus: Example | Text) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare_stimulus(self, stimulus: Example | Text) -> TokenStimulus:
         """Token ids and labels, each of shape (1, L); prompt labels are -100 for Examples."""
         if isinstance(stimulus, Text):
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
@@ -104,27 +117,25 @@ class CausalLMAdapter:
             ids = self._ids(stimulus.text)
             if len(ids) < 2:
                 raise InputError(f"Text({stimulus.text!r}) has one token; it needs two to train on.")
-            labels = list(ids)
+            labels, n_prompt = list(ids), 0
         elif isinstance(stimulus, Example):
             ids, n_prompt = self._split(stimulus.x, stimulus.y, "stimulus")
             labels = [IGNORE_INDEX] * n_prompt + ids[n_prompt:]
         else:
             raise InputError(f"A causal-LM stimulus is Text or Example; got {type(stimulus).__name__}.")
-        return (
-            torch.tensor([ids], device=self.device),
-            torch.tensor([labels], device=self.device),
+        return TokenStimulus(
+            torch.tensor([ids], device=self.device), torch.tensor([labels], device=self.device), n_prompt
         )
 
-    def loss(self, prepared: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def loss(self, prepared: TokenStimulus) -> torch.Tensor:
         """Mean token cross-entropy over the labelled tokens: ``model(ids, labels=labels).loss``.
 
         For an Example (a labelled suffix) only the suffix's logits are computed; the mean
         is the same, up to float rounding.
         """
-        ids, labels = prepared
-        first = int((labels[0] != IGNORE_INDEX).nonzero()[0, 0]) if self.trims_logits else 0
-        if first <= 1:
-            return self.module(input_ids=ids, labels=labels).loss
+        ids, first = prepared.input_ids, prepared.first_label
+        if first <= 1 or not self.trims_logits:
+            return self.module(input_ids=ids, labels=prepared.labels).loss
         keep = ids.shape[1] - first + 1
         logits = self.module(input_ids=ids, logits_to_keep=keep).logits
         return F.cross_entropy(logits[0, :-1].float(), ids[0, first:])
@@ -149,7 +160,7 @@ class CausalLMAdapter:
                 stop += 1
             batches.append(self._pad([encoded[i] for i in order[start:stop]]))
             start = stop
-        return PreparedProbes(tuple(batches), torch.tensor(order), len(encoded))
+        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded))
 
     def _pad(self, rows: list[tuple[list[int], int]]) -> TokenBatch:
         width = max(len(ids) for ids, _ in rows)

@@ -108,7 +108,7 @@ class ClassifierAdapter:
         batches = tuple(
             (xs[i : i + self.batch_size], ys[i : i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)
         )
-        return PreparedProbes(batches, torch.arange(len(pairs)), len(pairs))
+        return PreparedProbes(batches, torch.arange(len(pairs), device=self.device), len(pairs))
 
     def _batch_readout(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         logp = F.log_softmax(self.module(x).float(), dim=-1)

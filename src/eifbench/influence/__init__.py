@@ -16,10 +16,11 @@ import torch
 from eifbench.adapters.base import ModelAdapter
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
-from eifbench.influence.exact import Progress, run_exact
+from eifbench.influence.exact import run_exact
 from eifbench.influence.first_order import run_first_order
 from eifbench.influence.in_context import run_in_context
 from eifbench.influence.layout import channels_last_while_running
+from eifbench.progress import Progress
 from eifbench.stimuli import Example, as_single, as_stimulus, links_of
 
 ENGINES = ("exact", "first-order", "in-context")
@@ -91,12 +92,13 @@ def influence(
         raise InputError("The stimulus list is empty: pass at least one stimulus.")
     start = time.perf_counter()
     items = [as_stimulus(s) for s in stimuli]
-    prepared_probes = model.prepare_probes([_as_probe(p) for p in probes])
+    probe_items = [_as_probe(p) for p in probes]
+    prepared_probes = model.prepare_probes(probe_items)
     layout = channels_last_while_running(model.module) if model.kind == "classifier" else contextlib.nullcontext()
     try:
         with layout:
             baseline, matrix, finite = _run_engine(
-                model, engine, items, probes, prepared_probes, recipe, progress, paranoid
+                model, engine, items, probe_items, prepared_probes, recipe, progress, paranoid
             )
     except RuntimeError as error:
         if _out_of_memory(error):
@@ -134,7 +136,7 @@ def _run_engine(
     model: ModelAdapter,
     engine: str,
     items: list[Any],
-    probes: Sequence[Any],
+    probes: list[Example],
     prepared_probes: Any,
     recipe: FineTune,
     progress: Progress | None,
@@ -143,7 +145,7 @@ def _run_engine(
     """Baseline (n_p,), matrix (n_s, n_p) and the finite-loss flags (n_s,) or None."""
     baseline = model.readout(prepared_probes)
     if engine == "in-context":
-        return baseline, run_in_context(model, items, [_as_probe(p) for p in probes], baseline, progress=progress), None
+        return baseline, run_in_context(model, items, probes, baseline, progress=progress), None
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
         matrix, finite = run_exact(

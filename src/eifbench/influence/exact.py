@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -13,8 +13,7 @@ from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.errors import RestoreError
 from eifbench.finetune import FineTune
 from eifbench.influence.snapshot import Snapshot, checksum
-
-Progress = Callable[[int, int], None]
+from eifbench.progress import Progress
 
 
 def trainable_parameters(module: nn.Module, recipe: FineTune) -> list[nn.Parameter]:

@@ -17,8 +17,9 @@ from torch import nn
 from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.errors import InputError
 from eifbench.finetune import FineTune
-from eifbench.influence.exact import Progress, frozen_except
+from eifbench.influence.exact import frozen_except
 from eifbench.influence.gradient_kernel import gradient_features, gram
+from eifbench.progress import Progress
 
 GRADIENT_BUDGET_BYTES = 1 << 30
 

@@ -12,7 +12,7 @@ import torch
 from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
 from eifbench.errors import InputError
-from eifbench.influence.exact import Progress
+from eifbench.progress import Progress
 from eifbench.stimuli import Example, Stimulus, links_of
 
 

@@ -74,3 +74,35 @@ def comparable_results(path: Path) -> list[dict]:
     return sorted(
         ({k: v for k, v in r.items() if k not in ("seconds", "outcome")} for r in records), key=lambda r: r["nodeid"]
     )
+
+
+def save_tiny_vit(folder: Path, *, image_size: int = 28, channels: int = 1, patch: int = 7) -> Path:
+    """Save a seeded one-layer ViT image classifier with save_pretrained; returns the folder."""
+    from transformers import ViTConfig, ViTForImageClassification
+
+    torch.manual_seed(0)
+    config = ViTConfig(
+        image_size=image_size,
+        patch_size=patch,
+        num_channels=channels,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=10,
+    )
+    ViTForImageClassification(config).save_pretrained(folder)
+    return folder
+
+
+def fail_readout_on_call(monkeypatch, adapter, call: int, error: BaseException) -> None:
+    """Make the adapter's ``call``-th read-out raise ``error`` (1 = the baseline read-out)."""
+    real, calls = adapter.readout, {"n": 0}
+
+    def readout(prepared):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise error
+        return real(prepared)
+
+    monkeypatch.setattr(adapter, "readout", readout)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 import eifbench
 from eifbench.influence.snapshot import checksum
-from tests.conftest import FACTS, PROBES
+from tests.conftest import FACTS, PROBES, fail_readout_on_call
 
 
 def _classifier_readout(module: torch.nn.Module, probes: list[eifbench.Example]) -> torch.Tensor:
@@ -202,16 +202,8 @@ def test_every_stimulus_diverging_raises(tiny_cnn, images):
 
 def test_exception_midway_restores_weights(tiny_lm, monkeypatch):
     before = checksum(tiny_lm.module)
-    real_readout = tiny_lm.readout
-    calls = {"n": 0}
-
-    def failing_readout(prepared):
-        calls["n"] += 1
-        if calls["n"] == 3:  # baseline, stimulus 0, then fail after stimulus 1 fine-tuned
-            raise RuntimeError("simulated fault")
-        return real_readout(prepared)
-
-    monkeypatch.setattr(tiny_lm, "readout", failing_readout)
+    # the 3rd read-out: baseline, stimulus 0, then fail after stimulus 1 was fine-tuned
+    fail_readout_on_call(monkeypatch, tiny_lm, 3, RuntimeError("simulated fault"))
     with pytest.raises(RuntimeError, match="simulated fault"):
         eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.5))
     monkeypatch.undo()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import TINY_MODELS, run_suite
+from tests.conftest import TINY_MODELS, run_suite, save_tiny_vit
 
 pytest_plugins = ["pytester"]
 
@@ -154,19 +154,7 @@ def test_falsification_tests_are_deselected_by_default(pytester):
 
 
 def test_image_model_of_another_input_shape_is_not_applicable(tmp_path):
-    from transformers import ViTConfig, ViTForImageClassification
-
-    config = ViTConfig(
-        image_size=32,
-        patch_size=8,
-        num_channels=3,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=10,
-    )
-    ViTForImageClassification(config).save_pretrained(tmp_path / "vit")
+    save_tiny_vit(tmp_path / "vit", image_size=32, channels=3, patch=8)
     out = tmp_path / "vit.json"
     proc = run_suite("--eif-model", f"hf-image:{tmp_path / 'vit'}", "-k", "distance or sparseness", json_path=out)
     assert proc.returncode == 0, proc.stdout[-2000:]

@@ -17,22 +17,16 @@ import torch
 import eifbench
 from eifbench.errors import DeviceMemoryError, RestoreError
 from eifbench.influence.snapshot import checksum
-from tests.conftest import FACTS, PROBES, TINY_MODELS, comparable_results, run_suite
+from tests.conftest import FACTS, PROBES, TINY_MODELS, comparable_results, fail_readout_on_call, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_out_of_memory_says_what_to_reduce_and_restores(tiny_lm, monkeypatch):
     before = checksum(tiny_lm.module)
-    real, calls = tiny_lm.readout, {"n": 0}
-
-    def exhausted(prepared):
-        calls["n"] += 1
-        if calls["n"] == 2:  # after the first stimulus was fine-tuned
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(prepared)
-
-    monkeypatch.setattr(tiny_lm, "readout", exhausted)
+    # the 2nd read-out comes after the first stimulus was fine-tuned
+    oom = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    fail_readout_on_call(monkeypatch, tiny_lm, 2, oom)
     with pytest.raises(DeviceMemoryError, match="pass fewer probes or a smaller probe batch"):
         eifbench.influence(tiny_lm, FACTS, PROBES, finetune=eifbench.FineTune(lr=0.5))
     monkeypatch.undo()

@@ -12,7 +12,7 @@ import eifbench
 from eifbench.errors import AssetMissingError, ModelSpecError
 from eifbench.influence.snapshot import checksum
 from eifbench.zoo.specs import parse_spec
-from tests.conftest import FACTS, PROBES
+from tests.conftest import FACTS, PROBES, save_tiny_vit
 
 
 def test_parse_spec_with_inline_and_separate_args():
@@ -57,22 +57,7 @@ def saved_lm(tmp_path_factory, tiny_lm):
 
 @pytest.fixture(scope="module")
 def saved_vit(tmp_path_factory):
-    from transformers import ViTConfig, ViTForImageClassification
-
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=28,
-        patch_size=7,
-        num_channels=1,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=10,
-    )
-    folder = tmp_path_factory.mktemp("vit")
-    ViTForImageClassification(config).save_pretrained(folder)
-    return folder
+    return save_tiny_vit(tmp_path_factory.mktemp("vit"))
 
 
 def test_hf_local_causal_lm_gives_the_same_influence(saved_lm, tiny_lm):

@@ -12,9 +12,8 @@ Why these defaults:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from eifbench.errors import ModelSpecError
 from eifbench.finetune import FineTune
@@ -40,7 +39,6 @@ class CatalogEntry:
     stimuli: int
     dataset: str | None = None
     tags: tuple[str, ...] = ()
-    model_args: dict[str, Any] = field(default_factory=dict)
 
 
 def read_entry(path: Path) -> CatalogEntry:
@@ -54,7 +52,6 @@ def read_entry(path: Path) -> CatalogEntry:
             stimuli=int(data.get("stimuli", 0)),
             dataset=data.get("dataset"),
             tags=tuple(data.get("tags", ())),
-            model_args=dict(data.get("model_args", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
         raise ModelSpecError(f"Catalogue file {path} is invalid ({error}); see models/README in the docs.") from error

@@ -9,7 +9,7 @@ import pytest
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, Measurement
 from eifbench.report.baseline import compare
-from eifbench.report.records import RECORD_KEY, make_record
+from eifbench.report.records import RECORD_KEY, make_record, record_key
 
 
 def describe(record: dict[str, Any]) -> str:
@@ -34,8 +34,6 @@ def apply_verdict(
         record["figure"] = figure
     comparison = None
     if session.baseline is not None and measurement.status != NOT_APPLICABLE:
-        from eifbench.report.records import record_key
-
         comparison = compare(session.baseline.match(record_key(record)), record, session.options.tolerances)
         record["gate"] = comparison.kind
     if item is not None:

@@ -102,11 +102,11 @@ def load_smollm2(spec: ModelSpec) -> CausalLMAdapter:
     """SmolLM2-135M-Instruct from the packaged GGUF, converted once and cached."""
     folder = _smollm2_folder()
     try:
-        return _load_causal_lm(str(folder), spec, local=True)
+        return _load_causal_lm(str(folder), spec)
     except Exception as error:  # any failure to read our own cache entry means it is corrupt
         log.warning("cache entry %s is corrupt (%s); rebuilding it", folder, error)
         discard(folder)
-        return _load_causal_lm(str(_smollm2_folder()), spec, local=True)
+        return _load_causal_lm(str(_smollm2_folder()), spec)
 
 
 def _hf_kwargs(spec: ModelSpec) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-def _load_causal_lm(target: str, spec: ModelSpec, *, local: bool) -> CausalLMAdapter:
+def _load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_transformers()
@@ -176,7 +176,7 @@ def load_hf(spec: ModelSpec) -> CausalLMAdapter:
     """``hf:<id or path>``: any causal LM that AutoModelForCausalLM loads."""
     assert spec.target is not None
     local = _check_target(spec.target)
-    return _load_causal_lm(os.path.expanduser(spec.target) if local else spec.target, spec, local=local)
+    return _load_causal_lm(os.path.expanduser(spec.target) if local else spec.target, spec)
 
 
 class ImageLogits(nn.Module):

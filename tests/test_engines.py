@@ -169,14 +169,21 @@ def test_batched_lm_readout_equals_one_at_a_time(tiny_lm):
     torch.testing.assert_close(tiny.readout(bucketed), single, atol=1e-4, rtol=1e-5)
 
 
-def test_in_context_is_difference_of_prompted_readouts(tiny_lm):
+def test_in_context_is_measured_against_a_neutral_context_of_matched_length(tiny_lm):
+    from eifbench.influence.in_context import neutral_context
+
     stimulus = eifbench.Chain([FACTS[0], FACTS[1]])
     result = eifbench.influence(tiny_lm, [stimulus], PROBES[:2], engine="in-context")
     context = "A wug is a kind of blicket.\nZorbs live in deep caves."
+    neutral = neutral_context(tiny_lm, tiny_lm.count_tokens(context))
+    # the shortest prefix of the neutral passage that is at least as long as the stimulus
+    assert tiny_lm.count_tokens(neutral) >= tiny_lm.count_tokens(context)
+    assert tiny_lm.count_tokens(neutral.rsplit(" ", 1)[0]) < tiny_lm.count_tokens(context)
     for j, p in enumerate(PROBES[:2]):
         with_ctx = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(context + "\n" + p.x, p.y))
-        plain = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, p)
-        assert float(result.matrix[0, j]) == pytest.approx(with_ctx - plain, abs=2e-4)
+        control = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(neutral + "\n" + p.x, p.y))
+        assert float(result.matrix[0, j]) == pytest.approx(with_ctx - control, abs=2e-4)
+        assert float(result.reference[0, j]) == pytest.approx(control, abs=2e-4)
 
 
 def test_nan_loss_marks_one_stimulus_and_the_rest_go_on(tiny_cnn, images):

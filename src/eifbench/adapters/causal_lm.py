@@ -206,6 +206,10 @@ class CausalLMAdapter:
                 yield int(prepared.order[position]), self._batch_readout(row)[0]
                 position += 1
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` without special tokens (the in-context engine matches lengths)."""
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
     def stimulus_text(self, stimulus: Example | Text) -> str:
         """``Text.text``, or ``prompt + completion`` of an Example."""
         if isinstance(stimulus, Text):

@@ -7,17 +7,20 @@ import sys
 import time
 import types
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
-from eifbench.adapters.base import ModelAdapter
+from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.exact import run_exact
 from eifbench.influence.first_order import run_first_order
+from eifbench.influence.groups import ProbeGroups, check_mask, probe_groups
+from eifbench.influence.guard import engine_state
 from eifbench.influence.in_context import run_in_context
 from eifbench.influence.layout import channels_last_while_running
 from eifbench.progress import Progress
@@ -38,7 +41,10 @@ class InfluenceResult:
         engine: the engine name.
         finetune: the recipe (also recorded for in-context, where it is unused).
         failures: stimulus index -> reason, for rows that are NaN.
+        reference: in context only, f(p | neutral context) of each cell, the read-out the
+            matrix is measured against; shape (n_stimuli, n_probes). None for other engines.
 
+    Cells left out by a ``mask`` are NaN in ``matrix``.
     """
 
     matrix: torch.Tensor
@@ -47,6 +53,7 @@ class InfluenceResult:
     engine: str
     finetune: FineTune
     failures: dict[int, str] = field(default_factory=dict)
+    reference: torch.Tensor | None = None
 
 
 def _out_of_memory(error: BaseException) -> bool:
@@ -55,11 +62,12 @@ def _out_of_memory(error: BaseException) -> bool:
 
 def influence(
     model: ModelAdapter,
-    stimuli: Sequence[Any],
-    probes: Sequence[Any],
+    stimuli: Iterable[Any],
+    probes: Iterable[Any],
     engine: str = "exact",
     finetune: FineTune | None = None,
     *,
+    mask: Any = None,
     progress: Progress | None = None,
     paranoid: bool = False,
 ) -> InfluenceResult:
@@ -69,36 +77,43 @@ def influence(
         model: a ModelAdapter (``eifbench.load_model(...)``, ``ClassifierAdapter``, ...).
         stimuli: n_s items: ``Example``, ``(x, y)``, ``Text`` or ``Chain``.
         probes: n_p items: ``Example`` or ``(x, y)``.
-        engine: ``"exact"``, ``"first-order"`` or ``"in-context"`` (causal LMs only).
+        engine: ``"exact"``, ``"first-order"`` or ``"in-context"`` (language models only).
         finetune: the recipe; ``FineTune()`` (1 SGD step, lr 1e-2) when ``None``.
+        mask: optional boolean array (n_s, n_p): compute only these cells (the rest are
+            NaN); a stimulus with no cell is not fine-tuned at all.
         progress: called as ``progress(done, total)`` after each stimulus.
-        paranoid: check a checksum of all weights after every stimulus (exact engine).
+        paranoid: checksum every parameter and buffer before the run and after every
+            stimulus (exact engine).
 
     Returns:
         An InfluenceResult with ``matrix`` of shape (n_s, n_p) and ``baseline`` (n_p,).
-        The model's weights are bit-identical before and after the call.
+        The module's parameters, buffers, gradients and train/eval modes are as they were.
 
     Raises:
-        InputError: empty lists, wrong types, shapes or labels, or an unknown engine.
+        InputError: empty lists, wrong types, shapes or labels, a bad mask, or an unknown engine.
         FineTuneDivergedError: every stimulus's loss went NaN/inf (single failures only
             NaN their row and are listed in ``failures``).
         DeviceMemoryError: the device ran out of memory; the message says what to reduce.
 
     """
-    recipe = finetune if finetune is not None else FineTune()
+    recipe = _recipe(finetune)
     if engine not in ENGINES:
         raise InputError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
-    if len(stimuli) == 0:
+    items = [as_stimulus(s) for s in _listed(stimuli, "stimuli")]
+    probe_items = [_as_probe(p) for p in _listed(probes, "probes")]
+    if not items:
         raise InputError("The stimulus list is empty: pass at least one stimulus.")
+    cells = check_mask(mask, len(items), len(probe_items))
     start = time.perf_counter()
-    items = [as_stimulus(s) for s in stimuli]
-    probe_items = [_as_probe(p) for p in probes]
-    prepared_probes = model.prepare_probes(probe_items)
-    layout = channels_last_while_running(model.module) if model.kind == "classifier" else contextlib.nullcontext()
+    module = model.module
+    layout = channels_last_while_running(module) if model.kind == "classifier" else contextlib.nullcontext()
     try:
-        with layout:
-            baseline, matrix, finite = _run_engine(
-                model, engine, items, probe_items, prepared_probes, recipe, progress, paranoid
+        with engine_state(module, paranoid=paranoid), layout:
+            prepared_probes = model.prepare_probes(probe_items)
+            baseline = model.readout(prepared_probes)
+            groups = probe_groups(model, probe_items, cells, len(items), prepared_probes)
+            matrix, finite, reference = _run_engine(
+                model, engine, items, groups, prepared_probes, baseline, recipe, progress, paranoid, cells
             )
     except RuntimeError as error:
         if _out_of_memory(error):
@@ -109,8 +124,9 @@ def influence(
             ) from error
         raise
     matrix = matrix.detach().float().cpu()
-    failures = _failures(matrix, None if finite is None else finite.cpu())
-    if failures and len(failures) == len(items):
+    failures = _failures(matrix, None if finite is None else finite.cpu(), cells)
+    attempted = len(items) if cells is None else int(cells.any(axis=1).sum())
+    if failures and len(failures) == attempted:
         raise FineTuneDivergedError(
             f"Every fine-tune diverged (loss NaN/inf) on {model.name} with {recipe.label()}; "
             "lower the lr or use optimizer='adam'. The weights were restored."
@@ -129,30 +145,50 @@ def influence(
         engine=engine,
         finetune=recipe,
         failures=failures,
+        reference=None if reference is None else reference.detach().float().cpu(),
     )
+
+
+def _recipe(finetune: Any) -> FineTune:
+    if finetune is None:
+        return FineTune()
+    if not isinstance(finetune, FineTune):
+        raise InputError(
+            f"finetune must be eifbench.FineTune(steps=..., lr=..., optimizer=...); got {type(finetune).__name__}."
+        )
+    return finetune
+
+
+def _listed(items: Iterable[Any], what: str) -> list[Any]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise InputError(f"{what} must be a list of items; got {type(items).__name__}.")
+    return list(items)
 
 
 def _run_engine(
     model: ModelAdapter,
     engine: str,
     items: list[Any],
-    probes: list[Example],
-    prepared_probes: Any,
+    groups: ProbeGroups,
+    prepared_probes: PreparedProbes,
+    baseline: torch.Tensor,
     recipe: FineTune,
     progress: Progress | None,
     paranoid: bool,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Baseline (n_p,), matrix (n_s, n_p) and the finite-loss flags (n_s,) or None."""
-    baseline = model.readout(prepared_probes)
+    cells: np.ndarray | None,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Matrix (n_s, n_p), the finite-loss flags (n_s,) or None, the in-context reference or None."""
     if engine == "in-context":
-        return baseline, run_in_context(model, items, probes, baseline, progress=progress), None
+        matrix, reference = run_in_context(model, items, groups, len(baseline), progress=progress)
+        return matrix, None, reference
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
-        matrix, finite = run_exact(
-            model, prepared, prepared_probes, baseline, recipe, progress=progress, paranoid=paranoid
-        )
-        return baseline, matrix, finite
-    return baseline, run_first_order(model, prepared, prepared_probes, recipe, progress=progress), None
+        matrix, finite = run_exact(model, prepared, groups, baseline, recipe, progress=progress, paranoid=paranoid)
+        return matrix, finite, None
+    dense = run_first_order(model, prepared, prepared_probes, recipe, progress=progress)
+    if cells is not None:
+        dense = dense.masked_fill(~torch.as_tensor(cells, device=dense.device), float("nan"))
+    return dense, None, None
 
 
 def _as_probe(item: Any) -> Example:
@@ -162,13 +198,16 @@ def _as_probe(item: Any) -> Example:
     return probe
 
 
-def _failures(matrix: torch.Tensor, finite: torch.Tensor | None) -> dict[int, str]:
+def _failures(matrix: torch.Tensor, finite: torch.Tensor | None, cells: np.ndarray | None) -> dict[int, str]:
     """Mark rows whose loss or read-out went non-finite, and NaN them entirely."""
     failures: dict[int, str] = {}
+    computed = torch.ones_like(matrix, dtype=torch.bool) if cells is None else torch.as_tensor(cells)
     for i in range(matrix.shape[0]):
+        if not bool(computed[i].any()):
+            continue
         if finite is not None and not bool(finite[i]):
             failures[i] = "fine-tuning loss became NaN or inf; weights restored"
-        elif not bool(torch.isfinite(matrix[i]).all()):
+        elif not bool(torch.isfinite(matrix[i][computed[i]]).all()):
             failures[i] = "read-out became NaN or inf after fine-tuning; weights restored"
     for i in failures:
         matrix[i] = float("nan")

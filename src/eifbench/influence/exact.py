@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import ModelAdapter
 from eifbench.errors import RestoreError
 from eifbench.finetune import FineTune
+from eifbench.influence.groups import ProbeGroups
 from eifbench.influence.snapshot import Snapshot, checksum
 from eifbench.progress import Progress
 
@@ -84,7 +85,7 @@ def finetune_steps(
 def run_exact(
     adapter: ModelAdapter,
     stimuli: Sequence[Sequence[Any]],
-    probes: PreparedProbes,
+    groups: ProbeGroups,
     baseline: torch.Tensor,
     recipe: FineTune,
     *,
@@ -93,39 +94,42 @@ def run_exact(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact EIF rows for prepared stimuli (each a sequence of prepared links).
 
+    Each stimulus is read on its group's probes only; the other cells stay NaN, and a
+    stimulus that reads nothing is not fine-tuned at all.
+
     Returns:
-        ``(matrix, finite)``: influence rows of shape (n_stimuli, n_probes) on the device,
-        and a bool tensor of shape (n_stimuli,) that is False where a loss went non-finite.
+        ``(matrix, finite)``: influence of shape (n_stimuli, n_probes) on the device, and a
+        bool tensor of shape (n_stimuli,) that is False where a loss went non-finite.
 
     """
     module = adapter.module
-    was_training = module.training
-    module.eval()  # dropout off: runs are deterministic
-    rows: list[torch.Tensor] = []
-    finite_flags: list[torch.Tensor] = []
+    rows = torch.full((len(stimuli), len(baseline)), float("nan"), device=baseline.device)
+    finite_flags = torch.ones(len(stimuli), dtype=torch.bool, device=baseline.device)
     with frozen_except(module, recipe) as parameters:
         snapshot = Snapshot(module, parameters)
         reference = checksum(module) if paranoid else None
         sgd = FusedSGD(parameters, recipe.lr) if recipe.optimizer == "sgd" else None
         try:
             for index, links in enumerate(stimuli):
-                try:
-                    with torch.enable_grad():
-                        finite_flags.append(finetune_steps(adapter, links, recipe, parameters, sgd))
-                    rows.append(adapter.readout(probes) - baseline)
-                finally:
-                    snapshot.restore()
-                    for p in parameters:
-                        p.grad = None
-                if reference is not None and checksum(module) != reference:
-                    raise RestoreError(
-                        f"paranoid check: weights differ from theta_0 after stimulus {index}; this is a "
-                        "bug in eifbench's restore, please report it with the model spec."
-                    )
+                group = groups.of_stimulus[index]
+                if group >= 0:
+                    columns = groups.columns[group]
+                    try:
+                        with torch.enable_grad():
+                            finite_flags[index] = finetune_steps(adapter, links, recipe, parameters, sgd)
+                        rows[index, columns] = adapter.readout(groups.prepared[group]) - baseline[columns]
+                    finally:
+                        snapshot.restore()
+                        for p in parameters:
+                            p.grad = None
+                    if reference is not None and checksum(module) != reference:
+                        raise RestoreError(
+                            f"paranoid check: weights differ from theta_0 after stimulus {index}; this is a "
+                            "bug in eifbench's restore, please report it with the model spec."
+                        )
                 if progress is not None:
                     progress(index + 1, len(stimuli))
         finally:
             if sgd is not None:
                 sgd.close()
-            module.train(was_training)
-    return torch.stack(rows), torch.stack(finite_flags)
+    return rows, finite_flags

@@ -144,14 +144,9 @@ def run_first_order(
     """First-order EIF estimate; shape (n_stimuli, n_probes), on the device."""
     if recipe.optimizer != "sgd":
         raise InputError("first-order is the SGD estimate; use optimizer='sgd' or engine='exact'.")
-    was_training = adapter.module.training
-    adapter.module.eval()
-    try:
-        if adapter.kind == "classifier":
-            result = _run_classifier(adapter, stimuli, probes, recipe)
-            if progress is not None:
-                progress(len(stimuli), len(stimuli))
-            return result
-        return _run_generic(adapter, stimuli, probes, recipe, progress)
-    finally:
-        adapter.module.train(was_training)
+    if adapter.kind == "classifier":
+        result = _run_classifier(adapter, stimuli, probes, recipe)
+        if progress is not None:
+            progress(len(stimuli), len(stimuli))
+        return result
+    return _run_generic(adapter, stimuli, probes, recipe, progress)

@@ -1,6 +1,9 @@
 """The in-context engine: put the stimulus in the prompt instead of the weights.
 
-``EIF_ctx(s -> p) = f(p | s in context) - f(p)``. No weight changes, so no restore.
+``EIF_ctx(s -> p) = f(p | s in context) - f(p | neutral context)``: the control is not an
+empty prompt but a neutral passage of at least the same token length, because any text in
+front of a probe moves it (a longer prompt, a new topic), and that movement says nothing
+about what the stimulus states. No weights change, so nothing needs restoring.
 """
 
 from __future__ import annotations
@@ -9,11 +12,15 @@ from collections.abc import Sequence
 
 import torch
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import ModelAdapter
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
+from eifbench.bank.lexicon import NEUTRAL_PASSAGE
 from eifbench.errors import InputError
+from eifbench.influence.groups import ProbeGroups
 from eifbench.progress import Progress
-from eifbench.stimuli import Example, Stimulus, links_of
+from eifbench.stimuli import Stimulus, links_of
+
+NEUTRAL_WORDS = tuple(NEUTRAL_PASSAGE.split())
 
 
 def context_of(adapter: ModelAdapter, stimulus: Stimulus) -> str:
@@ -21,24 +28,58 @@ def context_of(adapter: ModelAdapter, stimulus: Stimulus) -> str:
     return CONTEXT_SEPARATOR.join(adapter.stimulus_text(link) for link in links_of(stimulus))
 
 
+def neutral_context(adapter: ModelAdapter, tokens: int) -> str:
+    """The shortest prefix of the neutral passage with at least ``tokens`` tokens.
+
+    The passage repeats when a stimulus is longer than it.
+    """
+    words: list[str] = []
+    while True:
+        words.append(NEUTRAL_WORDS[len(words) % len(NEUTRAL_WORDS)])
+        text = " ".join(words)
+        if adapter.count_tokens(text) >= tokens:
+            return text
+
+
 def run_in_context(
     adapter: ModelAdapter,
     stimuli: Sequence[Stimulus],
-    probes: Sequence[Example],
-    baseline: torch.Tensor,
+    groups: ProbeGroups,
+    n_probes: int,
     *,
     progress: Progress | None = None,
-) -> torch.Tensor:
-    """In-context EIF rows; shape (n_stimuli, n_probes), on the device."""
-    if adapter.kind != "causal-lm":
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """In-context EIF rows and the neutral read-outs they are measured against.
+
+    Returns:
+        ``(matrix, reference)``, both (n_stimuli, n_probes) on the device: ``reference`` is
+        f(p | neutral context); cells a stimulus does not read are NaN in both.
+
+    """
+    if not hasattr(adapter, "count_tokens"):
         raise InputError(
-            f"engine='in-context' puts the stimulus in the prompt, so it needs a causal LM; "
+            f"engine='in-context' puts the stimulus in the prompt, so it needs a language model; "
             f"{adapter.name} is a {adapter.kind}. Use engine='exact' or 'first-order'."
         )
-    rows = []
+    nan = float("nan")
+    rows = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
+    reference = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
+    neutral_lengths: dict[int, str] = {}
+    neutral_reads: dict[tuple[str, int], torch.Tensor] = {}
     for index, stimulus in enumerate(stimuli):
-        prepared: PreparedProbes = adapter.prepare_probes(probes, context=context_of(adapter, stimulus))
-        rows.append(adapter.readout(prepared) - baseline)
+        group = groups.of_stimulus[index]
+        if group >= 0:
+            context = context_of(adapter, stimulus)
+            length = adapter.count_tokens(context)
+            if length not in neutral_lengths:
+                neutral_lengths[length] = neutral_context(adapter, length)
+            key = (neutral_lengths[length], group)
+            if key not in neutral_reads:
+                neutral_reads[key] = adapter.readout(adapter.prepare_probes(groups.selected[group], context=key[0]))
+            with_context = adapter.readout(adapter.prepare_probes(groups.selected[group], context=context))
+            columns = groups.columns[group]
+            rows[index, columns] = with_context - neutral_reads[key]
+            reference[index, columns] = neutral_reads[key]
         if progress is not None:
             progress(index + 1, len(stimuli))
-    return torch.stack(rows)
+    return rows, reference

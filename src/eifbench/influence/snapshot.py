@@ -9,11 +9,11 @@ from torch import nn
 
 
 class Snapshot:
-    """Saved copies of the trainable parameters and the floating-point buffers.
+    """Saved copies of the trainable parameters and of every buffer.
 
-    Only what an optimizer step can change is kept: parameters that are fine-tuned, and
-    buffers (BatchNorm statistics would move if a module were left in train mode). The
-    copies live on the same device, so ``restore`` is one ``copy_`` per tensor.
+    Only what a fine-tune can change is kept: the parameters it trains, and the buffers
+    (a module with its own train-mode logic could still update BatchNorm statistics or
+    counters). The copies live on the same device, so ``restore`` is one ``copy_`` per tensor.
 
     Args:
         module: the model.
@@ -23,7 +23,7 @@ class Snapshot:
 
     def __init__(self, module: nn.Module, parameters: list[nn.Parameter]) -> None:
         self._targets: list[torch.Tensor] = [p for p in parameters]
-        self._targets += [b for b in module.buffers() if torch.is_floating_point(b)]
+        self._targets += list(module.buffers())
         with torch.no_grad():
             self._saved = [t.detach().clone() for t in self._targets]
 

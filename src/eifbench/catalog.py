@@ -3,10 +3,13 @@
 Why these defaults:
 - classifiers: one plain-SGD step at lr 1e-2. This is the reference study's regime for
   small CNNs (brief fine-tuning); self-influence is a few tenths of a nat, well above the
-  float32 noise floor, and first-order theory (NTK) predicts near-symmetric influence.
-- causal LMs: one plain-SGD step at lr 1e-4. On SmolLM2-135M this raises the trained
+  float32 noise floor.
+- language models: one plain-SGD step at lr 1e-4. On SmolLM2-135M this raises the trained
   completion's log-prob by about a nat: the model has clearly learned something, yet the
   step is small enough to stay out of the regime where one step rewrites everything.
+- 34 items per desideratum: with the interval method of ``eifbench.stats`` this is the
+  smallest n at which a true value half a standard deviation on the good side of the
+  threshold is called PASS at least 80% of the time (``tests/test_intervals.py``).
 """
 
 from __future__ import annotations
@@ -17,26 +20,30 @@ from pathlib import Path
 
 from eifbench.errors import ModelSpecError
 from eifbench.finetune import FineTune
+from eifbench.kinds import ModelKind
+from eifbench.zoo.specs import ModelSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-KIND_RECIPES: dict[str, FineTune] = {
-    "classifier": FineTune(steps=1, lr=1e-2, optimizer="sgd"),
-    "causal-lm": FineTune(steps=1, lr=1e-4, optimizer="sgd"),
+KIND_RECIPES: dict[ModelKind, FineTune] = {
+    ModelKind.CLASSIFIER: FineTune(steps=1, lr=1e-2, optimizer="sgd"),
+    ModelKind.TEXT_CLASSIFIER: FineTune(steps=1, lr=1e-4, optimizer="sgd"),
+    ModelKind.CAUSAL_LM: FineTune(steps=1, lr=1e-4, optimizer="sgd"),
+    ModelKind.SEQ2SEQ_LM: FineTune(steps=1, lr=1e-4, optimizer="sgd"),
 }
-KIND_SIZES: dict[str, int] = {"classifier": 32, "causal-lm": 12}
+DEFAULT_ITEMS = 34
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    """One ``models/<name>.toml``: a spec, its default recipe, stimuli per desideratum, tags."""
+    """One ``models/<name>.toml``: a spec, its default recipe, items per desideratum, tags."""
 
     spec: str
     recipe: FineTune
-    stimuli: int
+    items: int = DEFAULT_ITEMS
     dataset: str | None = None
     tags: tuple[str, ...] = ()
 
@@ -45,16 +52,18 @@ def read_entry(path: Path) -> CatalogEntry:
     """Parse one catalogue file."""
     try:
         data = tomllib.loads(path.read_text())
-        recipe = FineTune(**data.get("recipe", {}))
         return CatalogEntry(
-            spec=data["spec"],
-            recipe=recipe,
-            stimuli=int(data.get("stimuli", 0)),
+            spec=str(data["spec"]),
+            recipe=FineTune(**data.get("recipe", {})),
+            items=int(data.get("items", DEFAULT_ITEMS)),
             dataset=data.get("dataset"),
             tags=tuple(data.get("tags", ())),
         )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
-        raise ModelSpecError(f"Catalogue file {path} is invalid ({error}); see models/README in the docs.") from error
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ModelSpecError(
+            f"Catalogue file {path} is invalid ({type(error).__name__}: {error}); it needs spec = '...' and may "
+            "have items, dataset, tags and a [recipe] table (steps, lr, optimizer)."
+        ) from error
 
 
 def load_catalog(folder: Path | None) -> dict[str, CatalogEntry]:
@@ -65,10 +74,8 @@ def load_catalog(folder: Path | None) -> dict[str, CatalogEntry]:
     return {e.spec: e for e in entries}
 
 
-def entry_for(spec: str, kind: str, catalog: dict[str, CatalogEntry]) -> CatalogEntry:
+def entry_for(spec: ModelSpec, kind: ModelKind, catalog: dict[str, CatalogEntry]) -> CatalogEntry:
     """The catalogue entry of a spec, or one built from the kind's defaults."""
-    base = spec.split(",", 1)[0]
-    if base in catalog:
-        entry = catalog[base]
-        return entry if entry.stimuli else CatalogEntry(**{**entry.__dict__, "stimuli": KIND_SIZES[kind]})
-    return CatalogEntry(spec=base, recipe=KIND_RECIPES[kind], stimuli=KIND_SIZES[kind])
+    if spec.text in catalog:
+        return catalog[spec.text]
+    return CatalogEntry(spec=spec.text, recipe=KIND_RECIPES[kind])

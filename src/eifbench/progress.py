@@ -1,4 +1,4 @@
-"""Progress of long influence runs: a one-line counter on a TTY, silence elsewhere (CI logs)."""
+"""Progress of long influence runs: a one-line counter on a TTY, a heartbeat line in CI logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 Progress = Callable[[int, int], None]
+HEARTBEAT_SECONDS = 30.0
 
 
 def terminal_progress(label: str, stream: TextIO | None = None, min_seconds: float = 1.0) -> Progress | None:
@@ -34,3 +35,24 @@ def terminal_progress(label: str, stream: TextIO | None = None, min_seconds: flo
         out.flush()
 
     return progress
+
+
+def heartbeat_progress(label: str, stream: TextIO | None = None, every: float = HEARTBEAT_SECONDS) -> Progress:
+    """A callback for logs (no TTY): one line at most every ``every`` seconds of a long run."""
+    out = stream if stream is not None else sys.__stderr__
+    start = last = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if now - last >= every and done < total and out is not None:
+            out.write(f"[eifbench] {label}: {done}/{total} stimuli, {now - start:.0f}s\n")
+            out.flush()
+            last = now
+
+    return progress
+
+
+def progress_for(label: str, stream: TextIO | None = None) -> Progress | None:
+    """The counter on a TTY, else the heartbeat."""
+    return terminal_progress(label, stream) or heartbeat_progress(label, stream)

@@ -1,60 +1,49 @@
 """The eifbench pytest plugin: ``--eif-*`` options, the ``eif`` fixture, records, reports.
 
-Import-light on purpose: nothing here imports torch at module level, so registering the
-plugin costs nothing for test runs that never touch a model.
+A guest in every project where eifbench is installed, so it stays inert unless asked for
+(as hypothesis's plugin does): nothing is read, built or imported beyond this module
+unless an ``--eif-*`` option or ``eif_*`` ini key is set, or a test requests an eif
+fixture (``eif``, ``eif_case``).
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SESSION_KEY = pytest.StashKey[Any]()
+from eifbench.options import BY_NAME, OPTIONS
 
-# option name -> (ini type, help)
-OPTIONS: dict[str, tuple[str, str]] = {
-    "model": ("linelist", "model spec to check (repeatable; default fashion-cnn and smollm2)"),
-    "model-args": ("string", "model args for every model: key=value,... (dtype, revision, device, ...)"),
-    "steps": ("string", "fine-tune steps per stimulus (k); default per model"),
-    "lr": ("string", "learning rate, or a comma list for a recipe sweep (1e-4,1e-3,1e-2)"),
-    "optimizer": ("string", "sgd or adam; default per model"),
-    "engine": ("string", "engine of the finetune condition: exact (default) or first-order"),
-    "limit": ("string", "at most N stimuli per desideratum (smoke runs)"),
-    "threshold": ("linelist", "override a threshold: NAME=VALUE (repeatable)"),
-    "tolerance": ("linelist", "override a baseline tolerance: DESIDERATUM=VALUE (repeatable)"),
-    "seed": ("string", "seed of the stimulus sampler (default 0)"),
-    "stimuli": ("string", "your own facts: a json/csv/parquet file (schema in the README)"),
-    "json": ("string", "write the versioned JSON report here"),
-    "markdown": ("string", "write a GitHub-flavoured markdown report here"),
-    "html": ("string", "write a self-contained HTML report here"),
-    "save-baseline": ("string", "save this run as a baseline (JSON) here"),
-    "compare": ("string", "compare against this baseline: known violations xfail, regressions fail"),
-    "catalog": ("string", "folder of model TOML files (default <rootdir>/models)"),
-    "paranoid": ("bool", "check a weight checksum after every stimulus"),
-    "falsify": ("bool", "also run the falsification (@given) tests"),
-    "ray": ("string", "spread stimuli over Ray actors: an address, or 'local'"),
-}
+SESSION_KEY = pytest.StashKey[Any]()
+MARKERS = (
+    "slow: needs a real pretrained model or minutes of CPU",
+    "gpu: needs CUDA",
+    "lm: runs a causal language model",
+    "cnn: runs an image classifier",
+    "desideratum(name): the desideratum a test checks",
+    "falsify: a falsification (@given) test; runs with --eif-falsify",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ``--eif-*`` options, each mirrored by an ``eif_*`` ini key."""
     group = parser.getgroup("eifbench", "empirical-influence desiderata")
-    for name, (kind, text) in OPTIONS.items():
-        dest = "eif_" + name.replace("-", "_")
-        if kind == "bool":
-            group.addoption(f"--eif-{name}", action="store_true", default=None, dest=dest, help=text)
-        elif kind == "linelist":
-            group.addoption(f"--eif-{name}", action="append", default=None, dest=dest, help=text)
+    for option in OPTIONS:
+        if option.kind == "bool":
+            group.addoption(f"--eif-{option.name}", action="store_true", default=None, dest=option.dest, help=option.help)
+        elif option.kind == "linelist":
+            group.addoption(f"--eif-{option.name}", action="append", default=None, dest=option.dest, help=option.help)
         else:
-            group.addoption(f"--eif-{name}", default=None, dest=dest, help=text)
-        parser.addini(dest, text, type=kind if kind != "string" else "string")
+            group.addoption(f"--eif-{option.name}", default=None, dest=option.dest, help=option.help)
+        parser.addini(option.dest, option.help, type=option.kind if option.kind != "string" else "string")
 
 
-def _value(config: pytest.Config, name: str) -> Any:
-    dest = "eif_" + name.replace("-", "_")
+def option_value(config: pytest.Config, name: str) -> Any:
+    """An option from the command line, else its ini key, else None."""
+    dest = BY_NAME[name].dest
     given = config.getoption(dest)
     if given is not None:
         return given
@@ -62,67 +51,94 @@ def _value(config: pytest.Config, name: str) -> Any:
     return ini if ini not in ("", [], None) else None
 
 
+def asked_for(config: pytest.Config) -> bool:
+    """Whether any ``--eif-*`` option or ``eif_*`` ini key is set."""
+    return any(option_value(config, option.name) is not None for option in OPTIONS)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Markers, and the run options parsed into a session (lazily loads torch-free modules)."""
-    for marker in (
-        "slow: needs a real pretrained model or minutes of CPU",
-        "gpu: needs CUDA",
-        "lm: runs a causal language model",
-        "cnn: runs an image classifier",
-        "desideratum(name): the desideratum a test checks",
-        "falsify: a falsification (@given) test; runs with --eif-falsify",
-    ):
+    """Markers always; the session only when eifbench was asked for (validated up front)."""
+    for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    if asked_for(config):
+        start_session(config)
+
+
+def start_session(config: pytest.Config) -> Any:
+    """Build and validate the session, register the reporter; a user's mistake is a usage error."""
+    if SESSION_KEY in config.stash:
+        return config.stash[SESSION_KEY]
     from eifbench.errors import EifError
     from eifbench.report.collector import Reporter
 
     try:
         session = _validated_session(config)
-    except EifError as error:  # a user's mistake: one line, no traceback
+    except EifError as error:  # one line, no traceback
         raise pytest.UsageError(str(error)) from None
     config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(Reporter(config, lambda name: _value(config, name)), "eifbench-reporter")
+    reporter = Reporter(config, session.options)
+    config.pluginmanager.register(reporter, "eifbench-reporter")
+    if not hasattr(config, "workerinput"):
+        _terminate_as_interrupt(reporter)
+        samples = session.options.reports.get("log-samples")
+        if samples:
+            Path(samples).parent.mkdir(parents=True, exist_ok=True)
+            Path(samples).write_text("")
+    return session
+
+
+def _terminate_as_interrupt(reporter: Any) -> None:
+    """SIGTERM (CI cancellation, ``timeout``) ends the run like Ctrl-C: partial reports are written."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        reporter.terminated = True
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (embedded pytest): leave the signal alone
+        pass
 
 
 def _validated_session(config: pytest.Config) -> Any:
-    """Parse every option and check specs, stimuli file and baseline before collection."""
+    """Parse every option; check specs, report paths, stimuli file and baseline before collection."""
     from eifbench.plugin_options import parse_options
+    from eifbench.report.writers import check_report_paths
     from eifbench.session import EifSession
 
-    options = parse_options(lambda name: _value(config, name), Path(str(config.rootpath)))
+    options = parse_options(lambda name: option_value(config, name), Path(str(config.rootpath)))
+    if not hasattr(config, "workerinput"):
+        check_report_paths(options.reports)
     session = EifSession(options)
-    cases = session.cases()  # resolves every --eif-model spec
     if options.stimuli_path:
         from eifbench.stimuli_file import read_stimuli_file
 
         read_stimuli_file(options.stimuli_path)
-    compare_path = _value(config, "compare")
-    if compare_path:
-        from eifbench.report.baseline import index, load_report
-
-        session.baseline = index(load_report(compare_path))
-        session.check_baseline_recipes(cases)
+    session.load_baseline()
     return session
 
 
 @pytest.fixture(scope="session")
 def eif(request: pytest.FixtureRequest) -> Any:
-    """The EifSession: models, cached influence, thresholds and ``judge``."""
-    return request.config.stash[SESSION_KEY]
+    """The EifSession: models, cached influence, thresholds and ``check``/``judge``."""
+    return start_session(request.config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize tests that take ``eif_case`` over models x conditions (x lrs)."""
     if "eif_case" not in metafunc.fixturenames:
         return
-    cases = metafunc.config.stash[SESSION_KEY].cases()  # validated in pytest_configure
-    params = [pytest.param(c, id=c.id, marks=[pytest.mark.xdist_group(c.spec)]) for c in cases]
+    session = start_session(metafunc.config)
+    marks = []
+    if metafunc.config.pluginmanager.hasplugin("xdist"):
+        marks = [pytest.mark.xdist_group]
+    params = [pytest.param(c, id=c.id, marks=[m(c.model) for m in marks]) for c in session.cases]
     metafunc.parametrize("eif_case", params)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Falsification tests only run with ``--eif-falsify``."""
-    if _value(config, "falsify"):
+    """Falsification tests only run with ``--eif-falsify`` (in eifbench runs only)."""
+    if SESSION_KEY not in config.stash or option_value(config, "falsify"):
         return
     keep = [i for i in items if i.get_closest_marker("falsify") is None]
     dropped = [i for i in items if i.get_closest_marker("falsify") is not None]
@@ -145,7 +161,10 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Drop the reporter."""
+    """Drop the reporter and close Ray pools."""
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.close()
     reporter = config.pluginmanager.get_plugin("eifbench-reporter")
     if reporter is not None:
         config.pluginmanager.unregister(reporter)

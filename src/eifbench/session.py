@@ -1,4 +1,4 @@
-"""The benchmark session behind the pytest plugin: options, cases, models, influence, verdicts.
+"""The benchmark session behind the pytest plugin: models, tasks, cached influence, verdicts.
 
 One ``EifSession`` lives in ``config.stash`` for the whole pytest run. Tests reach it
 through the session-scoped ``eif`` fixture, so it is safe to use inside ``@given``.
@@ -8,62 +8,20 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from eifbench.catalog import CatalogEntry, entry_for, load_catalog
+from eifbench.cases import EifCase, RunOptions, cases_of
+from eifbench.catalog import CatalogEntry, load_catalog
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.finetune import FineTune
+from eifbench.kinds import ModelKind
+from eifbench.zoo.specs import ModelSpec
 
-CONDITIONS = ("finetune", "in-context")
-DEFAULT_MODELS = ("fashion-cnn", "smollm2")
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Every ``--eif-*`` option, parsed once."""
-
-    models: tuple[str, ...] = DEFAULT_MODELS
-    model_args: str | None = None
-    steps: int | None = None
-    lrs: tuple[float, ...] = ()
-    optimizer: str | None = None
-    engine: str = "exact"
-    limit: int | None = None
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    tolerances: dict[str, float] = field(default_factory=dict)
-    seed: int = 0
-    stimuli_path: str | None = None
-    catalog_dir: Path | None = None
-    paranoid: bool = False
-    falsify: bool = False
-    ray: str | None = None
-
-
-@dataclass(frozen=True)
-class EifCase:
-    """One column of the report under one condition: a model, a condition and a recipe."""
-
-    spec: str
-    kind: str
-    condition: str
-    recipe: FineTune
-    engine: str
-    stimuli: int
-    dataset: str | None
-    sweep: bool = False
-
-    @property
-    def id(self) -> str:
-        """The pytest id, e.g. ``smollm2-in-context`` or ``smollm2-finetune-lr0.001``."""
-        suffix = f"-lr{self.recipe.lr:g}" if self.sweep and self.condition == "finetune" else ""
-        return f"{self.spec}-{self.condition}{suffix}"
-
-    @property
-    def column(self) -> str:
-        """The report column: the model, plus the lr when sweeping."""
-        return f"{self.spec} (lr {self.recipe.lr:g})" if self.sweep else self.spec
+if TYPE_CHECKING:
+    from eifbench.adapters.base import ModelAdapter
+    from eifbench.influence import InfluenceResult
+    from eifbench.report.baseline import Baseline
+    from eifbench.tasks.base import Run, Task, TaskSpec
 
 
 def worker_device(worker: str | None, cuda_count: int | None = None) -> str | None:
@@ -80,140 +38,154 @@ def worker_device(worker: str | None, cuda_count: int | None = None) -> str | No
 
 
 class EifSession:
-    """Models loaded once, influence computed once per distinct request, verdicts recorded."""
+    """Models loaded once, tasks built once, each distinct influence run computed once."""
 
     def __init__(self, options: RunOptions) -> None:
+        from eifbench.zoo import spec_kind
+
         self.options = options
         self.catalog: dict[str, CatalogEntry] = load_catalog(options.catalog_dir)
-        self._models: dict[str, Any] = {}
-        self._influence: dict[tuple[Any, ...], Any] = {}
-        self._pools: dict[str, Any] = {}
+        self.kinds: dict[ModelSpec, ModelKind] = {spec: spec_kind(spec) for spec in options.models}
+        self.cases: list[EifCase] = cases_of(options, self.catalog, self.kinds)
+        self._models: dict[ModelSpec, ModelAdapter] = {}
+        self._influence: dict[tuple[Any, ...], InfluenceResult] = {}
+        self._tasks: dict[tuple[Any, ...], Task[Any]] = {}
+        self._pools: dict[ModelSpec, Any] = {}
         self.current_item: Any = None
         self.current_start: float = time.perf_counter()
-        self.baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None
+        self.baseline: Baseline | None = None
+        self.baseline_columns: dict[str, str] = {}
 
     @property
     def thresholds(self) -> Thresholds:
         """The thresholds in force."""
         return self.options.thresholds
 
-    def cases(self) -> list[EifCase]:
-        """Every (model, condition, recipe) the run covers, in report order."""
-        from eifbench.zoo import spec_kind
+    def load_baseline(self) -> None:
+        """Load ``--eif-compare`` and check model, kind and recipe compatibility (usage errors)."""
+        from eifbench.report.baseline import Baseline
+        from eifbench.report.verdicts import recipe_record
 
-        cases = []
-        for spec in self.options.models:
-            kind = spec_kind(spec)
-            entry = entry_for(spec, kind, self.catalog)
-            base = entry.recipe
-            recipe = FineTune(
-                steps=self.options.steps or base.steps,
-                lr=base.lr,
-                optimizer=self.options.optimizer or base.optimizer,
-                trainable=base.trainable,
-            )
-            lrs = self.options.lrs or (recipe.lr,)
-            stimuli = min(entry.stimuli, self.options.limit) if self.options.limit else entry.stimuli
-            for condition in CONDITIONS:
-                for lr in lrs if condition == "finetune" else lrs[:1]:
-                    cases.append(
-                        EifCase(
-                            spec=spec,
-                            kind=kind,
-                            condition=condition,
-                            recipe=FineTune(recipe.steps, lr, recipe.optimizer, recipe.trainable),
-                            engine=self.options.engine if condition == "finetune" else "in-context",
-                            stimuli=stimuli,
-                            dataset=entry.dataset,
-                            sweep=len(lrs) > 1,
-                        )
-                    )
-        return cases
-
-    def check_baseline_recipes(self, cases: list[EifCase]) -> None:
-        """Refuse a baseline that measured these models with another recipe."""
-        if self.baseline is None:
+        if self.options.compare is None:
             return
-        from eifbench.report.baseline import check_recipes
-        from eifbench.report.records import recipe_record
+        baseline = Baseline.load(self.options.compare)
+        run = {c.column: c.kind.value for c in self.cases}
+        self.baseline_columns = baseline.resolve(run, self.options.compare_as)
+        baseline.check_recipes(self.baseline_columns, {(c.column, c.condition): recipe_record(c, self.options) for c in self.cases})
+        self.baseline = baseline
 
-        current = {(c.column, c.condition): recipe_record(c) for c in cases}
-        check_recipes(self.baseline, current, "given to --eif-compare")
-
-    def model_args(self, spec: str) -> str | None:
-        """Model args for a spec.
-
-        The user's, plus this xdist worker's own GPU when several are visible
-        (``CUDA_VISIBLE_DEVICES`` decides which), unless a device is given.
-        """
-        args = self.options.model_args
-        if "device" in (args or "") or "device=" in spec or "device_map" in (args or "") + spec:
-            return args
+    def spec_for_worker(self, spec: ModelSpec) -> ModelSpec:
+        """The spec with this xdist worker's own GPU when several are visible and none is given."""
+        if spec.args.device is not None or spec.args.device_map is not None:
+            return spec
         device = worker_device(os.environ.get("PYTEST_XDIST_WORKER"))
-        if device is None:
-            return args
-        return f"{args},device={device}" if args else f"device={device}"
+        return spec if device is None else spec.with_device(device)
 
-    def model(self, spec: str) -> Any:
+    def model(self, spec: ModelSpec) -> ModelAdapter:
         """The loaded adapter of a spec (loaded on first use, then shared)."""
         if spec not in self._models:
             from eifbench.zoo import load_model
 
-            self._models[spec] = load_model(spec, self.model_args(spec))
+            self._models[spec] = load_model(self.spec_for_worker(spec))
         return self._models[spec]
 
-    def _ray_influence(self, case: EifCase, stimuli: list[Any], probes: list[Any]) -> Any:
-        from eifbench.influence import InfluenceResult
+    def task_spec(self, case: EifCase) -> TaskSpec:
+        """What the task builders need to know about this case."""
+        from eifbench.tasks.base import TaskSpec
+
+        shape = None
+        if case.kind == ModelKind.CLASSIFIER:
+            shape = getattr(self.model(case.spec), "input_shape", None)
+        return TaskSpec(
+            kind=case.kind.value,
+            items=case.items,
+            seed=self.options.seed,
+            stimulus_format=self.options.stimulus_format,
+            dataset=case.dataset,
+            input_shape=shape,
+            stimuli_file=self.options.stimuli_path,
+        )
+
+    def task(self, desideratum: Desideratum[Any], case: EifCase) -> Task[Any]:
+        """The desideratum's task for this case (built once per distinct spec)."""
+        spec = self.task_spec(case)
+        key = (desideratum.name, spec)
+        if key not in self._tasks:
+            self._tasks[key] = desideratum.build(spec)
+        return self._tasks[key]
+
+    def influence(self, case: EifCase, run: Run) -> InfluenceResult:
+        """The influence result of one run of a task under a case, computed once per session."""
+        from eifbench.influence import influence
+        from eifbench.influence.digest import run_digest
+        from eifbench.progress import progress_for
+
+        key = (case.spec, case.engine, case.recipe, run_digest(run))
+        if key not in self._influence:
+            if self.options.ray:
+                self._influence[key] = self._ray_influence(case, run)
+            else:
+                test = getattr(self.current_item, "originalname", "") or "influence"
+                self._influence[key] = influence(
+                    self.model(case.spec),
+                    run.stimuli,
+                    run.probes,
+                    engine=case.engine,
+                    finetune=case.recipe,
+                    mask=run.mask,
+                    paranoid=self.options.paranoid,
+                    progress=progress_for(f"{case.id} · {test}"),
+                )
+        return self._influence[key]
+
+    def _ray_influence(self, case: EifCase, run: Run) -> InfluenceResult:
         from eifbench.influence.ray_backend import RayPool
 
-        start = time.perf_counter()
         if case.spec not in self._pools:
             share = 1.0 / max(1, len(self.options.models))
             self._pools[case.spec] = RayPool(
-                case.spec, self.model_args(case.spec), address=self.options.ray or "local", cpus_per_actor=share
+                self.spec_for_worker(case.spec), address=self.options.ray or "local", cpus_per_actor=share
             )
-        matrix, baseline, failures = self._pools[case.spec].influence(stimuli, probes, case.engine, case.recipe)
-        return InfluenceResult(matrix, baseline, time.perf_counter() - start, case.engine, case.recipe, failures)
+        return self._pools[case.spec].influence(
+            run.stimuli, run.probes, case.engine, case.recipe, mask=run.mask, paranoid=self.options.paranoid
+        )
 
-    def influence(self, case: EifCase, stimuli: list[Any], probes: list[Any]) -> Any:
-        """The influence result of a case on these stimuli and probes, computed once."""
-        from eifbench.influence import influence
-        from eifbench.influence.digest import digest
-        from eifbench.progress import terminal_progress
+    def measure(self, desideratum: Desideratum[Any], case: EifCase) -> tuple[Measurement, Task[Any], dict[str, InfluenceResult]]:
+        """Build the task, compute its runs, measure."""
+        task = self.task(desideratum, case)
+        results: Mapping[str, InfluenceResult] = {name: self.influence(case, run) for name, run in task.runs.items()}
+        return desideratum.measure(task, results, self.thresholds), task, dict(results)
 
-        key = (case.spec, case.engine, case.recipe, digest(stimuli), digest(probes))
-        if key not in self._influence and self.options.ray:
-            self._influence[key] = self._ray_influence(case, stimuli, probes)
-        if key not in self._influence:
-            test = getattr(self.current_item, "originalname", "") or "influence"
-            self._influence[key] = influence(
-                self.model(case.spec),
-                stimuli,
-                probes,
-                engine=case.engine,
-                finetune=case.recipe,
-                paranoid=self.options.paranoid,
-                progress=terminal_progress(f"{case.id} · {test}"),
-            )
-        return self._influence[key]
-
-    def skip_if_not_applicable(self, desideratum: Desideratum, case: EifCase) -> None:
-        """Record an ``n/a`` and skip the test when the desideratum does not apply."""
+    def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
+        """Measure a desideratum on a case and turn the verdict into the test's outcome."""
         reason = desideratum.not_applicable(case.kind, case.condition)
         if reason is not None:
             self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
+            return
+        from eifbench.tasks.base import TaskNotApplicable
 
-    def judge(self, case: EifCase, measurement: Measurement, matrix: Any = None) -> None:
-        """Record the measurement on the running test and turn its verdict into the outcome.
+        try:
+            measurement, task, results = self.measure(desideratum, case)
+        except TaskNotApplicable as error:
+            self.judge(case, desideratum.not_applicable_measurement(str(error), self.thresholds))
+            return
+        self.judge(case, measurement, task=task, results=results)
 
-        Args:
-            case: the parametrized case.
-            measurement: what the desideratum measured.
-            matrix: optional influence matrix (n_s, n_p) for the HTML heatmap (downsampled).
-
-        """
-        from eifbench.report.figures import heatmap_data
+    def judge(
+        self,
+        case: EifCase,
+        measurement: Measurement,
+        *,
+        task: Task[Any] | None = None,
+        results: Mapping[str, InfluenceResult] | None = None,
+    ) -> None:
+        """Record the measurement on the running test and turn its verdict into the outcome."""
         from eifbench.report.verdicts import apply_verdict
 
-        figure = heatmap_data(matrix) if matrix is not None else None
-        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, figure)
+        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, task, results)
+
+    def close(self) -> None:
+        """Stop Ray pools (end of session)."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()

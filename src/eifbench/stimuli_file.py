@@ -1,7 +1,14 @@
-"""Reading a user's stimuli file (``--eif-stimuli``): json / jsonl / csv / parquet via ``datasets``."""
+"""Reading a user's stimuli file (``--eif-stimuli``): json / jsonl / csv / parquet via ``datasets``.
+
+Every problem with the file is found when the run starts (a usage error naming the file,
+the row and the column), never inside a test. ``datasets`` reads into a temporary cache,
+so reading a file writes nothing under ``~/.cache``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,15 +17,63 @@ from eifbench.errors import StimuliFileError
 
 FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 REQUIRED = ("prompt", "completion")
+OPTIONAL = (
+    "paraphrase",
+    "related_prompt",
+    "related_completion",
+    "negation",
+    "alternative",
+    "control_prompt",
+    "control_negation",
+    "control_completion",
+    "premises",
+    "entailed_prompt",
+    "entailed_completion",
+    "control_entailed_prompt",
+)
+
+
+def premises_of(text: str) -> list[tuple[str, str]]:
+    """``"prompt|completion;prompt|completion"`` -> [(prompt, completion), ...]."""
+    links = []
+    for part in text.split(";"):
+        prompt, sep, completion = part.partition("|")
+        if not sep or not prompt.strip() or not completion.strip():
+            raise ValueError(f"premise {part!r} is not 'prompt|completion'")
+        links.append((prompt, completion))
+    return links
+
+
+def _check_row(path: str, index: int, row: dict[str, Any]) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    for column in (*REQUIRED, *OPTIONAL):
+        value = row.get(column)
+        if value is None or (column not in REQUIRED and value == ""):
+            continue
+        if not isinstance(value, str):
+            raise StimuliFileError(
+                f"--eif-stimuli {path}: row {index} column {column!r} is {type(value).__name__} {value!r}; "
+                "every column holds text."
+            )
+        clean[column] = value
+    for column in REQUIRED:
+        if not clean.get(column, "").strip():
+            raise StimuliFileError(f"--eif-stimuli {path}: row {index} has an empty {column!r}.")
+    if "premises" in clean:
+        try:
+            premises_of(clean["premises"])
+        except ValueError as error:
+            raise StimuliFileError(f"--eif-stimuli {path}: row {index} column 'premises': {error}.") from None
+    return clean
 
 
 @lru_cache(maxsize=4)
-def read_stimuli_file(path: str) -> tuple[dict[str, Any], ...]:
-    """The rows of a stimuli file, each a dict; validated for the required columns.
+def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
+    """The rows of a stimuli file, each a dict of its non-empty text columns, validated.
 
     Raises:
-        StimuliFileError: missing file, unknown format, unreadable content, no rows, or a
-            missing ``prompt`` / ``completion`` column.
+        StimuliFileError: missing file, unknown format, unreadable or badly encoded content,
+            fewer than 2 rows, a missing required column, a non-text value, bad premises.
 
     """
     file = Path(path)
@@ -27,20 +82,33 @@ def read_stimuli_file(path: str) -> tuple[dict[str, Any], ...]:
     kind = FORMATS.get(file.suffix.lower())
     if kind is None:
         raise StimuliFileError(f"--eif-stimuli {path}: use a .json, .jsonl, .csv or .parquet file.")
+    if kind != "parquet":
+        try:
+            file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise StimuliFileError(
+                f"--eif-stimuli {path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
+            ) from None
     import datasets
 
     datasets.disable_progress_bars()
     try:
-        table = datasets.load_dataset(kind, data_files=str(file), split="train", cache_dir=None)
+        with tempfile.TemporaryDirectory(prefix="eifbench-stimuli-") as cache:
+            table = datasets.load_dataset(kind, data_files=str(file), split="train", cache_dir=cache, keep_in_memory=True)
+            rows = [dict(r) for r in table]
+            columns = list(table.column_names)
     except Exception as error:  # datasets raises many types for a malformed file
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        cause = error.__cause__ or error.__context__ or error
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise StimuliFileError(f"--eif-stimuli {path} could not be read as {kind}: {first}") from None
-    missing = set(REQUIRED) - set(table.column_names)
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise StimuliFileError(
-            f"--eif-stimuli {path} lacks the required column(s) {sorted(missing)}; see the README schema."
-        )
-    rows = tuple(dict(r) for r in table)
-    if not rows:
-        raise StimuliFileError(f"--eif-stimuli {path} has no rows.")
-    return rows
+        raise StimuliFileError(f"--eif-stimuli {path} lacks the required column(s) {missing}; see the README schema.")
+    if len(rows) < 2:
+        raise StimuliFileError(f"--eif-stimuli {path} has {len(rows)} row(s); a desideratum needs at least 2 facts.")
+    return tuple(_check_row(path, i, r) for i, r in enumerate(rows))
+
+
+def file_digest(path: str) -> str:
+    """A short digest of the file's bytes: the 'bank' of a user-file run."""
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=8).hexdigest()

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eifbench.errors import EifError
+from eifbench.options import OPTIONS
+
+INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, distinct from bad input (2) and usage errors (4)
 
 
 def suite_root() -> Path:
@@ -23,65 +26,49 @@ def suite_root() -> Path:
     raise EifError("The bundled desiderata suite is missing from this install; reinstall eifbench.")
 
 
-# ``eifbench run --X`` is ``pytest --eif-X`` for each of these
-PASSED_THROUGH = (
-    "json",
-    "markdown",
-    "html",
-    "compare",
-    "save-baseline",
-    "stimuli",
-    "lr",
-    "steps",
-    "optimizer",
-    "engine",
-    "limit",
-    "seed",
-)
-
-
 @dataclass(frozen=True)
 class RunCommand:
-    """``eifbench run``: the desiderata suite on your model(s)."""
+    """``eifbench run``: the desiderata suite on your model(s); every ``--eif-X`` is ``--X`` here."""
 
     help: str = "run the desiderata suite on one or more models (default: fashion-cnn and smollm2)"
 
     def register(self, parser: argparse.ArgumentParser) -> None:
-        """Add the command's options."""
-        parser.add_argument("--model", action="append", default=None, help="model spec (repeatable)")
-        parser.add_argument("--model-args", default=None, help="key=value,... for every model")
-        for name in PASSED_THROUGH:
-            parser.add_argument(f"--{name}", default=None, help=f"passed as --eif-{name}")
-        parser.add_argument("--threshold", action="append", default=None, help="NAME=VALUE (repeatable)")
-        parser.add_argument("--tolerance", action="append", default=None, help="DESIDERATUM=VALUE (repeatable)")
-        parser.add_argument(
-            "pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)"
-        )
+        """One flag per entry of the option table."""
+        for option in OPTIONS:
+            if option.kind == "bool":
+                parser.add_argument(f"--{option.name}", action="store_true", default=None, help=option.help)
+            elif option.kind == "linelist":
+                parser.add_argument(f"--{option.name}", action="append", default=None, help=option.help)
+            else:
+                parser.add_argument(f"--{option.name}", default=None, help=option.help)
+        parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)")
 
     def pytest_args(self, args: argparse.Namespace, root: Path) -> list[str]:
         """The pytest command line for these options."""
         argv = [str(root / "desiderata_tests"), f"--rootdir={root}", "-p", "no:cacheprovider"]
-        for spec in args.model or []:
-            argv += ["--eif-model", spec]
-        for name in ("model-args", *PASSED_THROUGH):
-            value = getattr(args, name.replace("-", "_"))
-            if value is not None:
-                argv.append(f"--eif-{name}={value}")
-        for name in ("threshold", "tolerance"):
-            for value in getattr(args, name) or []:
-                argv.append(f"--eif-{name}={value}")
+        for option in OPTIONS:
+            value = getattr(args, option.name.replace("-", "_"))
+            if value is None:
+                continue
+            if option.kind == "bool":
+                argv.append(f"--eif-{option.name}")
+            elif option.kind == "linelist":
+                argv += [f"--eif-{option.name}={v}" for v in value]
+            else:
+                argv.append(f"--eif-{option.name}={value}")
         extra = list(args.pytest_args or [])
         return argv + (extra[1:] if extra[:1] == ["--"] else extra)
 
     def run(self, args: argparse.Namespace) -> int:
-        """Run pytest on the bundled suite; its exit code is ours."""
+        """Run pytest on the bundled suite; its exit code is ours (Ctrl-C is 130, SIGTERM 143)."""
         import pytest
 
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         root = suite_root()
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
-        return int(pytest.main(self.pytest_args(args, root)))
+        code = int(pytest.main(self.pytest_args(args, root)))
+        return INTERRUPTED if code == pytest.ExitCode.INTERRUPTED else code
 
 
 @dataclass(frozen=True)
@@ -95,47 +82,48 @@ class CompareCommand:
         parser.add_argument("old", help="the baseline JSON report")
         parser.add_argument("new", help="the new JSON report")
         parser.add_argument("--tolerance", action="append", default=None, help="DESIDERATUM=VALUE (repeatable)")
+        parser.add_argument("--compare-as", default=None, help="the baseline model the new report's model is compared with")
 
     def run(self, args: argparse.Namespace) -> int:
         """Print a before/after table; return 1 when anything regressed."""
         from tabulate import tabulate
 
-        from eifbench.plugin_options import _pairs
-        from eifbench.report.baseline import compare, index, load_report
-        from eifbench.report.records import record_key
+        from eifbench.desiderata import DESIDERATA
+        from eifbench.desiderata.base import NOT_APPLICABLE
+        from eifbench.plugin_options import pairs
+        from eifbench.report.baseline import Baseline, check_tolerances, compare, load_report
 
-        tolerances = _pairs(args.tolerance, "tolerance")
-        old, new = index(load_report(args.old)), load_report(args.new)
+        tolerances = check_tolerances(pairs(args.tolerance, "tolerance"), list(DESIDERATA))
+        old = Baseline.load(args.old)
+        _, new = load_report(args.new, role="report")
+        mapping = old.resolve({r.column: r.kind for r in new}, args.compare_as)
+        old.check_recipes(mapping, {(r.column, r.condition): r.recipe for r in new})
         rows, regressions = [], 0
-        for record in new["results"]:
-            if record["status"] == "n/a":
+        for record in new:
+            if record.status == NOT_APPLICABLE:
                 continue
-            before = old.match(record_key(record))
-            result = compare(before, record, tolerances)
+            before = old.match(mapping[record.column], record)
+            result = compare(before, record, tolerances, old.path)
             regressions += result.kind == "regression"
             rows.append(
                 [
-                    record.get("column") or record["model"],
-                    record["desideratum"],
-                    record["condition"],
-                    before["status"] if before else "—",
-                    _value(before),
-                    record["status"],
-                    _value(record),
+                    record.column,
+                    record.desideratum,
+                    record.condition,
+                    before.status.value if before else "—",
+                    _value(before.value if before else None),
+                    record.status.value,
+                    _value(record.value),
                     result.kind.upper() if result.kind == "regression" else result.kind,
+                    result.why,
                 ]
             )
-        print(
-            tabulate(
-                rows,
-                headers=["model", "desideratum", "condition", "was", "value", "now", "value", "verdict"],
-                tablefmt="github",
-                disable_numparse=True,
-            )
-        )
-        print(f"\n{regressions} regression(s)" if regressions else "\nno regression")
+        headers = ["model", "desideratum", "condition", "was", "value", "now", "value", "verdict", "why"]
+        print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+        target = ", ".join(sorted(set(mapping.values())))
+        print(f"\ncompared {args.new} against {args.old} ({target}): " + (f"{regressions} regression(s)" if regressions else "no regression"))
         return 1 if regressions else 0
 
 
-def _value(record: dict | None) -> str:
-    return "—" if not record or record.get("value") is None else f"{record['value']:.3f}"
+def _value(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"

@@ -1,4 +1,4 @@
-"""The desiderata: one registry, one module each (metric + verdict)."""
+"""The desiderata: one registry, one module each (layout + metric + verdict)."""
 
 from eifbench.desiderata.asymmetry import Asymmetry
 from eifbench.desiderata.base import (
@@ -8,6 +8,7 @@ from eifbench.desiderata.base import (
     PASS,
     Desideratum,
     Measurement,
+    Status,
     Thresholds,
     verdict,
 )
@@ -17,6 +18,7 @@ from eifbench.desiderata.noise import NoiseInvariance
 from eifbench.desiderata.sparseness import Sparseness
 from eifbench.desiderata.transitivity import Transitivity
 
+# report order; the one place a desideratum is registered
 DESIDERATA: dict[str, Desideratum] = {
     d.name: d for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
 }
@@ -25,6 +27,7 @@ __all__ = [
     "DESIDERATA",
     "Desideratum",
     "Measurement",
+    "Status",
     "Thresholds",
     "verdict",
     "PASS",

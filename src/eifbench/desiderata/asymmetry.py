@@ -1,47 +1,96 @@
-"""Asymmetry: where logic is directional, EIF(a -> b) should differ from EIF(b -> a)."""
+"""Asymmetry: where A entails B and not the reverse, A should teach B, and B not teach A.
+
+Items are entailment pairs about a nonce entity: A = "A wug is a kind of dog" entails
+B = "A wug is a kind of animal", and B does not entail A. Both are trained and read:
+
+- forward ``M[A -> B] - M[A -> B about a control entity]``: what A teaches B beyond
+  what it teaches about "animal" in general;
+- backward ``M[B -> A] - M[B -> A about a control entity]``.
+
+The item value is ``(forward - backward) / sqrt(|M[A -> A]| |M[B -> B]|)`` (cosine
+units): about 1 for a learner that follows the entailment, 0 for a symmetric learner (the
+small-step NTK regime, a bag of words, a shared shift), negative for one that learns the
+wrong way round. Images have no statements that entail each other, so asymmetry is n/a
+for classifiers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.normalize import floored, measurable, noise_of
+from eifbench.kinds import ModelKind
+
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
 
 
-def asymmetry_index(square: np.ndarray) -> float:
-    """``norm(M - M^T) / norm(M)`` over the off-diagonal entries of a square block.
+@dataclass(frozen=True, eq=False)
+class AsymmetryLayout:
+    """Rows and columns per pair in the ``main`` run.
 
-    The diagonal (self-influence) is symmetric by definition and would only dilute the
-    index, so it is left out of both norms. 0 = symmetric; larger = more directional.
+    Attributes:
+        premise_row, conclusion_row: (n,) rows training A and B.
+        premise, conclusion: (n,) columns reading A and B.
+        premise_control, conclusion_control: (n,) columns reading A and B about a control entity.
+
     """
-    m = np.asarray(square, dtype=np.float64)
-    off = ~np.eye(len(m), dtype=bool)
-    denominator = np.linalg.norm(m[off])
-    return float(np.linalg.norm((m - m.T)[off]) / denominator) if denominator > 0 else float("nan")
+
+    premise_row: np.ndarray
+    conclusion_row: np.ndarray
+    premise: np.ndarray
+    conclusion: np.ndarray
+    premise_control: np.ndarray
+    conclusion_control: np.ndarray
 
 
-def group_indices(square: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
-    """The asymmetry index of each group's block of a square matrix; -> (n_groups,)."""
-    m = np.asarray(square, dtype=np.float64)
-    out = np.full(len(groups), np.nan)
-    for g, members in enumerate(groups):
-        block = m[np.ix_(members, members)]
-        if np.isfinite(block).all():
-            out[g] = asymmetry_index(block)
-    return out
+def directional_scores(matrix: np.ndarray, layout: AsymmetryLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(forward, backward, scale)`` per pair; -> three (n,) arrays."""
+    a, b = layout.premise_row, layout.conclusion_row
+    forward = matrix[a, layout.conclusion] - matrix[a, layout.conclusion_control]
+    backward = matrix[b, layout.premise] - matrix[b, layout.premise_control]
+    scale = np.sqrt(np.abs(matrix[a, layout.premise]) * np.abs(matrix[b, layout.conclusion]))
+    return forward, backward, scale
 
 
-class Asymmetry(Desideratum):
-    """Mean per-group asymmetry index; passes at or above 0.3."""
+class Asymmetry(Desideratum[AsymmetryLayout]):
+    """Mean (forward - backward) entailment influence, cosine units; passes at or above 0.3."""
 
     name: ClassVar[str] = "asymmetry"
-    metric: ClassVar[str] = "norm(M - M^T) / norm(M)"
+    metric: ClassVar[str] = "(forward - backward) / sqrt(self A * self B)"
     threshold_key: ClassVar[str] = "asymmetry"
     higher_is_better: ClassVar[bool] = True
-    description: ClassVar[str] = "directional statements influence each other asymmetrically"
+    description: ClassVar[str] = "A => B: A teaches B, B does not teach A"
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:asymmetry",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:asymmetry",
+    }
+    not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CLASSIFIER: "images carry no logical direction (no image entails another)",
+        ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not entailments",
+    }
 
-    def measure(self, square: np.ndarray, groups: Sequence[Sequence[int]], thresholds: Thresholds) -> Measurement:
-        """Measure on a square matrix (n, n) (stimuli = probes) split into groups."""
-        return self.summarize(group_indices(square, groups), thresholds, {"groups": len(groups)})
+    def measure(
+        self, task: Task[AsymmetryLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
+    ) -> Measurement:
+        """Forward minus backward per pair from the ``main`` run."""
+        layout = task.layout
+        main = results["main"]
+        noise = noise_of(main.baseline.numpy())
+        matrix = floored(main.matrix.numpy(), noise)
+        ok = measurable(matrix[layout.premise_row, layout.premise], noise[layout.premise], thresholds.measurable)
+        ok &= measurable(matrix[layout.conclusion_row, layout.conclusion], noise[layout.conclusion], thresholds.measurable)
+        forward, backward, scale = directional_scores(matrix, layout)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = np.where(ok, (forward - backward) / scale, np.nan)
+            details = {
+                "forward": float(np.nanmean(np.where(ok, forward / scale, np.nan))) if ok.any() else None,
+                "backward": float(np.nanmean(np.where(ok, backward / scale, np.nan))) if ok.any() else None,
+            }
+        return self.summarize(alpha, thresholds, details, unmeasured=int((~ok).sum()))

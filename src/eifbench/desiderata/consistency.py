@@ -1,52 +1,101 @@
-"""Logical consistency: learning "A is B" raises it and lowers "A is not B" and "A is C"."""
+"""Logical consistency: learning a fact raises it, and not the statements that contradict it.
+
+Items are exclusive attributes stated as such ("Zorpin was born in the month of March":
+one month excludes the others). After training on the fact, three movements are read,
+each against the same probe about an unrelated control person (which removes whatever
+the model learns about "March" or about the template in general):
+
+- ``L``: the fact itself, ``M[fact] - M[fact about the control]``;
+- ``N``: its negation ("... was not born in the month of March");
+- ``A``: the exclusive alternatives ("... in the month of June"), averaged.
+
+The item value is ``(L - max(N, A)) / |M[fact]|``, clipped to [-1, 1]: 1 when the fact
+rises and nothing contradicting it rises with it, 0 when the contradictions rise as much
+(a model that ignores "not", a bag of words, a shared shift), negative when they rise
+more. Continuous, so a verdict cannot hinge on four signs.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.normalize import diagonal, floored, measurable, noise_of
+from eifbench.kinds import ModelKind
 
-UP, DOWN, IGNORE = 1, -1, 0
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
 
 
-def sign_agreement(matrix: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Per-stimulus share of probes whose EIF has the expected sign.
+@dataclass(frozen=True, eq=False)
+class ConsistencyLayout:
+    """Probe columns per item (row i of ``main`` is item i's fact).
 
-    Args:
-        matrix: influence, shape (n_s, n_p).
-        expected: +1 (should go up), -1 (should go down) or 0 (not judged), shape (n_s, n_p).
-
-    Returns:
-        agreement per stimulus, shape (n_s,); NaN where nothing is judged or a row diverged.
+    Attributes:
+        fact, negation: (n,) the fact and its negation.
+        alternatives: (n, k) exclusive alternatives.
+        fact_control, negation_control: (n,) the same probes about the control subject.
+        alternative_controls: (n, k) the alternatives about the control subject.
 
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    agreement = np.full(matrix.shape[0], np.nan)
-    for i in range(matrix.shape[0]):
-        judged = expected[i] != IGNORE
-        if judged.any() and np.isfinite(matrix[i, judged]).all():
-            agreement[i] = float((np.sign(matrix[i, judged]) == expected[i, judged]).mean())
-    return agreement
+
+    fact: np.ndarray
+    negation: np.ndarray
+    alternatives: np.ndarray
+    fact_control: np.ndarray
+    negation_control: np.ndarray
+    alternative_controls: np.ndarray
 
 
-class LogicalConsistency(Desideratum):
-    """Mean sign agreement; passes at or above 0.8. Causal LMs only (negation needs language)."""
+def contradiction_margins(matrix: np.ndarray, layout: ConsistencyLayout) -> tuple[np.ndarray, ...]:
+    """``(L, N, A)`` per item, each control-subtracted; -> three (n,) arrays."""
+    rows = np.arange(len(layout.fact))
+    lift = matrix[rows, layout.fact] - matrix[rows, layout.fact_control]
+    negation = matrix[rows, layout.negation] - matrix[rows, layout.negation_control]
+    alternatives = (matrix[rows[:, None], layout.alternatives] - matrix[rows[:, None], layout.alternative_controls]).mean(
+        axis=1
+    )
+    return lift, negation, alternatives
+
+
+class LogicalConsistency(Desideratum[ConsistencyLayout]):
+    """Mean (L - max(N, A)) / |fact's rise|; passes at or above 0.5."""
 
     name: ClassVar[str] = "logical consistency"
-    metric: ClassVar[str] = "sign agreement"
+    metric: ClassVar[str] = "(fact - max(negation, alternatives)) / fact"
     threshold_key: ClassVar[str] = "consistency"
     higher_is_better: ClassVar[bool] = True
-    kinds: ClassVar[tuple[str, ...]] = ("causal-lm",)
-    description: ClassVar[str] = "affirmation up; negation and exclusive alternatives down"
+    description: ClassVar[str] = "a learned fact rises; its negation and exclusive alternatives do not"
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:consistency",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:consistency",
+    }
+    not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CLASSIFIER: "an image has no negation",
+        ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not negated statements",
+    }
 
-    def measure(self, matrix: np.ndarray, expected: np.ndarray, thresholds: Thresholds) -> Measurement:
-        """Measure on a matrix (n_s, n_p) with expected signs (n_s, n_p)."""
-        agreement = sign_agreement(matrix, expected)
-        m = np.asarray(matrix, dtype=np.float64)
-        by_kind = {
-            "up_agreement": float(np.nanmean(np.where(expected == UP, m > 0, np.nan))),
-            "down_agreement": float(np.nanmean(np.where(expected == DOWN, m < 0, np.nan))),
-        }
-        return self.summarize(agreement, thresholds, by_kind)
+    def measure(
+        self, task: Task[ConsistencyLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
+    ) -> Measurement:
+        """Margins per item from the ``main`` run."""
+        layout = task.layout
+        main = results["main"]
+        noise = noise_of(main.baseline.numpy())
+        matrix = floored(main.matrix.numpy(), noise)
+        own = diagonal(matrix, layout.fact)
+        ok = measurable(own, noise[layout.fact], thresholds.measurable)
+        lift, negation, alternatives = contradiction_margins(matrix, layout)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.abs(own)
+            kappa = np.where(ok, (lift - np.maximum(negation, alternatives)) / scale, np.nan)
+            details = {
+                name: float(np.nanmean(np.where(ok, values / scale, np.nan))) if ok.any() else None
+                for name, values in (("fact", lift), ("negation", negation), ("alternatives", alternatives))
+            }
+        return self.summarize(kappa, thresholds, {"control_corrected_over_fact": details}, unmeasured=int((~ok).sum()))

@@ -1,55 +1,104 @@
-"""Distance: influence should fall as probes get semantically further from the stimulus."""
+"""Distance: influence should fall as probes get semantically further from the stimulus.
+
+Per stimulus, the probes are graded by how far they are from it (LM: 1 = the same fact in
+other words, 2 = the same entity in another relation, 3 = another entity, relation and
+object; images: 1 / 2 / 3 = the nearest, middle and farthest images of the same class in
+pixel space, a measure the model never sees). The item value is the Spearman correlation
+of |c(s, p)| (the cosine-normalized influence) with the level: scale-free on both sides,
+so a probe that moves whatever you train on does not look close. The stimulus's own
+probe is left out (it is trivially the closest). Ties everywhere (a shared shift, float
+noise) give 0: no ordering at all.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, sensitivities
+from eifbench.kinds import ModelKind
 from eifbench.stats import spearman
 
-# LM levels: same fact, paraphrase, same entity other relation, unrelated.
-# Image levels: the image itself, same class near, same class far, other class.
-SAME, NEAR, FAR, UNRELATED = 0, 1, 2, 3
-IGNORE = -1
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
+
+NEAR, RELATED, FAR = 1, 2, 3
+UNUSED = -1
 
 
-def distance_rho(matrix: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Per-stimulus Spearman rho of |EIF| vs distance level.
+@dataclass(frozen=True, eq=False)
+class DistanceLayout:
+    """Where each stimulus's graded probes are.
 
-    Args:
-        matrix: influence, shape (n_s, n_p).
-        levels: distance level of probe j for stimulus i, shape (n_s, n_p); -1 = not used.
-
-    Returns:
-        rho per stimulus, shape (n_s,); NaN where fewer than two levels or a diverged row.
+    Attributes:
+        self_column: (n_s,) the stimulus's own probe in the ``main`` run.
+        levels: (n_s, n_p) distance level of each probe for each stimulus, -1 = not used.
+        sensitivity_columns: (n_q,) probes whose self-influence the ``sensitivity`` run
+            measures (row r reads column ``sensitivity_columns[r]``).
 
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    rhos = np.full(matrix.shape[0], np.nan)
-    for i in range(matrix.shape[0]):
-        used = levels[i] >= 0
-        if len(np.unique(levels[i][used])) >= 2 and np.isfinite(matrix[i, used]).all():
-            rhos[i] = spearman(np.abs(matrix[i, used]), levels[i][used])
+
+    self_column: np.ndarray
+    levels: np.ndarray
+    sensitivity_columns: np.ndarray
+
+
+def level_correlations(normalized: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Per-stimulus Spearman rho of |c| vs level; (n_s, n_p) x2 -> (n_s,).
+
+    Probes with no |c| (unknown or zero sensitivity) are left out; NaN where fewer than two
+    levels remain; 0 where |c| is the same for every remaining probe (no ordering at all).
+    """
+    rhos = np.full(normalized.shape[0], np.nan)
+    for i in range(normalized.shape[0]):
+        used = (levels[i] > 0) & np.isfinite(normalized[i])
+        values = np.abs(normalized[i, used])
+        if len(np.unique(levels[i, used])) < 2:
+            continue
+        rhos[i] = 0.0 if np.ptp(values) == 0 else spearman(values, levels[i, used])
     return rhos
 
 
-class Distance(Desideratum):
-    """Mean per-stimulus Spearman rho of |EIF| vs distance; passes below -0.3."""
+class Distance(Desideratum[DistanceLayout]):
+    """Mean per-stimulus Spearman rho of |c| vs distance level; passes at or below -0.3."""
 
     name: ClassVar[str] = "distance"
-    metric: ClassVar[str] = "spearman rho(|EIF|, distance)"
+    metric: ClassVar[str] = "spearman rho(|c|, distance level)"
     threshold_key: ClassVar[str] = "distance"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "influence decreases with semantic distance"
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:distance",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:distance",
+        ModelKind.CLASSIFIER: "eifbench.tasks.images:distance",
+        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:distance",
+    }
 
-    def measure(self, matrix: np.ndarray, levels: np.ndarray, thresholds: Thresholds) -> Measurement:
-        """Measure on a matrix (n_s, n_p) with its level layout (n_s, n_p)."""
-        rhos = distance_rho(matrix, levels)
-        absolute = np.abs(np.asarray(matrix, dtype=np.float64))
+    def measure(
+        self, task: Task[DistanceLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
+    ) -> Measurement:
+        """Rho per stimulus from the ``main`` and ``sensitivity`` runs."""
+        layout = task.layout
+        main, sens = results["main"], results["sensitivity"]
+        noise = noise_of(main.baseline.numpy())
+        matrix = floored(main.matrix.numpy(), noise)
+        own = diagonal(matrix, layout.self_column)
+        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
+        probe_scale = sensitivities(
+            matrix.shape[1],
+            (layout.self_column, own),
+            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
+        )
+        normalized = cosine(matrix, own, probe_scale)
+        rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
         by_level = {
-            int(level): float(np.nanmean(np.where(levels == level, absolute, np.nan)))
-            for level in np.unique(levels[levels >= 0])
+            int(level): float(np.nanmean(np.where((layout.levels == level) & ok[:, None], np.abs(normalized), np.nan)))
+            for level in (NEAR, RELATED, FAR)
+            if (layout.levels == level).any()
         }
-        return self.summarize(rhos, thresholds, {"mean_abs_eif_by_level": by_level})
+        return self.summarize(rhos, thresholds, {"mean_abs_c_by_level": by_level}, unmeasured=int((~ok).sum()))

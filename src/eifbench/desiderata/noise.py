@@ -1,64 +1,124 @@
-"""Noise invariance: a noised stimulus teaches what the clean one does; pure noise teaches little."""
+"""Noise invariance: a noised copy teaches what the clean one does; pure noise teaches little.
+
+(a) Transfer. For each fact (image), how much its noised copy (a typo of several kinds or
+a paraphrase; pixel noise at several sigmas) raises the fact's own probes - the fact and
+its paraphrase - relative to how much the clean statement does, minus what an unrelated
+noised copy (the next item's: a shuffled pair; for images one of the same class) raises
+them. A model that shifts every probe by one amount scores 0: matched and shuffled pairs
+teach the same.
+
+(b) Spill. Pure noise (nonce-word gibberish, noise images with random labels) should move
+real probes little *per unit of what it moves itself*: the mean |c(noise, p)| over real
+probes, cosine-normalized, so a noise image's large loss (and gradient) does not count as
+teaching. Both must hold.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import (
-    FAIL,
-    INCONCLUSIVE,
-    PASS,
-    Desideratum,
-    Measurement,
-    Thresholds,
-    verdict,
-)
-from eifbench.stats import bootstrap_ci, pearson
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, combine, verdict
+from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, row_means, sensitivities
+from eifbench.kinds import ModelKind
+from eifbench.stats import mean_interval
+
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
 
 
-def pair_correlations(clean: np.ndarray, noised: np.ndarray) -> np.ndarray:
-    """Pearson corr of each clean row with its noised copy; (n, n_p) x2 -> (n,)."""
-    return np.array(
-        [
-            pearson(a, b) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan
-            for a, b in zip(np.asarray(clean), np.asarray(noised))
-        ]
-    )
+@dataclass(frozen=True, eq=False)
+class NoiseLayout:
+    """Where clean facts, noised copies and pure noise are.
+
+    Attributes:
+        self_column: (n,) each clean fact's own probe in the ``main`` run (row i = fact i).
+        family: (n, k) the fact's own probes (itself and its paraphrases) in both runs.
+        noised_row: (n,) the row of fact i's noised copy in the ``noised`` run.
+        control_row: (n,) the row of the shuffled partner's noised copy.
+        pure_row: (m,) rows of pure-noise stimuli in the ``noised`` run.
+        pure_column: (m,) each pure-noise stimulus's own probe.
+        spill_columns: (q,) real probes the spill is measured on.
+        sensitivity_columns: (r,) probes measured by the ``sensitivity`` run.
+
+    """
+
+    self_column: np.ndarray
+    family: np.ndarray
+    noised_row: np.ndarray
+    control_row: np.ndarray
+    pure_row: np.ndarray
+    pure_column: np.ndarray
+    spill_columns: np.ndarray
+    sensitivity_columns: np.ndarray
 
 
-def noise_ratios(clean: np.ndarray, pure_noise: np.ndarray) -> np.ndarray:
-    """Mean |EIF| of each pure-noise row over the mean |EIF| of the clean rows; -> (n_noise,)."""
-    scale = np.nanmean(np.abs(np.asarray(clean, dtype=np.float64)))
-    return np.nanmean(np.abs(np.asarray(pure_noise, dtype=np.float64)), axis=1) / scale
+def transfer(clean: np.ndarray, noised: np.ndarray, layout: NoiseLayout) -> np.ndarray:
+    """Per fact: (noised copy - shuffled copy) on the fact's family, / clean; -> (n,)."""
+    rows = np.arange(len(layout.self_column))
+    on_family = lambda m, r: m[r[:, None], layout.family].sum(axis=1)  # noqa: E731 - tiny local helper
+    clean_lift = on_family(clean, rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (on_family(noised, layout.noised_row) - on_family(noised, layout.control_row)) / clean_lift
 
 
-class NoiseInvariance(Desideratum):
-    """(a) corr(clean, noised) >= 0.8 and (b) pure-noise ratio <= 0.5; value = (a)."""
+class NoiseInvariance(Desideratum[NoiseLayout]):
+    """Mean transfer >= 0.5 and mean pure-noise spill <= 0.1; value = transfer."""
 
     name: ClassVar[str] = "noise invariance"
-    metric: ClassVar[str] = "corr(clean row, noised row)"
-    threshold_key: ClassVar[str] = "noise_corr"
+    metric: ClassVar[str] = "transfer of noised copy over shuffled copy"
+    threshold_key: ClassVar[str] = "noise_transfer"
     higher_is_better: ClassVar[bool] = True
-    description: ClassVar[str] = "noised stimuli teach the same; pure noise teaches little"
+    description: ClassVar[str] = "noised stimuli teach their fact; pure noise teaches little"
+    value_range: ClassVar[tuple[float, float]] = (-2.0, 2.0)
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:noise",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:noise",
+        ModelKind.CLASSIFIER: "eifbench.tasks.images:noise",
+        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:noise",
+    }
 
     def measure(
-        self, clean: np.ndarray, noised: np.ndarray, pure_noise: np.ndarray, thresholds: Thresholds
+        self, task: Task[NoiseLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
     ) -> Measurement:
-        """Measure on clean rows (n, n_p), their noised copies (n, n_p), pure-noise rows (m, n_p)."""
-        ratios = noise_ratios(clean, pure_noise)
-        ratio_ci = bootstrap_ci(ratios, level=thresholds.confidence, statistic="median")
-        ratio_status = verdict(ratio_ci, thresholds.noise_ratio, higher_is_better=False)
-        ratio = {
-            "value": float(np.nanmedian(ratios)),
-            "ci": list(ratio_ci),
-            "threshold": thresholds.noise_ratio,
-            "status": ratio_status,
-            "n": int(np.isfinite(ratios).sum()),
+        """Transfer per fact and spill per pure-noise stimulus."""
+        layout = task.layout
+        main, noised_run, sens = results["main"], results["noised"], results["sensitivity"]
+        noise = noise_of(main.baseline.numpy())
+        clean = floored(main.matrix.numpy(), noise)
+        noised = floored(noised_run.matrix.numpy(), noise)
+        own = diagonal(clean, layout.self_column)
+        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
+        per_fact = np.where(ok, transfer(clean, noised, layout), np.nan)
+
+        # a noise stimulus that is not learned at all and moves nothing teaches nothing: its
+        # scale is floored at the noise (not dropped), so its spill is 0, not unmeasurable
+        pure_self = np.maximum(np.abs(noised[layout.pure_row, layout.pure_column]), noise[layout.pure_column])
+        probe_scale = sensitivities(
+            clean.shape[1],
+            (layout.self_column, own),
+            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
+        )
+        spill_c = np.abs(cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns]))
+        spill = np.clip(row_means(spill_c), 0.0, 1.0)
+        spill_ci = mean_interval(spill[np.isfinite(spill)], level=thresholds.confidence)
+        spill_status = verdict(spill_ci, thresholds.noise_spill, higher_is_better=False)
+        spill_record = {
+            "value": float(np.nanmean(spill)) if np.isfinite(spill).any() else None,
+            "ci": list(spill_ci),
+            "threshold": thresholds.noise_spill,
+            "status": spill_status.value,
+            "n": int(np.isfinite(spill).sum()),
         }
-        corr = self.summarize(pair_correlations(clean, noised), thresholds, {"noise_ratio": ratio})
-        statuses = {corr.status, ratio_status}
-        status = FAIL if FAIL in statuses else PASS if statuses == {PASS} else INCONCLUSIVE
-        reason = f"pure-noise ratio {ratio['value']:.2f} {ratio_status}" if ratio_status != PASS else ""
-        return Measurement(**{**corr.__dict__, "status": status, "reason": reason or corr.reason})
+        result = self.summarize(per_fact, thresholds, {"spill": spill_record}, unmeasured=int((~ok).sum()))
+        status = combine(result.status, spill_status)
+        reason = result.reason
+        if spill_status.value != "pass":
+            reason = f"pure-noise spill {spill_record['value'] or float('nan'):.2f} is {spill_status.value}" + (
+                f"; {reason}" if reason else ""
+            )
+        return Measurement(**{**result.__dict__, "status": status, "reason": reason})

@@ -1,53 +1,113 @@
-"""Sparseness: one stimulus should move few of a broad set of probes."""
+"""Sparseness: one stimulus should move few of the probes that are about something else.
+
+Probes come in families per stimulus: its own (the fact, its paraphrase / the image
+itself), its entity (other facts about the same subject / same-class images), and
+"other": facts about other entities and everyday facts / images of other classes. A
+probe counts as moved when its cosine-normalized influence |c(s, p)| exceeds the floor
+fraction (5% by default) and its raw change exceeds float noise. The verdict is on the
+"other" families only: moving a fact's own paraphrase is right, moving "The capital of
+France is Paris" is not. The record keeps the share per family and the curve of the
+verdict's share over floors from 1% to 50%, so the 5% choice is visible.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, floors
-from eifbench.stats import hoyer
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, sensitivities
+from eifbench.kinds import ModelKind
+
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
+
+FLOOR_CURVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+OWN, ENTITY, OTHER = 0, 1, 2
+FAMILY_NAMES = {OWN: "own", ENTITY: "entity", OTHER: "other"}
 
 
-def share_above_floor(
-    matrix: np.ndarray, self_index: np.ndarray, noise: float, fraction: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-stimulus share of other probes above the floor, and Hoyer sparsity.
+@dataclass(frozen=True, eq=False)
+class SparsenessLayout:
+    """Probe families per stimulus.
 
-    Args:
-        matrix: influence, shape (n_s, n_p); probe ``self_index[i]`` is stimulus i itself.
-        self_index: shape (n_s,).
-        noise: the engine's numerical noise (a lower bound on every floor).
-        fraction: floor = fraction * |EIF(s -> s)|.
-
-    Returns:
-        ``(share, hoyer)``, each shape (n_s,); NaN for diverged rows.
+    Attributes:
+        self_column: (n_s,) the stimulus's own probe in the ``main`` run.
+        families: (n_s, n_p) family of each probe for each stimulus (OWN, ENTITY,
+            OTHER), -1 = not used (the own probe itself).
+        sensitivity_columns: (n_q,) probes measured by the ``sensitivity`` run.
 
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    rows = np.arange(matrix.shape[0])
-    floor = floors(matrix[rows, self_index], noise, fraction)
-    share = np.full(matrix.shape[0], np.nan)
-    sparsity = np.full(matrix.shape[0], np.nan)
-    for i in rows:
-        others = np.delete(matrix[i], self_index[i])
-        if np.isfinite(others).all():
-            share[i] = float((np.abs(others) > floor[i]).mean())
-            sparsity[i] = hoyer(others)
-    return share, sparsity
+
+    self_column: np.ndarray
+    families: np.ndarray
+    sensitivity_columns: np.ndarray
 
 
-class Sparseness(Desideratum):
-    """Mean share of probes above the floor; passes at or below 0.2."""
+def moved_share(normalized: np.ndarray, families: np.ndarray, family: int, fraction: float) -> np.ndarray:
+    """Per stimulus, the share of that family's probes with |c| above ``fraction``; -> (n_s,).
+
+    Probes whose own sensitivity is unknown or zero (a fact the model is certain of cannot
+    move) have no |c| and are left out; a stimulus with no such probe at all gets NaN.
+    """
+    share = np.full(normalized.shape[0], np.nan)
+    for i in range(normalized.shape[0]):
+        values = normalized[i, families[i] == family]
+        values = values[np.isfinite(values)]
+        if values.size:
+            share[i] = float((np.abs(values) > fraction).mean())
+    return share
+
+
+class Sparseness(Desideratum[SparsenessLayout]):
+    """Mean share of "other" probes moved beyond the floor; passes at or below 0.2."""
 
     name: ClassVar[str] = "sparseness"
-    metric: ClassVar[str] = "share of probes above floor"
+    metric: ClassVar[str] = "share of other probes with |c| > floor"
     threshold_key: ClassVar[str] = "sparseness"
     higher_is_better: ClassVar[bool] = False
-    description: ClassVar[str] = "one stimulus moves few probes"
+    description: ClassVar[str] = "one stimulus moves few probes about other things"
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:sparseness",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:sparseness",
+        ModelKind.CLASSIFIER: "eifbench.tasks.images:sparseness",
+        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:sparseness",
+    }
 
-    def measure(self, matrix: np.ndarray, self_index: np.ndarray, noise: float, thresholds: Thresholds) -> Measurement:
-        """Measure on a matrix (n_s, n_p) whose probe ``self_index[i]`` is stimulus i."""
-        share, sparsity = share_above_floor(matrix, self_index, noise, thresholds.floor_fraction)
-        return self.summarize(share, thresholds, {"hoyer": float(np.nanmean(sparsity))})
+    def measure(
+        self, task: Task[SparsenessLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
+    ) -> Measurement:
+        """Share of "other" probes moved, per stimulus; family shares and the floor curve."""
+        layout = task.layout
+        main, sens = results["main"], results["sensitivity"]
+        noise = noise_of(main.baseline.numpy())
+        matrix = floored(main.matrix.numpy(), noise)
+        own = diagonal(matrix, layout.self_column)
+        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
+        probe_scale = sensitivities(
+            matrix.shape[1],
+            (layout.self_column, own),
+            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
+        )
+        normalized = cosine(matrix, own, probe_scale)
+        normalized[~ok] = np.nan
+        fraction = thresholds.floor_fraction
+        share = moved_share(normalized, layout.families, OTHER, fraction)
+        details = {
+            "share_by_family": {
+                FAMILY_NAMES[f]: float(np.nanmean(moved_share(normalized, layout.families, f, fraction)))
+                for f in (OWN, ENTITY, OTHER)
+                if (layout.families == f).any() and ok.any()
+            },
+            "other_share_by_floor": {
+                f"{floor:g}": float(np.nanmean(moved_share(normalized, layout.families, OTHER, floor)))
+                for floor in FLOOR_CURVE
+                if ok.any()
+            },
+        }
+        return self.summarize(share, thresholds, details, unmeasured=int((~ok).sum()))

@@ -1,101 +1,147 @@
-"""Transitivity: learning "A is a B" and "all Bs have C" should teach "A has C"."""
+"""Transitivity: learning "A is a B" and "all Bs have C" should teach "A has C".
+
+LMs. After fine-tuning on the premise chain, the conclusion "A wug has a tail" is read
+against three controls: the property claimed of an unrelated entity ("A zorp has a
+tail"), another property of the entity ("A wug has a horn"), and both ("A zorp has a
+horn"). The difference-in-differences
+``lift = M[concl] - M[ctrl entity] - M[ctrl property] + M[ctrl both]`` is zero for any
+learner whose influence adds up word by word (a bag of words, a shared shift) and equals
+the conclusion's own rise for a learner that deduces it. The item value divides it by
+what training on the conclusion itself gives, with the same number of optimizer steps
+as the chain (depth x k).
+
+Images. Triples a -> b -> c where training on a moves b and training on b moves c
+(cosine-normalized influence above a link threshold). The conclusion a -> c is compared
+with a -> c' for every other image c' of c's class (chosen without looking at b), so
+class similarity alone scores 0; the value is that excess over the b -> c link. Selection
+reads only the link cells M[a, b], M[b, c], never the scored cells; one item per start
+image a (its triples averaged), and the record counts distinct endpoints.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, floors
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of
+from eifbench.kinds import ModelKind
+
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
+    from eifbench.tasks.base import Task
+
+LINK = 0.3  # a cosine-normalized influence at least this large is a link a -> b
+TRIPLES_PER_START = 8
 
 
-def chain_ratios(on_conclusion: np.ndarray, on_control: np.ndarray, conclusion_self: np.ndarray) -> np.ndarray:
-    """Influence of each premise chain on its conclusion, relative to training on it.
+@dataclass(frozen=True, eq=False)
+class ChainLayout:
+    """LM chains: the four probe columns of each item; row i of both runs is item i."""
 
-    The control is the same conclusion about an unrelated entity ("Z has C"): subtracting
-    it removes what the chain teaches about C in general, leaving the logical step.
+    conclusion: np.ndarray
+    control_entity: np.ndarray
+    control_property: np.ndarray
+    control_both: np.ndarray
+    depths: np.ndarray
 
-    Args:
-        on_conclusion: EIF(chain_i -> conclusion_i), shape (n,).
-        on_control: EIF(chain_i -> control_i), shape (n,).
-        conclusion_self: EIF(conclusion_i -> conclusion_i), shape (n,).
 
-    Returns:
-        ratio per chain, shape (n,).
+@dataclass(frozen=True, eq=False)
+class TripleLayout:
+    """Images: a square pool (stimuli = probes) and each image's class."""
 
+    labels: np.ndarray
+
+
+def chain_lift(matrix: np.ndarray, layout: ChainLayout) -> np.ndarray:
+    """The difference-in-differences of each chain on its conclusion; -> (n,)."""
+    rows = np.arange(len(layout.conclusion))
+    return (
+        matrix[rows, layout.conclusion]
+        - matrix[rows, layout.control_entity]
+        - matrix[rows, layout.control_property]
+        + matrix[rows, layout.control_both]
+    )
+
+
+def triple_scores(normalized: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per start image a: mean over its triples of (c(a,c) - mean c(a,c')) / c(b,c).
+
+    Returns the per-start values (NaN where a starts no triple) and the number of distinct
+    (a, c) endpoints scored.
     """
-    return (np.asarray(on_conclusion) - np.asarray(on_control)) / np.abs(np.asarray(conclusion_self))
+    n = len(labels)
+    linked = np.nan_to_num(normalized, nan=-np.inf) >= LINK
+    np.fill_diagonal(linked, False)
+    values = np.full(n, np.nan)
+    endpoints: set[tuple[int, int]] = set()
+    for a in range(n):
+        scores = []
+        for b in np.flatnonzero(linked[a]):
+            for c in np.flatnonzero(linked[b]):
+                if c == a or len(scores) >= TRIPLES_PER_START:
+                    continue
+                # every other image of c's class: chosen without looking at b, so a selected c
+                # beats them only if a -> b -> c carries something beyond the class
+                controls = np.flatnonzero((labels == labels[c]) & ~np.isin(np.arange(n), (a, b, c)))
+                if controls.size == 0 or not np.isfinite(normalized[a, controls]).all():
+                    continue
+                scores.append((normalized[a, c] - normalized[a, controls].mean()) / normalized[b, c])
+                endpoints.add((a, int(c)))
+        if scores:
+            values[a] = float(np.mean(scores))
+    return values, len(endpoints)
 
 
-def strong_triples(square: np.ndarray, strength: float, limit: int, seed: int = 0) -> np.ndarray:
-    """Triples (a, b, c) of a square influence matrix with a->b and b->c both strong.
+class Transitivity(Desideratum[ChainLayout | TripleLayout]):
+    """Mean control-corrected lift of the conclusion / training on it; passes at or above 0.3."""
 
-    Strong means ``M[x, y] >= strength * M[y, y]`` (a large share of training on y itself).
-    Only items whose self-influence is at least the pool's median can be b or c: a
-    confidently classified image barely moves when trained on, and a ratio over a
-    near-zero self-influence says nothing.
-
-    Args:
-        square: influence among a pool, stimuli = probes, shape (n, n).
-        strength: the share of self-influence that counts as strong.
-        limit: at most this many triples, drawn without replacement.
-        seed: seed of that draw.
-
-    Returns:
-        int array of shape (t, 3).
-
-    """
-    m = np.asarray(square, dtype=np.float64)
-    diagonal = np.diag(m)
-    eligible = (diagonal > 0) & (diagonal >= np.median(diagonal))
-    strong = (m >= strength * diagonal[None, :]) & eligible[None, :]
-    np.fill_diagonal(strong, False)
-    triples = [
-        (a, b, c) for a in range(len(m)) for b in np.flatnonzero(strong[a]) for c in np.flatnonzero(strong[b]) if c != a
-    ]
-    if len(triples) > limit:
-        chosen = np.random.default_rng(seed).choice(len(triples), size=limit, replace=False)
-        triples = [triples[i] for i in sorted(chosen)]
-    return np.array(triples, dtype=np.int64).reshape(-1, 3)
-
-
-class Transitivity(Desideratum):
-    """Median (control-corrected) influence on the conclusion / training on it; passes >= 0.3."""
-
-    statistic: ClassVar[str] = "median"
     name: ClassVar[str] = "transitivity"
-    metric: ClassVar[str] = "EIF(premises -> conclusion) / EIF(conclusion -> conclusion)"
+    metric: ClassVar[str] = "lift of the conclusion over controls / training on it"
     threshold_key: ClassVar[str] = "transitivity"
     higher_is_better: ClassVar[bool] = True
-    description: ClassVar[str] = "premises teach their conclusion"
+    description: ClassVar[str] = "premises teach their conclusion beyond association"
+    value_range: ClassVar[tuple[float, float]] = (-2.0, 2.0)
+    builders: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:transitivity",
+        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:transitivity",
+        ModelKind.CLASSIFIER: "eifbench.tasks.images:transitivity",
+    }
+    not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
+        ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not conclusions of premises",
+    }
 
     def measure(
         self,
-        on_conclusion: np.ndarray,
-        on_control: np.ndarray,
-        conclusion_self: np.ndarray,
-        noise: float,
+        task: Task[ChainLayout | TripleLayout],
+        results: Mapping[str, InfluenceResult],
         thresholds: Thresholds,
     ) -> Measurement:
-        """Measure from the three (n,) vectors of ``chain_ratios``."""
-        ratios = chain_ratios(on_conclusion, on_control, conclusion_self)
-        lifted = np.asarray(on_conclusion) - np.asarray(on_control)
-        above = lifted > floors(conclusion_self, noise, thresholds.floor_fraction)
-        raw = np.asarray(on_conclusion) / np.abs(np.asarray(conclusion_self))
-        return self.summarize(
-            ratios,
-            thresholds,
-            {
-                "share_above_floor": float(np.mean(above)) if above.size else float("nan"),
-                "uncorrected_ratio": float(np.nanmean(raw)) if raw.size else float("nan"),
-            },
-        )
-
-    def measure_triples(
-        self, square: np.ndarray, triples: np.ndarray, noise: float, thresholds: Thresholds
-    ) -> Measurement:
-        """Image version: ratio M[a, c] / M[c, c] over strong triples (t, 3) of a square matrix."""
-        m = np.asarray(square, dtype=np.float64)
-        a, c = triples[:, 0], triples[:, 2]
-        zeros = np.zeros(len(triples))
-        return self.measure(m[a, c], zeros, m[c, c], noise, thresholds)
+        """Chains (LMs) or triples (images)."""
+        layout = task.layout
+        main = results["main"]
+        noise = noise_of(main.baseline.numpy())
+        matrix = floored(main.matrix.numpy(), noise)
+        if isinstance(layout, TripleLayout):
+            own = np.diag(matrix)
+            ok = measurable(own, noise, thresholds.measurable)
+            normalized = cosine(matrix, own, own)
+            normalized[~ok] = np.nan
+            normalized[:, ~ok] = np.nan
+            values, endpoints = triple_scores(normalized, layout.labels)
+            return self.summarize(values, thresholds, {"distinct_endpoints": endpoints}, unmeasured=int((~ok).sum()))
+        reference = floored(results["reference"].matrix.numpy(), noise)
+        trained = diagonal(reference, layout.conclusion)
+        ok = measurable(trained, noise[layout.conclusion], thresholds.measurable)
+        lift = chain_lift(matrix, layout)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(ok, lift / np.abs(trained), np.nan)
+            uncorrected = np.where(ok, diagonal(matrix, layout.conclusion) / np.abs(trained), np.nan)
+        details = {
+            "uncorrected_ratio": float(np.nanmean(uncorrected)) if np.isfinite(uncorrected).any() else None,
+            "depths": sorted({int(d) for d in layout.depths}),
+        }
+        return self.summarize(ratio, thresholds, details, unmeasured=int((~ok).sum()))

@@ -1,44 +1,48 @@
 """Spread stimuli over a pool of Ray actors, each holding one replica of the model.
 
 Each actor loads the model from its spec (so nothing big crosses the wire), runs the
-ordinary local engine on its share of the stimuli, and returns influence rows; the pool
-stitches them back in order. The baseline read-out comes from the first actor. Actors use
-the driver's torch thread count, so CPU results are bit-identical to a local run.
+ordinary local engine on its share of the stimuli, and returns an ``InfluenceResult``;
+the pool stitches the rows back in order. Actors use the driver's torch thread count, so
+CPU results are bit-identical to a local run.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from eifbench.errors import EifError
 from eifbench.finetune import FineTune
+from eifbench.influence import InfluenceResult
+from eifbench.zoo.specs import ModelSpec
 
 
 class _Replica:
     """One model replica (the body of a Ray actor)."""
 
-    def __init__(self, spec: str, model_args: Any, threads: int) -> None:
+    def __init__(self, spec: ModelSpec, threads: int) -> None:
         torch.set_num_threads(threads)
         from eifbench.zoo import load_model
 
-        self.model = load_model(spec, model_args)
+        self.model = load_model(spec)
 
-    def rows(self, stimuli: list[Any], probes: list[Any], engine: str, recipe: FineTune) -> tuple[Any, Any, dict]:
+    def rows(
+        self, stimuli: list[Any], probes: list[Any], engine: str, recipe: FineTune, mask: Any, paranoid: bool
+    ) -> InfluenceResult:
         from eifbench.influence import influence
 
-        result = influence(self.model, stimuli, probes, engine=engine, finetune=recipe)
-        return result.matrix, result.baseline, result.failures
+        return influence(self.model, stimuli, probes, engine=engine, finetune=recipe, mask=mask, paranoid=paranoid)
 
 
 class RayPool:
     """A pool of Ray actors for one model spec.
 
     Args:
-        spec: the model spec each actor loads (``load_model(spec, model_args)``).
-        model_args: model args, as for ``load_model``.
+        spec: the model spec each actor loads.
         address: ``"local"`` starts a Ray instance in this process; anything else is passed
             to ``ray.init(address=...)`` (e.g. ``"auto"`` or ``"ray://head:10001"``).
         actors: replicas to start (default: one per CPU of the cluster, at most 8).
@@ -50,8 +54,7 @@ class RayPool:
 
     def __init__(
         self,
-        spec: str,
-        model_args: Any = None,
+        spec: ModelSpec,
         *,
         address: str = "local",
         actors: int | None = None,
@@ -69,26 +72,43 @@ class RayPool:
                 ray.init(address=address, log_to_driver=False)
         count = actors or max(1, min(8, int(ray.cluster_resources().get("CPU", 1))))
         remote = ray.remote(num_cpus=cpus_per_actor, num_gpus=gpus_per_actor)(_Replica)
-        threads = torch.get_num_threads()
         self._ray = ray
-        self.actors = [remote.remote(spec, model_args, threads) for _ in range(count)]
+        self.actors = [remote.remote(spec, torch.get_num_threads()) for _ in range(count)]
 
     def influence(
-        self, stimuli: Sequence[Any], probes: Sequence[Any], engine: str, recipe: FineTune
-    ) -> tuple[torch.Tensor, torch.Tensor, dict[int, str]]:
-        """Rows for every stimulus, in order: ``(matrix (n_s, n_p), baseline (n_p,), failures)``."""
+        self,
+        stimuli: Sequence[Any],
+        probes: Sequence[Any],
+        engine: str,
+        recipe: FineTune,
+        *,
+        mask: np.ndarray | None = None,
+        paranoid: bool = False,
+    ) -> InfluenceResult:
+        """Every stimulus's row, in order, as one InfluenceResult."""
+        start = time.perf_counter()
         items = list(stimuli)
-        shares = [items[i :: len(self.actors)] for i in range(len(self.actors))]
-        futures = [a.rows.remote(share, list(probes), engine, recipe) for a, share in zip(self.actors, shares) if share]
-        results = self._ray.get(futures)
+        k = len(self.actors)
+        futures = [
+            actor.rows.remote(items[i::k], list(probes), engine, recipe, None if mask is None else mask[i::k], paranoid)
+            for i, actor in enumerate(self.actors)
+            if items[i::k]
+        ]
+        results: list[InfluenceResult] = self._ray.get(futures)
         matrix = torch.empty(len(items), len(probes))
+        reference = None if results[0].reference is None else torch.empty(len(items), len(probes))
         failures: dict[int, str] = {}
-        for offset, (rows, _, failed) in enumerate(results):
-            matrix[offset :: len(self.actors)] = rows
-            failures.update({offset + i * len(self.actors): reason for i, reason in failed.items()})
-        return matrix, results[0][1], failures
+        for offset, part in enumerate(results):
+            matrix[offset::k] = part.matrix
+            if reference is not None and part.reference is not None:
+                reference[offset::k] = part.reference
+            failures.update({offset + i * k: reason for i, reason in part.failures.items()})
+        return InfluenceResult(
+            matrix, results[0].baseline, time.perf_counter() - start, engine, recipe, failures, reference
+        )
 
     def close(self) -> None:
         """Stop the actors."""
         for actor in self.actors:
             self._ray.kill(actor)
+        self.actors = []

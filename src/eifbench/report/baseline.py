@@ -1,16 +1,24 @@
-"""Baselines: load a saved run, compare a new run to it, explain what regressed."""
+"""Baselines: load and validate a saved run, match it to a new run, explain what changed.
+
+A comparison needs the same model (by spec, or named with ``--eif-compare-as`` for the
+base-vs-fine-tuned case), the same model kind, the same recipe and the same stimuli;
+anything else is a usage error, never a silent pass.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
+from eifbench.desiderata.base import FAIL, NOT_APPLICABLE
 from eifbench.errors import BaselineError
-from eifbench.report.records import SCHEMA_VERSION, record_key
+from eifbench.report.records import SCHEMA_VERSION, Comparison, Record
 
 # how far a value may move in the bad direction before it is a regression
 DEFAULT_TOLERANCES: dict[str, float] = {
@@ -23,115 +31,180 @@ DEFAULT_TOLERANCES: dict[str, float] = {
 }
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
-    """Read and validate an eifbench JSON report or baseline.
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The JSON Schema of reports and baselines, shipped in the package."""
+    return json.loads(files("eifbench.report").joinpath("schema.json").read_text())
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any], list[Record]]:
+    """Read and validate an eifbench JSON report (``role`` names it in messages).
 
     Raises:
-        BaselineError: missing, not JSON, not an eifbench report, or another schema version.
+        BaselineError: missing, not JSON, NaN values, another schema version, or a field
+            that does not fit the schema (the message names the record and the field).
 
     """
     file = Path(path)
     if not file.is_file():
-        raise BaselineError(f"No baseline file at {file}; create one with --eif-save-baseline {file}.")
+        hint = f"create one with --eif-save-baseline {file}" if role == "baseline" else "write one with --eif-json"
+        raise BaselineError(f"No {role} file at {file}; {hint}.")
     try:
-        doc = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BaselineError(
-            f"{file} is not valid JSON ({error}); it is corrupt: regenerate it with --eif-save-baseline."
-        ) from error
+        doc = json.loads(file.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
+        raise BaselineError(f"{file} is not valid JSON ({error}); the {role} is corrupt: regenerate it.") from error
     if not isinstance(doc, dict) or "schema_version" not in doc or not isinstance(doc.get("results"), list):
         raise BaselineError(f"{file} is not an eifbench report (no schema_version / results).")
     if doc["schema_version"] != SCHEMA_VERSION:
         raise BaselineError(
-            f"{file} has schema_version {doc['schema_version']}, this eifbench reads {SCHEMA_VERSION}; "
+            f"{file} has schema_version {doc['schema_version']!r}, this eifbench reads {SCHEMA_VERSION!r}; "
             "regenerate the baseline with this version (--eif-save-baseline)."
         )
-    for i, record in enumerate(doc["results"]):
-        if not isinstance(record, dict) or not {"model", "desideratum", "condition", "status", "recipe"} <= set(record):
-            raise BaselineError(f"{file}: result #{i} lacks model/desideratum/condition/status/recipe.")
-    return doc
+    import jsonschema
 
-
-class Baseline(dict):
-    """Baseline records keyed by ``record_key`` (column, desideratum, condition, test).
-
-    A baseline of a single model also matches a run of another single model: that is how a
-    fine-tuned checkpoint (``hf:./tuned``) is gated against its base (``hf:./base``).
-    """
-
-    def match(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
-        """The baseline record for a key, falling back to the only model of the baseline."""
-        if key in self:
-            return self[key]
-        columns = {k[0] for k in self}
-        if len(columns) == 1:
-            return self.get((next(iter(columns)), *key[1:]))
-        return None
-
-
-def index(doc: dict[str, Any]) -> Baseline:
-    """Records keyed by ``record_key``."""
-    return Baseline({record_key(r): r for r in doc["results"]})
-
-
-def check_recipes(baseline: Baseline, current: dict[tuple[str, str], dict[str, Any]], path: str) -> None:
-    """Refuse a baseline measured with another recipe for the same model and condition.
-
-    Args:
-        baseline: baseline records.
-        current: ``(column, condition) -> recipe record`` of this run.
-        path: the baseline's name, for the message.
-
-    """
-    for (column, condition), recipe in current.items():
-        record = next((baseline.match((column, *k[1:])) for k in baseline if k[2] == condition), None)
-        if record is not None and record["recipe"] != recipe:
-            raise BaselineError(
-                f"Baseline {path} measured {column} ({condition}) with {record['recipe']}, this run uses "
-                f"{recipe}; pass the same --eif-lr/--eif-steps/--eif-optimizer or save a new baseline."
-            )
+    try:
+        jsonschema.validate(doc, schema())
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "the document"
+        raise BaselineError(f"{file}: {where}: {error.message}; the {role} does not fit schema {SCHEMA_VERSION}.") from None
+    return doc, [Record.from_json(r) for r in doc["results"]]
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """How one record compares to its baseline."""
+class Baseline:
+    """A loaded baseline: its records by model column and (desideratum, condition, test)."""
 
-    kind: str  # "regression", "known-violation", "ok", "new"
-    delta: float | None  # how much worse (positive = worse), in metric units
-    table: str
+    path: str
+    records: tuple[Record, ...]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Baseline:
+        """Load and validate a baseline file."""
+        _, records = load_report(path)
+        return cls(str(path), tuple(records))
+
+    @property
+    def columns(self) -> list[str]:
+        """The models (report columns) the baseline measured, in order."""
+        return list(dict.fromkeys(r.column for r in self.records))
+
+    def resolve(self, run: Mapping[str, str], compare_as: str | None) -> dict[str, str]:
+        """Map each run column to the baseline column it is gated against.
+
+        Args:
+            run: run column -> model kind.
+            compare_as: the baseline column every run model is compared with, if given.
+
+        Raises:
+            BaselineError: a run model with no counterpart, or a counterpart of another kind.
+
+        """
+        known = self.columns
+        if compare_as is not None and compare_as not in known:
+            raise BaselineError(
+                f"--eif-compare-as {compare_as!r}: the baseline {self.path} has no model of that name; it has {known}."
+            )
+        mapping: dict[str, str] = {}
+        for column, kind in run.items():
+            target = column if column in known else compare_as
+            if target is None:
+                raise BaselineError(
+                    f"The baseline {self.path} measured {known}, not {column!r}: nothing to gate against. To gate a "
+                    f"fine-tuned checkpoint against its base, pass --eif-compare-as {known[0]!r}."
+                )
+            kinds = {r.kind for r in self.records if r.column == target}
+            if kind not in kinds:
+                raise BaselineError(
+                    f"The baseline {self.path} measured {target!r} as a {'/'.join(sorted(kinds))}, but {column!r} "
+                    f"is a {kind}; a baseline only gates a model of the same kind."
+                )
+            mapping[column] = target
+        return mapping
+
+    def check_recipes(self, mapping: Mapping[str, str], recipes: Mapping[tuple[str, str], dict[str, Any]]) -> None:
+        """Refuse a baseline any of whose records measured a mapped model with another recipe.
+
+        Args:
+            mapping: run column -> baseline column.
+            recipes: (run column, condition) -> the recipe this run uses.
+
+        """
+        for (column, condition), recipe in recipes.items():
+            target = mapping[column]
+            for record in self.records:
+                if record.column == target and record.condition == condition and record.recipe != recipe:
+                    raise BaselineError(
+                        f"Baseline {self.path} measured {target} ({condition}, {record.desideratum}) with "
+                        f"{record.recipe}; this run of {column} uses {recipe}. Pass the same recipe "
+                        "(--eif-lr/--eif-steps/--eif-optimizer/--eif-stimulus-format) or save a new baseline."
+                    )
+
+    def match(self, column: str, record: Record) -> Record | None:
+        """The baseline record for a run record of the (mapped) column, or None."""
+        return next((r for r in self.records if r.column == column and r.key == record.key), None)
 
 
-def _worse_by(before: dict[str, Any], after: dict[str, Any]) -> float | None:
-    if before.get("value") is None or after.get("value") is None:
-        return None
-    change = after["value"] - before["value"]
-    return -change if after["higher_is_better"] else change
+def check_stimuli(before: Record, after: Record, path: str) -> None:
+    """Refuse to compare records measured on different stimuli (bank, seed or stimuli file)."""
+    if before.stimuli != after.stimuli:
+        raise BaselineError(
+            f"Baseline {path} measured {after.desideratum} ({after.condition}) on stimuli {before.stimuli} "
+            f"(bank {before.bank}), this run uses {after.stimuli} (bank {after.bank}): a comparison would be "
+            "meaningless. Use the same --eif-seed, --eif-limit and stimuli file, or save a new baseline."
+        )
 
 
-def compare(before: dict[str, Any] | None, after: dict[str, Any], tolerances: dict[str, float]) -> Comparison:
+def compare(before: Record | None, after: Record, tolerances: Mapping[str, float], path: str) -> Comparison:
     """Classify a record against its baseline record (None when the baseline lacks it)."""
+    tolerance = tolerances.get(after.desideratum, DEFAULT_TOLERANCES.get(after.desideratum, 0.1))
     if before is None:
-        return Comparison("new", None, "")
+        return Comparison("new", None, None, None, "", path, tolerance, "not in the baseline")
+    check_stimuli(before, after, path)
     worse = _worse_by(before, after)
-    tolerance = tolerances.get(after["desideratum"], DEFAULT_TOLERANCES.get(after["desideratum"], 0.1))
-    rows = [
-        ["status", before["status"], after["status"]],
-        ["value", _fmt(before.get("value")), _fmt(after.get("value"))],
-        ["ci", _fmt_ci(before.get("ci")), _fmt_ci(after.get("ci"))],
-    ]
-    table = tabulate(rows, headers=["", "baseline", "now"], tablefmt="github")
-    newly_failing = after["status"] == "fail" and before["status"] != "fail"
-    if newly_failing or (worse is not None and worse > tolerance):
-        why = "newly fails" if newly_failing else f"moved {worse:.3f} in the bad direction (tolerance {tolerance})"
-        return Comparison("regression", worse, f"{why}\n{table}")
-    if after["status"] == "fail":
-        return Comparison("known-violation", worse, table)
-    return Comparison("ok", worse, table)
+    common = {
+        "worse_by": worse,
+        "baseline_value": before.value,
+        "baseline_ci": before.ci,
+        "baseline_status": before.status.value,
+        "baseline_file": path,
+        "tolerance": tolerance,
+    }
+    if after.status == FAIL and before.status != FAIL:
+        return Comparison("regression", why="newly fails", **common)
+    if before.value is not None and after.value is None and after.status != NOT_APPLICABLE:
+        return Comparison("regression", why="no longer measurable", **common)
+    if worse is not None and worse > tolerance:
+        return Comparison("regression", why=f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})", **common)
+    if after.status == FAIL:
+        return Comparison("known-violation", why="also fails in the baseline", **common)
+    if before.status == FAIL or (worse is not None and -worse > tolerance):
+        return Comparison("improvement", why=_improved(before, after, worse), **common)
+    return Comparison("ok", **common)
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+def _worse_by(before: Record, after: Record) -> float | None:
+    if before.value is None or after.value is None:
+        return None
+    change = after.value - before.value
+    return -change if after.higher_is_better else change
 
 
-def _fmt_ci(ci: list[float] | None) -> str:
-    return "—" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+def _improved(before: Record, after: Record, worse: float | None) -> str:
+    if before.status == FAIL:
+        return f"was {before.status.value.upper()}, now {after.status.value.upper()}"
+    return f"moved {-(worse or 0.0):.3f} in the good direction"
+
+
+def check_tolerances(tolerances: Mapping[str, float], known: Sequence[str]) -> dict[str, float]:
+    """Validate tolerance overrides: known desiderata, finite and >= 0."""
+    unknown = set(tolerances) - set(known)
+    if unknown:
+        raise BaselineError(f"--eif-tolerance for unknown desiderata {sorted(unknown)}; known: {', '.join(known)}.")
+    for name, value in tolerances.items():
+        if not math.isfinite(value) or value < 0:
+            raise BaselineError(f"--eif-tolerance {name}={value}: a tolerance is a finite number >= 0.")
+    return dict(tolerances)

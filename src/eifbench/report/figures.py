@@ -17,7 +17,11 @@ def heatmap_data(matrix: Any, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     m = np.asarray(matrix, dtype=np.float64)
     rows = np.array_split(np.arange(m.shape[0]), min(max_cells, m.shape[0]))
     cols = np.array_split(np.arange(m.shape[1]), min(max_cells, m.shape[1]))
-    values = [[float(np.nanmean(m[np.ix_(r, c)])) for c in cols] for r in rows]
+    def block_mean(block: np.ndarray) -> float:
+        finite = block[np.isfinite(block)]  # masked-out cells are NaN: average what was computed
+        return float(finite.mean()) if finite.size else float("nan")
+
+    values = [[block_mean(m[np.ix_(r, c)]) for c in cols] for r in rows]
     return {
         "kind": "heatmap",
         "shape": list(m.shape),
@@ -74,7 +78,7 @@ def curve_svg(series: dict[str, dict[str, float]], title: str, labels: Sequence[
 
     parts = [f'<text x="0" y="12" font-size="11">{html.escape(title)}</text>']
     for k, (name, by_level) in enumerate(series.items()):
-        pts = [xy(int(lvl), v) for lvl, v in sorted(by_level.items(), key=lambda kv: int(kv[0])) if v and v > 0]
+        pts = [xy(int(lvl) - 1, v) for lvl, v in sorted(by_level.items(), key=lambda kv: int(kv[0])) if v and v > 0]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         color = colors[k % len(colors)]
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')

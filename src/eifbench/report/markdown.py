@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from eifbench.report.tables import recipe_lines, summary_table
+from eifbench.desiderata.base import NOT_APPLICABLE
+from eifbench.report.explain_text import sentence
+from eifbench.report.records import Record
+from eifbench.report.tables import LEGEND, recipe_lines, summary_table
 
 
-def markdown_report(doc: dict[str, Any]) -> str:
-    """The run's table, recipes, and a line on completeness."""
-    records = doc["results"]
+def escape(text: str) -> str:
+    """Markdown-safe text for table cells and prose (pipes, emphasis, HTML)."""
+    for char in ("\\", "|", "*", "_", "`", "<", ">", "[", "]"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
+    """The run's table, recipes, a collapsible explanation per desideratum, and the legend."""
+    safe = [r.replace(column=escape(r.column), model=escape(r.model)) for r in records]
     lines = ["## eifbench: does the model learn logically from fine-tuning?", ""]
     if not doc.get("complete", True):
         lines += ["> **Partial run** (interrupted): only finished tests are shown.", ""]
-    lines += [summary_table(records, tablefmt="github"), ""]
-    lines += [f"- {line}" for line in recipe_lines(records)]
+    lines += [summary_table(safe, tablefmt="github"), ""]
+    lines += [f"- {escape(line)}" for line in recipe_lines(records)]
+    for r in records:
+        if r.status == NOT_APPLICABLE:
+            continue
+        title = f"{escape(r.column)} · {r.desideratum} · {r.condition}: {r.status.value.upper()}"
+        body = [escape(sentence(r))]
+        if r.gate is not None and r.gate.kind != "new":
+            was = "—" if r.gate.baseline_value is None else f"{r.gate.baseline_value:.3f}"
+            body.append(f"Baseline `{escape(r.gate.baseline_file)}`: {r.gate.baseline_status} {was} -> {r.gate.kind} ({escape(r.gate.why)})")
+        body += [f"- worst: {escape(e['item'])} ({e['value']:+.3f})" for e in r.examples]
+        lines += ["", f"<details><summary>{title}</summary>", "", *body, "", "</details>"]
     when = doc.get("datetime", "")
     commit = (doc.get("commit_info") or {}).get("id", "")[:10]
     lines += ["", f"eifbench {doc.get('eifbench_version')} · {when}" + (f" · commit {commit}" if commit else ""), ""]
-    lines += ["FAIL = the model violates the desideratum; INCONCL = the CI straddles the threshold.", ""]
+    lines += [LEGEND, ""]
     return "\n".join(lines)

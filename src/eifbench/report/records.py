@@ -1,7 +1,13 @@
-"""Result records and the versioned JSON document (``--eif-json``, baselines)."""
+"""The typed result record and the versioned JSON document (``--eif-json``, baselines).
+
+One ``Record`` per model x desideratum x condition (x recipe) flows from the verdict to
+the JSON file, the tables, markdown, HTML and baselines; nothing downstream re-parses a
+rendered cell to learn a status.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -9,11 +15,15 @@ import os
 import platform
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from eifbench.desiderata.base import Status
+
+SCHEMA_VERSION = 2
 RECORD_KEY = "eif_record"
+VERSIONED_PACKAGES = ("torch", "transformers", "hypothesis", "numpy", "datasets", "peft")
 
 
 def finite(value: float | None) -> float | None:
@@ -21,59 +31,130 @@ def finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def make_record(case: Any, measurement: Any, seconds: float, nodeid: str) -> dict[str, Any]:
-    """One record per test: model x desideratum x condition (x recipe)."""
-    low, high = measurement.ci
-    suffix = f"@{case.spec}"  # pytest-xdist's loadgroup appends the group to the node id
-    nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
-    return {
-        "model": case.spec,
-        "column": case.column,
-        "desideratum": measurement.desideratum,
-        "condition": case.condition,
-        "status": measurement.status,
-        "metric": measurement.metric,
-        "value": finite(measurement.value),
-        "ci": None if finite(low) is None or finite(high) is None else [float(low), float(high)],
-        "threshold": measurement.threshold,
-        "higher_is_better": measurement.higher_is_better,
-        "n": measurement.n,
-        "seconds": round(seconds, 3),
-        "recipe": recipe_record(case),
-        "reason": measurement.reason,
-        "details": _jsonable(measurement.details),
-        "nodeid": nodeid,
-        # the test independent of the model: how a baseline of one model matches another's run
-        "test": nodeid.replace(case.id, "{case}"),
-    }
+@dataclass(frozen=True)
+class Comparison:
+    """How a record compares to its baseline record (``gate`` of the record).
 
-
-def recipe_record(case: Any) -> dict[str, Any]:
-    """The recipe a record depends on: in context there is no fine-tune, only the engine."""
-    if case.condition != "finetune":
-        return {"engine": case.engine}
-    return {"engine": case.engine, **case.recipe.as_record()}
-
-
-def record_key(record: dict[str, Any]) -> tuple[str, str, str, str]:
-    """What a baseline matches on.
-
-    The column (model, lr when sweeping), desideratum, condition, and the test (its node
-    id with the model/condition part left out).
+    ``kind``: ``regression``, ``known-violation``, ``improvement``, ``ok`` or ``new``.
     """
-    return (record.get("column") or record["model"], record["desideratum"], record["condition"], record.get("test", ""))
+
+    kind: str
+    worse_by: float | None
+    baseline_value: float | None
+    baseline_ci: tuple[float, float] | None
+    baseline_status: str
+    baseline_file: str
+    tolerance: float
+    why: str = ""
 
 
-def _jsonable(value: Any) -> Any:
+@dataclass(frozen=True)
+class Record:
+    """One desideratum measured on one model under one condition, as reported and saved.
+
+    Attributes:
+        model: the model spec as the user wrote it (without args).
+        column: the report column (the model, plus the lr in a sweep).
+        kind: the model kind (``causal-lm``, ``classifier``...).
+        stimuli: digest of the exact stimuli, probes and masks of the task.
+        bank: the stimulus bank version (``user:<file digest>`` for a stimuli file).
+        recipe: engine and fine-tune recipe (engine only in context), plus anything else a
+            baseline must match (stimulus format, chat template).
+        examples: the items that violate the desideratum most, in words (worst first).
+        gate: the baseline comparison, when the run was gated.
+
+    """
+
+    model: str
+    column: str
+    kind: str
+    desideratum: str
+    condition: str
+    status: Status
+    metric: str
+    value: float | None
+    ci: tuple[float, float] | None
+    threshold: float
+    higher_is_better: bool
+    n: int
+    unmeasured: int
+    seconds: float
+    recipe: dict[str, Any]
+    stimuli: str
+    bank: str
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    nodeid: str = ""
+    test: str = ""
+    examples: tuple[dict[str, Any], ...] = ()
+    figure: dict[str, Any] | None = None
+    gate: Comparison | None = None
+    outcome: str | None = None
+    versions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What a baseline matches on besides the model: desideratum, condition and test."""
+        return (self.desideratum, self.condition, self.test)
+
+    def replace(self, **changes: Any) -> Record:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN -> null, tuples -> lists)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["status"] = self.status.value
+        out["value"] = finite(self.value)
+        out["ci"] = None if self.ci is None else [finite(self.ci[0]), finite(self.ci[1])]
+        out["gate"] = None if self.gate is None else dataclasses.asdict(self.gate)
+        out["examples"] = list(self.examples)
+        return jsonable(out)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        """The record of a validated document entry (see ``report/schema.json``)."""
+        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
+        values["status"] = Status(data["status"])
+        ci = data.get("ci")
+        values["ci"] = None if ci is None or None in ci else (float(ci[0]), float(ci[1]))
+        gate = data.get("gate")
+        if gate:
+            baseline_ci = gate.get("baseline_ci")
+            values["gate"] = Comparison(**{**gate, "baseline_ci": tuple(baseline_ci) if baseline_ci else None})
+        values["examples"] = tuple(data.get("examples") or ())
+        values.setdefault("details", {})
+        values.setdefault("versions", {})
+        return cls(**values)
+
+
+def jsonable(value: Any) -> Any:
+    """Numpy scalars and arrays, tuples and NaN turned into plain JSON values."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, float):
         return finite(value)
     if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     return value
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions of eifbench and of the libraries that decide the numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from eifbench import __version__
+    from eifbench.bank import BANK_VERSION
+
+    out: dict[str, str | None] = {"eifbench": __version__, "bank": BANK_VERSION, "python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def machine_info() -> dict[str, Any]:
@@ -88,9 +169,8 @@ def machine_info() -> dict[str, Any]:
     try:
         import torch
 
-        info["torch"] = torch.__version__
         info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - torch is a dependency
         pass
     return info
 
@@ -107,28 +187,24 @@ def commit_info(folder: Path) -> dict[str, Any]:
         return {}
     if not commit:
         return {}
-    return {
-        "id": commit,
-        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-        "dirty": bool(git("status", "--porcelain")),
-    }
+    return {"id": commit, "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
 
 
 def document(
-    records: list[dict[str, Any]], *, complete: bool, folder: Path, extra: dict[str, Any] | None = None
+    records: list[Record], *, complete: bool, folder: Path, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The JSON document of a run."""
-    from eifbench import __version__
-
+    versions = package_versions()
     return {
         "schema_version": SCHEMA_VERSION,
-        "eifbench_version": __version__,
+        "eifbench_version": versions["eifbench"],
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "complete": complete,
+        "versions": versions,
         "machine_info": machine_info(),
         "commit_info": commit_info(folder),
         **(extra or {}),
-        "results": records,
+        "results": [r.to_json() for r in records],
     }
 
 
@@ -149,4 +225,4 @@ def write_atomic(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, doc: dict[str, Any]) -> None:
     """Write a document as indented JSON, atomically."""
-    write_atomic(path, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    write_atomic(path, json.dumps(doc, indent=2) + "\n")

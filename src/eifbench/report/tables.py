@@ -1,4 +1,4 @@
-"""Tabulate tables: influence matrices (CLI)."""
+"""Tabulate tables: the verdict table of a run, a gate's before/after, influence matrices."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ from typing import Any
 
 from tabulate import tabulate
 
+from eifbench.desiderata.base import NOT_APPLICABLE, Status
+from eifbench.report.records import Record
+
+ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
+LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.INCONCLUSIVE: "INCONCL", Status.NOT_APPLICABLE: "n/a"}
+GATE_LABELS = {"regression": "REGRESSED", "known-violation": "FAIL (known)", "improvement": "IMPROVED"}
+LEGEND = (
+    "FAIL = the model violates the desideratum · INCONCL = the interval straddles the threshold · "
+    "REGRESSED = worse than the baseline beyond tolerance · FAIL (known) = fails in the baseline too · "
+    "IMPROVED = better than the baseline"
+)
+
 
 def _short(text: str, width: int = 28) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def influence_table(result: Any, stimulus_labels: Sequence[str], probe_labels: Sequence[str]) -> str:
-    """Rows = stimuli, columns = probes, plus a baseline row f_theta0(probe).
-
-    Args:
-        result: an InfluenceResult with ``matrix`` (n_s, n_p) and ``baseline`` (n_p,).
-        stimulus_labels: n_s row labels.
-        probe_labels: n_p column labels.
-
-    """
+    """Rows = stimuli, columns = probes, plus a baseline row f_theta0(probe)."""
     headers = ["stimulus \\ probe"] + [_short(p) for p in probe_labels]
     rows: list[list[Any]] = [["f(probe) before"] + [f"{v:.3f}" for v in result.baseline.tolist()]]
     for label, row in zip(stimulus_labels, result.matrix.tolist()):
@@ -28,40 +33,40 @@ def influence_table(result: Any, stimulus_labels: Sequence[str], probe_labels: S
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
-LABELS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCL", "n/a": "n/a"}
+def status_label(record: Record) -> str:
+    """``PASS``, ``FAIL``, ``INCONCL``, ``n/a``, or the gate's label when gated."""
+    if record.gate is not None and record.gate.kind in GATE_LABELS:
+        return GATE_LABELS[record.gate.kind]
+    return LABELS[record.status]
 
 
-def cell(record: dict[str, Any] | None) -> str:
+def cell(record: Record | None) -> str:
     """``PASS -0.52 [-0.61, -0.43]``, ``n/a``, or blank when the run lacks the record."""
     if record is None:
         return ""
-    label = LABELS.get(record["status"], record["status"].upper())
-    if record.get("gate") == "known-violation":
-        label = "FAIL (known)"
-    elif record.get("gate") == "regression":
-        label = "REGRESSED"
-    if record["status"] == "n/a" or record.get("value") is None:
+    label = status_label(record)
+    if record.status == NOT_APPLICABLE or record.value is None:
         return label
-    ci = record.get("ci")
-    interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
-    extra = (record.get("details") or {}).get("noise_ratio")
-    secondary = (
-        f" · noise ratio {extra['value']:.2f}" if isinstance(extra, dict) and extra.get("value") is not None else ""
-    )
-    return f"{label} {record['value']:.2f}{interval}{secondary}"
+    interval = f" [{record.ci[0]:.2f}, {record.ci[1]:.2f}]" if record.ci else ""
+    spill = record.details.get("spill")
+    secondary = f" · spill {spill['value']:.2f}" if isinstance(spill, dict) and spill.get("value") is not None else ""
+    was = ""
+    if record.gate is not None and record.gate.baseline_value is not None and record.gate.kind != "ok":
+        was = f" (was {record.gate.baseline_value:.2f})"
+    return f"{label} {record.value:.2f}{interval}{secondary}{was}"
 
 
-def summary_rows(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def columns_of(records: Sequence[Record]) -> list[str]:
+    """Report columns in first-seen order."""
+    return list(dict.fromkeys(r.column for r in records))
+
+
+def summary_rows(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows: rows = desideratum x condition, columns = models (report order)."""
-    columns: list[str] = []
-    for r in records:
-        column = r.get("column") or r["model"]
-        if column not in columns:
-            columns.append(column)
-    by_key = {(r["desideratum"], r["condition"], r.get("column") or r["model"]): r for r in records}
-    names = [d for d in ORDER if any(r["desideratum"] == d for r in records)]
-    names += sorted({r["desideratum"] for r in records} - set(names))
+    columns = columns_of(records)
+    by_key = {(r.desideratum, r.condition, r.column): r for r in records}
+    names = [d for d in ORDER if any(r.desideratum == d for r in records)]
+    names += sorted({r.desideratum for r in records} - set(names))
     rows = []
     for name in names:
         for condition in ("finetune", "in-context"):
@@ -71,23 +76,40 @@ def summary_rows(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[lis
     return ["desideratum", "condition", *columns], rows
 
 
-def summary_table(records: Sequence[dict[str, Any]], tablefmt: str = "simple_grid") -> str:
-    """The pass/fail table of a run, with the metric and its CI in each cell."""
+def summary_table(records: Sequence[Record], tablefmt: str = "simple_grid") -> str:
+    """The pass/fail table of a run, with the metric and its interval in each cell."""
     headers, rows = summary_rows(records)
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
-def recipe_lines(records: Sequence[dict[str, Any]]) -> list[str]:
-    """One line per model: its fine-tune recipe."""
+def recipe_lines(records: Sequence[Record]) -> list[str]:
+    """One line per model: its fine-tune recipe (and batching, stimulus format)."""
     seen: dict[str, str] = {}
     for r in records:
-        if r["condition"] != "finetune":
+        if r.condition != "finetune" or "lr" not in r.recipe:
             continue
-        recipe = r["recipe"]
-        column = r.get("column") or r["model"]
+        recipe = r.recipe
+        extra = "".join(f" {k}={recipe[k]}" for k in ("stimulus_format", "trainable", "batched") if recipe.get(k))
         seen.setdefault(
-            column,
-            f"{column}: engine={recipe['engine']} steps={recipe['steps']} "
-            f"lr={recipe['lr']:g} optimizer={recipe['optimizer']}",
+            r.column,
+            f"{r.column}: engine={recipe['engine']} steps={recipe['steps']} lr={recipe['lr']:g} "
+            f"optimizer={recipe['optimizer']}{extra}",
         )
     return list(seen.values())
+
+
+def comparison_table(record: Record) -> str:
+    """Baseline vs now for one gated record."""
+    gate = record.gate
+    if gate is None:
+        return ""
+
+    def interval(ci: Sequence[float] | None) -> str:
+        return "—" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+    rows = [
+        ["status", gate.baseline_status or "—", record.status.value],
+        ["value", "—" if gate.baseline_value is None else f"{gate.baseline_value:.3f}", "—" if record.value is None else f"{record.value:.3f}"],
+        ["ci", interval(gate.baseline_ci), interval(record.ci)],
+    ]
+    return tabulate(rows, headers=["", f"baseline ({gate.baseline_file})", "now"], tablefmt="github")

@@ -1,52 +1,147 @@
-"""From a measurement to a pytest outcome: record it, compare it, pass / fail / xfail / skip."""
+"""From a measurement to a pytest outcome: record it, gate it, pass / fail / xfail / skip."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, Measurement
-from eifbench.report.baseline import compare
-from eifbench.report.records import RECORD_KEY, make_record, record_key
+from eifbench.errors import BaselineError
+from eifbench.report.records import RECORD_KEY, Record, package_versions
+
+if TYPE_CHECKING:
+    from eifbench.cases import EifCase, RunOptions
+    from eifbench.influence import InfluenceResult
+    from eifbench.session import EifSession
+    from eifbench.tasks.base import Task
 
 
-def describe(record: dict[str, Any]) -> str:
+def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
+    """Everything a baseline must share with a run besides the stimuli.
+
+    In context there is no fine-tune, only the engine; language models add the stimulus
+    format (statement or completion loss) and whether a chat template was applied.
+    """
+    recipe: dict[str, Any] = {"engine": case.engine}
+    if case.condition == "finetune":
+        recipe.update(case.recipe.as_record())
+    if case.kind.reads_completions:
+        recipe["stimulus_format"] = options.stimulus_format
+        recipe["chat_template"] = case.spec.args.chat_template
+    return recipe
+
+
+def describe(record: Record) -> str:
     """``distance: spearman rho = -0.12 [-0.20, -0.05] (pass needs <= -0.3, n=12)``."""
-    if record["value"] is None:
-        return f"{record['desideratum']}: no value ({record['reason'] or 'nothing measured'})"
-    ci = record["ci"] or [float("nan")] * 2
-    side = ">=" if record["higher_is_better"] else "<="
+    if record.value is None:
+        return f"{record.desideratum}: no value ({record.reason or 'nothing measured'})"
+    low, high = record.ci or (float("nan"), float("nan"))
+    side = ">=" if record.higher_is_better else "<="
+    unmeasured = f", {record.unmeasured} unmeasured" if record.unmeasured else ""
     return (
-        f"{record['desideratum']}: {record['metric']} = {record['value']:.3f} "
-        f"[{ci[0]:.3f}, {ci[1]:.3f}] (pass needs {side} {record['threshold']:g}, n={record['n']})"
+        f"{record.desideratum}: {record.metric} = {record.value:.3f} [{low:.3f}, {high:.3f}] "
+        f"(pass needs {side} {record.threshold:g}, n={record.n}{unmeasured})"
     )
 
 
+def make_record(
+    session: EifSession,
+    case: EifCase,
+    measurement: Measurement,
+    seconds: float,
+    task: Task[Any] | None,
+    results: Mapping[str, InfluenceResult] | None,
+) -> Record:
+    """The record of one test."""
+    from eifbench.influence.digest import task_digest
+    from eifbench.report.explain import worst_items
+    from eifbench.report.figures import heatmap_data
+
+    item = session.current_item
+    nodeid = item.nodeid if item is not None else ""
+    suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
+    nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
+    main = (results or {}).get("main")
+    applies = measurement.status != NOT_APPLICABLE
+    return Record(
+        model=case.model,
+        column=case.column,
+        kind=case.kind.value,
+        desideratum=measurement.desideratum,
+        condition=case.condition,
+        status=measurement.status,
+        metric=measurement.metric,
+        value=measurement.value,
+        ci=measurement.ci if applies else None,
+        threshold=measurement.threshold,
+        higher_is_better=measurement.higher_is_better,
+        n=measurement.n,
+        unmeasured=measurement.unmeasured,
+        seconds=round(seconds, 3),
+        recipe=recipe_record(case, session.options),
+        stimuli=task_digest(task) if task is not None else "",
+        bank=task.bank if task is not None else "",
+        reason=measurement.reason,
+        details=measurement.details,
+        nodeid=nodeid,
+        test=nodeid.replace(case.id, "{case}"),
+        examples=tuple(worst_items(measurement, task, results)) if task is not None and results else (),
+        figure=heatmap_data(main.matrix.numpy()) if main is not None else None,
+        versions=package_versions(),
+    )
+
+
+def gate(session: EifSession, case: EifCase, record: Record) -> Record:
+    """The record with its baseline comparison; other stimuli than the baseline's end the run (exit 4)."""
+    from eifbench.report.baseline import compare
+
+    baseline = session.baseline
+    if baseline is None or record.status == NOT_APPLICABLE:
+        return record
+    column = session.baseline_columns.get(record.column, record.column)
+    try:
+        comparison = compare(baseline.match(column, record), record, session.options.tolerances, baseline.path)
+    except BaselineError as error:
+        pytest.exit(f"ERROR: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return record.replace(gate=comparison)
+
+
 def apply_verdict(
-    session: Any, case: Any, measurement: Measurement, seconds: float, figure: dict[str, Any] | None = None
+    session: EifSession,
+    case: EifCase,
+    measurement: Measurement,
+    seconds: float,
+    task: Task[Any] | None = None,
+    results: Mapping[str, InfluenceResult] | None = None,
 ) -> None:
     """Attach the record to the running test item and raise the matching pytest outcome."""
+    record = gate(session, case, make_record(session, case, measurement, seconds, task, results))
+    if task is not None and results and "log-samples" in session.options.reports:
+        from eifbench.report.samples import log_samples
+
+        log_samples(session.options.reports["log-samples"], record, task, results)
     item = session.current_item
-    record = make_record(case, measurement, seconds, item.nodeid if item is not None else "")
-    if figure is not None:
-        record["figure"] = figure
-    comparison = None
-    if session.baseline is not None and measurement.status != NOT_APPLICABLE:
-        comparison = compare(session.baseline.match(record_key(record)), record, session.options.tolerances)
-        record["gate"] = comparison.kind
     if item is not None:
-        item.user_properties.append((RECORD_KEY, json.dumps(record)))
+        item.user_properties.append((RECORD_KEY, json.dumps(record.to_json())))
         for key in ("status", "value", "n", "seconds"):
-            item.user_properties.append((f"eif_{key}", record[key]))
-        if record["ci"]:
-            item.user_properties.append(("eif_ci", f"{record['ci'][0]:.6g},{record['ci'][1]:.6g}"))
-    where = f"{case.spec} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.spec} (in-context)"
+            value = record.to_json()[key]
+            item.user_properties.append((f"eif_{key}", value))
+        if record.ci is not None:
+            item.user_properties.append(("eif_ci", f"{record.ci[0]:.6g},{record.ci[1]:.6g}"))
+    where = f"{case.model} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.model} (in-context)"
+    comparison = record.gate
     if measurement.status == NOT_APPLICABLE:
         pytest.skip(f"n/a: {measurement.reason}")
     if comparison is not None and comparison.kind == "regression":
-        pytest.fail(f"REGRESSION of {where} against the baseline: {comparison.table}", pytrace=False)
+        from eifbench.report.tables import comparison_table
+
+        pytest.fail(
+            f"REGRESSION of {where} against {comparison.baseline_file}: {comparison.why}\n{comparison_table(record)}",
+            pytrace=False,
+        )
     if measurement.status == FAIL:
         if comparison is not None and comparison.kind == "known-violation":
             pytest.xfail(f"known violation (also failing in the baseline): {describe(record)}")

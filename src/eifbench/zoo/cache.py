@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def atomic_folder(final: Path) -> Iterator[Path]:
 def discard(entry: Path) -> None:
     """Remove a corrupt entry so it is rebuilt."""
     shutil.rmtree(entry, ignore_errors=True)
+
+
+STALE_SCRATCH_SECONDS = 3600.0
+
+
+def discard_scratch(final: Path) -> None:
+    """Remove scratch folders of ``final`` left by a killed build (older than an hour)."""
+    if not final.parent.is_dir():
+        return
+    now = time.time()
+    for scratch in final.parent.glob(f".{final.name}.*"):
+        if scratch.is_dir() and now - scratch.stat().st_mtime > STALE_SCRATCH_SECONDS:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -1,7 +1,12 @@
-"""Parsing model specs: ``name``, ``hf:<id or path>,key=value,...``, and model args."""
+"""Model specs, parsed once: ``name``, ``hf:<id or path>,key=value,...`` -> a frozen ``ModelSpec``.
+
+The spec travels typed from the command line to the loader (and to Ray actors); no code
+downstream splits a spec string again. A device override is ``spec.with_device(...)``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,61 +15,111 @@ from eifbench.errors import ModelSpecError
 if TYPE_CHECKING:
     import torch
 
-# Only these keyword args reach a loader: a spec from a CI config must not smuggle in
-# arbitrary from_pretrained options.
-ALLOWED_ARGS = {
-    "revision": str,
-    "dtype": str,
-    "device_map": str,
-    "gguf_file": str,
-    "trust_remote_code": bool,
-    "device": str,
-    "subfolder": str,
-    "batch_tokens": int,
-}
-DTYPES = ("float32", "float16", "bfloat16", "auto")
+DTYPES = ("float32", "float16", "bfloat16", "float64", "auto")
+CHAT_TEMPLATES = ("auto", "on", "off")
+TRAINABLE = ("adapter", "all")
+
+
+@dataclass(frozen=True)
+class ModelArgs:
+    """Keyword args a loader accepts; only these reach ``from_pretrained`` (an allow-list).
+
+    Attributes:
+        revision, subfolder, gguf_file, device_map: passed to ``from_pretrained``.
+        dtype: weights dtype (float32 by default).
+        trust_remote_code: run a checkpoint's own code (off unless asked).
+        device: ``cpu``, ``cuda``, ``cuda:1``...; CUDA when available by default.
+        batch_tokens: token budget of one probe batch.
+        peft: a PEFT adapter folder to load on top of the base model.
+        trainable: with an adapter, fine-tune the ``adapter`` only (default) or ``all``.
+        chat_template: ``auto`` (on when the tokenizer defines one), ``on`` or ``off``.
+        system: a system prompt for chat-templated models.
+
+    """
+
+    revision: str | None = None
+    dtype: str | None = None
+    device_map: str | None = None
+    gguf_file: str | None = None
+    trust_remote_code: bool = False
+    device: str | None = None
+    subfolder: str | None = None
+    batch_tokens: int | None = None
+    peft: str | None = None
+    trainable: str | None = None
+    chat_template: str = "auto"
+    system: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The args that differ from their defaults."""
+        defaults = ModelArgs()
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(defaults, f.name)}
+
+
+ARG_TYPES: dict[str, type] = {f.name: (bool if f.name == "trust_remote_code" else int if f.name == "batch_tokens" else str) for f in dataclasses.fields(ModelArgs)}
+CHOICES: dict[str, tuple[str, ...]] = {"dtype": DTYPES, "chat_template": CHAT_TEMPLATES, "trainable": TRAINABLE}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed spec.
 
-    The registry ``name`` (``hf``, ``fashion-cnn``...), an optional target (hub id or path
-    after ``hf:``), and validated keyword args.
+    Attributes:
+        name: the registry name (``hf``, ``fashion-cnn``, ``ref-logical``...).
+        target: hub id or path after ``hf:`` / ``hf-image:``, else None.
+        args: validated model args.
+
     """
 
     name: str
     target: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
+    args: ModelArgs = field(default_factory=ModelArgs)
 
     @property
     def text(self) -> str:
-        """The spec as a user writes it, without args."""
+        """The spec as a user writes it, without args: the model's label in reports."""
         return f"{self.name}:{self.target}" if self.target is not None else self.name
+
+    def with_device(self, device: str) -> ModelSpec:
+        """The same spec on another device."""
+        return dataclasses.replace(self, args=dataclasses.replace(self.args, device=device))
+
+    def with_args(self, **changes: Any) -> ModelSpec:
+        """The same spec with some args changed (validated)."""
+        return dataclasses.replace(self, args=dataclasses.replace(self.args, **{k: _coerce(k, v) for k, v in changes.items()}))
 
 
 def _coerce(key: str, raw: Any) -> Any:
-    kind = ALLOWED_ARGS.get(key)
+    kind = ARG_TYPES.get(key)
     if kind is None:
-        raise ModelSpecError(f"Unknown model arg {key!r}; allowed: {', '.join(sorted(ALLOWED_ARGS))}.")
-    if kind is bool and isinstance(raw, str):
-        if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ModelSpecError(f"Model arg {key}={raw!r} must be true or false.")
-        return raw.lower() in ("true", "1", "yes")
-    if kind is int and isinstance(raw, str):
+        raise ModelSpecError(f"Unknown model arg {key!r}; allowed: {', '.join(sorted(ARG_TYPES))}.")
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return raw.lower() in ("true", "1", "yes")
+        raise ModelSpecError(f"Model arg {key}={raw!r} must be true or false.")
+    if kind is int:
         try:
-            return int(raw)
-        except ValueError as error:
-            raise ModelSpecError(f"Model arg {key}={raw!r} must be an integer.") from error
-    if key == "dtype" and raw not in DTYPES:
-        raise ModelSpecError(f"Model arg dtype={raw!r}; choose one of {', '.join(DTYPES)}.")
+            value = int(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            value = None
+        if value is None or value <= 0:
+            raise ModelSpecError(f"Model arg {key}={raw!r} must be a positive integer.")
+        return value
+    if not isinstance(raw, str) or not raw:
+        raise ModelSpecError(f"Model arg {key}={raw!r} must be a non-empty string.")
+    if key in CHOICES and raw not in CHOICES[key]:
+        raise ModelSpecError(f"Model arg {key}={raw!r}; choose one of {', '.join(CHOICES[key])}.")
     return raw
 
 
-def parse_args(text: str | dict[str, Any] | None) -> dict[str, Any]:
+def parse_args(text: str | dict[str, Any] | ModelArgs | None) -> dict[str, Any]:
     """Parse ``"key=value,key=value"`` (or a dict) into validated model args."""
     if text is None or text == "":
         return {}
+    if isinstance(text, ModelArgs):
+        return text.given()
     if isinstance(text, dict):
         return {key: _coerce(key, value) for key, value in text.items()}
     args: dict[str, Any] = {}
@@ -78,11 +133,13 @@ def parse_args(text: str | dict[str, Any] | None) -> dict[str, Any]:
     return args
 
 
-def parse_spec(spec: str, model_args: str | dict[str, Any] | None = None) -> ModelSpec:
+def parse_spec(spec: str | ModelSpec, model_args: str | dict[str, Any] | ModelArgs | None = None) -> ModelSpec:
     """Split ``"hf:./my-model,dtype=bfloat16"`` into name, target and args.
 
     Args given separately override those in the spec string.
     """
+    if isinstance(spec, ModelSpec):
+        return spec.with_args(**parse_args(model_args)) if model_args else spec
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError("The model spec is empty; run `eifbench models` to list specs.")
     head, _, tail = spec.strip().partition(",")
@@ -90,24 +147,32 @@ def parse_spec(spec: str, model_args: str | dict[str, Any] | None = None) -> Mod
     args = {**parse_args(tail), **parse_args(model_args)}
     if colon and not target:
         raise ModelSpecError(f"Spec {spec!r} names no model after '{name}:'; e.g. hf:./my-model.")
-    return ModelSpec(name=name, target=target if colon else None, args=args)
+    return ModelSpec(name=name, target=target if colon else None, args=ModelArgs(**args))
 
 
-def resolve_device(args: dict[str, Any]) -> torch.device:
-    """The ``device`` arg, else CUDA when available, else CPU."""
+def resolve_device(args: ModelArgs) -> torch.device:
+    """The ``device`` arg, else CUDA when available, else CPU; a device this machine lacks is an error."""
     import torch
 
-    if "device" in args:
-        try:
-            return torch.device(args["device"])
-        except RuntimeError as error:
-            raise ModelSpecError(f"device={args['device']!r} is not a torch device.") from error
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, ValueError) as error:
+        raise ModelSpecError(f"device={args.device!r} is not a torch device (cpu, cuda, cuda:1, mps).") from error
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ModelSpecError(f"device={args.device!r}, but this machine has {count} CUDA device(s); use device=cpu.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ModelSpecError(f"device={args.device!r}, but MPS is not available here; use device=cpu.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ModelSpecError(f"device={args.device!r}: eifbench runs on cpu, cuda or mps.")
+    return device
 
 
-def resolve_dtype(args: dict[str, Any]) -> Any:
+def resolve_dtype(args: ModelArgs) -> Any:
     """The torch dtype named by the ``dtype`` arg (float32 by default; ``"auto"`` passes through)."""
     import torch
 
-    name = args.get("dtype", "float32")
+    name = args.dtype or "float32"
     return "auto" if name == "auto" else getattr(torch, name)

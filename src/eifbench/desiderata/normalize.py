@@ -1,0 +1,69 @@
+"""Scale-free influence: floors, measurability, and the cosine normalization.
+
+An influence only means something against two scales: how much the stimulus moves
+itself (its self-influence) and how much the probe moves when trained on (its
+sensitivity). Dividing by both gives ``c(s, p) = M[s, p] / sqrt(|M[s, s]| |M[p, p]|)``,
+which in the small-step (NTK) regime is exactly the cosine of the two gradients: 1 for a
+probe the stimulus teaches as much as itself, 0 for one it leaves alone. A probe that
+moves a lot whatever you train on no longer looks "close", and a stimulus the model
+barely learns is not judged at all: its self-influence must clear the engine's float
+noise by ``Thresholds.measurable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from eifbench.stats import engine_noise
+
+
+def noise_of(baseline: np.ndarray) -> np.ndarray:
+    """Float noise of each probe's read-out difference; (n_p,) -> (n_p,)."""
+    return engine_noise(np.asarray(baseline, dtype=np.float64))
+
+
+def floored(matrix: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """The matrix with every cell within float noise of zero set to exactly zero."""
+    m = np.asarray(matrix, dtype=np.float64).copy()
+    m[np.abs(m) <= noise[None, :]] = 0.0
+    return m
+
+
+def diagonal(matrix: np.ndarray, columns: Sequence[int] | np.ndarray) -> np.ndarray:
+    """``M[i, columns[i]]`` for every row i: the self-influence of each stimulus; -> (n_s,)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    return m[np.arange(len(columns)), np.asarray(columns, dtype=np.int64)]
+
+
+def measurable(self_influence: np.ndarray, noise_at_self: np.ndarray, factor: float) -> np.ndarray:
+    """Rows whose self-influence clears ``factor`` times the float noise (and is finite)."""
+    s = np.abs(np.asarray(self_influence, dtype=np.float64))
+    return np.isfinite(s) & (s > factor * np.asarray(noise_at_self, dtype=np.float64))
+
+
+def sensitivities(n_probes: int, *known: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Each probe's self-influence, gathered from (columns, values) pairs; NaN where unknown."""
+    out = np.full(n_probes, np.nan)
+    for columns, values in known:
+        out[np.asarray(columns, dtype=np.int64)] = np.asarray(values, dtype=np.float64)
+    return out
+
+
+def cosine(matrix: np.ndarray, self_influence: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
+    """``M[s, p] / sqrt(|self(s)| |sens(p)|)``; NaN where either scale is zero or unknown."""
+    scale = np.sqrt(np.abs(np.asarray(self_influence))[:, None] * np.abs(np.asarray(sensitivity))[None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(matrix, dtype=np.float64) / scale
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def row_means(values: np.ndarray) -> np.ndarray:
+    """Mean of the finite entries of each row; NaN for a row with none (no warning)."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    counts = finite.sum(axis=1)
+    sums = np.where(finite, v, 0.0).sum(axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

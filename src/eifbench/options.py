@@ -1,0 +1,60 @@
+"""Every ``--eif-*`` option, in one table: the pytest plugin and ``eifbench run`` both read it.
+
+Import-light on purpose (no torch, no numpy): the plugin registers these options in every
+pytest run of every project where eifbench is installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: ``--eif-<name>`` for pytest, ``--<name>`` for ``eifbench run``.
+
+    Attributes:
+        name: the option name without prefix (``lr``, ``model-args``).
+        kind: ``string``, ``linelist`` (repeatable) or ``bool`` (a flag).
+        help: one line.
+        report: True for options that name an output file (checked for writability up front).
+
+    """
+
+    name: str
+    kind: str
+    help: str
+    report: bool = False
+
+    @property
+    def dest(self) -> str:
+        """The pytest dest / ini key: ``eif_model_args``."""
+        return "eif_" + self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("model", "linelist", "model spec to check (repeatable; default fashion-cnn and smollm2)"),
+    Option("model-args", "string", "model args for every model: key=value,... (dtype, revision, device, ...)"),
+    Option("steps", "string", "fine-tune steps per stimulus (k); default per model"),
+    Option("lr", "string", "learning rate, or a comma list for a recipe sweep (1e-4,1e-3,1e-2)"),
+    Option("optimizer", "string", "sgd or adam; default per model"),
+    Option("engine", "string", "engine of the finetune condition: exact (default) or first-order"),
+    Option("limit", "string", "at most N items per desideratum (smoke runs; fewer items, wider intervals)"),
+    Option("threshold", "linelist", "override a threshold: NAME=VALUE (repeatable)"),
+    Option("tolerance", "linelist", "override a baseline tolerance: DESIDERATUM=VALUE (repeatable)"),
+    Option("seed", "string", "seed of the stimulus bank (default 0)"),
+    Option("stimuli", "string", "your own facts: a json/jsonl/csv/parquet file (schema in the README)"),
+    Option("stimulus-format", "string", "LM stimuli as 'statement' (loss on every token, default) or 'completion'"),
+    Option("json", "string", "write the versioned JSON report here", report=True),
+    Option("markdown", "string", "write a GitHub-flavoured markdown report here", report=True),
+    Option("html", "string", "write a self-contained HTML report here", report=True),
+    Option("log-samples", "string", "write every (stimulus, probe, EIF, read-out before) as JSONL here", report=True),
+    Option("save-baseline", "string", "save this run as a baseline (JSON) here; exits 0 whatever the verdicts", report=True),
+    Option("compare", "string", "gate against this baseline: known violations xfail, regressions fail"),
+    Option("compare-as", "string", "the baseline model this run is compared with (base vs fine-tuned checkpoint)"),
+    Option("catalog", "string", "folder of model TOML files (default <rootdir>/models)"),
+    Option("paranoid", "bool", "checksum parameters and buffers before the run and after every stimulus"),
+    Option("falsify", "bool", "also run the falsification (@given) tests"),
+    Option("ray", "string", "spread stimuli over Ray actors: an address, or 'local'"),
+)
+BY_NAME = {option.name: option for option in OPTIONS}

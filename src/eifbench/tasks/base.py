@@ -1,0 +1,118 @@
+"""Tasks: the stimuli, probes and layout a desideratum is measured on.
+
+A task is data. It names the influence computations (``Run``) it needs, each a set of
+stimuli read on a set of probes (only the masked cells), and a layout (a frozen dataclass
+of index arrays, one type per desideratum) that says what each cell means for the metric.
+Builders are pure functions of the bank version, the seed and the ``TaskSpec``: the same
+spec gives the same task, bit for bit, on every machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from eifbench.bank import BANK_VERSION
+from eifbench.errors import InputError
+from eifbench.stimuli import Example, Stimulus, Text
+
+LayoutT = TypeVar("LayoutT")
+STIMULUS_FORMATS = ("statement", "completion")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a builder needs to know about the model and the run.
+
+    Attributes:
+        kind: the model kind (``causal-lm``, ``classifier``, ...).
+        items: how many items (stimuli, pairs, chains) the task measures.
+        seed: the bank seed.
+        stimulus_format: LM stimuli as ``statement`` (loss on every token, the method's
+            default) or ``completion`` (loss on the completion only).
+        dataset: image data set name (``fashion-mnist``, ``mnist``) for classifiers.
+        input_shape: the classifier's input shape, to resize the packaged images.
+        stimuli_file: a user's facts file replacing the bank's LM items.
+
+    """
+
+    kind: str
+    items: int
+    seed: int = 0
+    stimulus_format: str = "statement"
+    dataset: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    stimuli_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.stimulus_format not in STIMULUS_FORMATS:
+            raise InputError(
+                f"stimulus format {self.stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}."
+            )
+        if self.items < 2:
+            raise InputError(f"a task needs at least 2 items to have an interval; got {self.items}.")
+
+
+class TaskNotApplicable(InputError):
+    """A desideratum has no task for this model or input (the record becomes n/a with this reason)."""
+
+
+def as_stimulus(probe: Example, stimulus_format: str) -> Stimulus:
+    """A probe turned into a stimulus: a statement (every token) or the probe itself."""
+    if stimulus_format == "statement" and isinstance(probe.x, str):
+        return Text(f"{probe.x}{probe.y}.")
+    return probe
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One influence computation: every stimulus read on its masked probes.
+
+    Attributes:
+        stimuli: n_s stimuli.
+        probes: n_p probes.
+        mask: bool (n_s, n_p), True where the cell is needed; None for every cell.
+
+    """
+
+    stimuli: tuple[Stimulus, ...]
+    probes: tuple[Example, ...]
+    mask: np.ndarray | None = None
+
+
+def one_hot_mask(columns: Sequence[int], n_probes: int) -> np.ndarray:
+    """A mask whose row r reads only column ``columns[r]``; shape (len(columns), n_probes)."""
+    mask = np.zeros((len(columns), n_probes), dtype=bool)
+    mask[np.arange(len(columns)), np.asarray(columns, dtype=np.int64)] = True
+    return mask
+
+
+def sensitivity_run(probes: Sequence[Example], columns: Sequence[int], stimulus_format: str) -> Run:
+    """Each listed probe fine-tuned on (as a stimulus) and read on itself: its self-influence."""
+    stimuli = tuple(as_stimulus(probes[j], stimulus_format) for j in columns)
+    return Run(stimuli, tuple(probes), one_hot_mask(columns, len(probes)))
+
+
+@dataclass(frozen=True, eq=False)
+class Task(Generic[LayoutT]):
+    """A desideratum's stimuli, probes and layout.
+
+    Attributes:
+        desideratum: its name.
+        runs: the influence computations, by name (``main``, ``sensitivity``, ...).
+        layout: the desideratum's own layout dataclass.
+        items: one human-readable label per measured item (for reports).
+        bank: the bank version the task was drawn from (``user`` for a stimuli file).
+        details: anything else worth recording (depths, noise kinds, ...).
+
+    """
+
+    desideratum: str
+    runs: Mapping[str, Run]
+    layout: LayoutT
+    items: tuple[str, ...]
+    bank: str = BANK_VERSION
+    details: Mapping[str, Any] = field(default_factory=dict)

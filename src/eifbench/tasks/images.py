@@ -1,0 +1,232 @@
+"""Image-classifier tasks, drawn from a packaged data set by the bank's own draws.
+
+The images a task uses are a pure function of (bank version, seed, data set): nothing
+about the model decides them, so a fine-tuned checkpoint is measured on exactly the
+images its base was. Images the model has memorized are not skipped here; the metric
+counts them as unmeasured (their self-influence is float noise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from eifbench.bank import BANK_VERSION
+from eifbench.bank.draws import Draws
+from eifbench.datasets import DATASETS, ImageSplit
+from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
+from eifbench.desiderata.noise import NoiseLayout
+from eifbench.desiderata.sparseness import ENTITY, OTHER, SparsenessLayout
+from eifbench.desiderata.transitivity import TripleLayout
+from eifbench.errors import InputError
+from eifbench.stimuli import Example
+from eifbench.tasks.base import Run, Task, TaskSpec, one_hot_mask, sensitivity_run
+
+BROAD = 128  # broad probe images for sparseness
+SPILL = 64  # real images the pure-noise spill is read on
+CLUSTERS_PER_CLASS, CLUSTER_SIZE = 2, 4  # transitivity pool: per class, 2 seeds and their 3 nearest neighbours
+NEIGHBOURS = 2  # probes per distance level
+NOISE_SIGMAS = (0.05, 0.1, 0.15)  # sigma 0.2 moves an image as far as its nearest same-class neighbour
+NOISE_KINDS = ("uniform", "gaussian", "salt-and-pepper", "blobs")
+
+
+def _draws(spec: TaskSpec, purpose: str) -> Draws:
+    return Draws("eifbench-bank", BANK_VERSION, spec.seed, spec.dataset or "fashion-mnist", purpose)
+
+
+def dataset(spec: TaskSpec) -> ImageSplit:
+    """The packaged images of the spec's data set, fitted to the model's input shape."""
+    name = spec.dataset or "fashion-mnist"
+    if name not in DATASETS:
+        raise InputError(f"Unknown image data set {name!r}; known: {', '.join(DATASETS)}.")
+    split = DATASETS[name]()
+    return ImageSplit(fit_images(split.images, spec.input_shape), split.labels)
+
+
+def fit_images(images: torch.Tensor, shape: tuple[int, ...] | None) -> torch.Tensor:
+    """Resize (bilinear) and repeat channels so (n, 1, 28, 28) images fit ``shape`` (c, h, w)."""
+    if shape is None or tuple(images.shape[1:]) == tuple(shape):
+        return images
+    if len(shape) != 3:
+        raise InputError(f"image models take (channels, height, width) inputs; this one takes {shape}.")
+    channels, height, width = shape
+    resized = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False)
+    return resized.repeat(1, channels, 1, 1) if channels != images.shape[1] else resized
+
+
+def order(spec: TaskSpec, split: ImageSplit, purpose: str) -> list[int]:
+    """A seeded permutation of the data set's indices for one task."""
+    return _draws(spec, purpose).shuffled(range(len(split.labels)))
+
+
+def examples(split: ImageSplit, index: list[int] | np.ndarray) -> tuple[Example, ...]:
+    """Examples for data-set indices."""
+    return tuple(Example(split.images[int(i)], int(split.labels[int(i)])) for i in index)
+
+
+def pixel_noise(image: torch.Tensor, sigma: float, draws: Draws) -> torch.Tensor:
+    """``image`` plus Gaussian noise of std ``sigma`` from the bank's draws, clipped to [0, 1]."""
+    noise = torch.from_numpy(draws.normal_array(image.numel()).astype(np.float32)).reshape(image.shape)
+    return (image + sigma * noise).clamp(0.0, 1.0)
+
+
+def noise_image(kind: str, shape: tuple[int, ...], draws: Draws) -> torch.Tensor:
+    """A pure-noise image of one of several kinds, in [0, 1]."""
+    count = int(np.prod(shape))
+    if kind == "uniform":
+        values = draws.uniform_array(count)
+    elif kind == "gaussian":
+        values = np.clip(0.5 + 0.25 * draws.normal_array(count), 0.0, 1.0)
+    elif kind == "salt-and-pepper":
+        values = (draws.uniform_array(count) < 0.15).astype(np.float64)
+    else:  # smooth blobs: a coarse random grid, upsampled
+        coarse = torch.from_numpy(draws.uniform_array(7 * 7).astype(np.float32)).reshape(1, 1, 7, 7)
+        return F.interpolate(coarse, size=shape[-2:], mode="bilinear", align_corners=False)[0].expand(shape).clone()
+    return torch.from_numpy(values.astype(np.float32)).reshape(shape)
+
+
+def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+    """Per image: the 2 nearest, 2 middle and 2 farthest images of its class in pixel space."""
+    split = dataset(spec)
+    shuffled = order(spec, split, "distance")
+    stimuli, candidates = shuffled[: spec.items], np.array(shuffled[spec.items : spec.items + 600])
+    flat = split.images.flatten(1)
+    probe_index: dict[int, int] = {int(s): i for i, s in enumerate(stimuli)}
+    chosen: list[list[tuple[int, int]]] = []
+    for s in stimuli:
+        same = candidates[split.labels[candidates].numpy() == int(split.labels[s])]
+        by_distance = same[np.argsort(torch.cdist(flat[s][None], flat[same]).numpy()[0], kind="stable")]
+        middle = len(by_distance) // 2
+        graded = [(NEAR, by_distance[:NEIGHBOURS]), (RELATED, by_distance[middle : middle + NEIGHBOURS])]
+        graded.append((FAR, by_distance[-NEIGHBOURS:]))
+        chosen.append([(level, int(j)) for level, picks in graded for j in picks])
+        for _, j in chosen[-1]:
+            probe_index.setdefault(j, len(probe_index))
+    columns = list(probe_index)
+    levels = np.full((len(stimuli), len(columns)), UNUSED, dtype=np.int64)
+    mask = np.zeros_like(levels, dtype=bool)
+    for i, rows in enumerate(chosen):
+        mask[i, i] = True
+        for level, j in rows:
+            levels[i, probe_index[j]] = level
+            mask[i, probe_index[j]] = True
+    probes = examples(split, columns)
+    others = np.arange(len(stimuli), len(columns))
+    runs = {"main": Run(probes[: len(stimuli)], probes, mask), "sensitivity": sensitivity_run(probes, others, "completion")}
+    layout = DistanceLayout(np.arange(len(stimuli)), levels, others)
+    return Task("distance", runs, layout, _image_labels(split, stimuli))
+
+
+def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+    """Per image: every other image of the task; other classes are the "other" family."""
+    split = dataset(spec)
+    shuffled = order(spec, split, "sparseness")
+    columns = shuffled[: spec.items + BROAD]
+    probes = examples(split, columns)
+    labels = split.labels[columns].numpy()
+    families = np.where(labels[None, : spec.items].T == labels[None, :], ENTITY, OTHER)
+    families[np.arange(spec.items), np.arange(spec.items)] = UNUSED
+    broad = np.arange(spec.items, len(columns))
+    runs = {"main": Run(probes[: spec.items], probes), "sensitivity": sensitivity_run(probes, broad, "completion")}
+    layout = SparsenessLayout(np.arange(spec.items), families, broad)
+    return Task("sparseness", runs, layout, _image_labels(split, columns[: spec.items]))
+
+
+def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+    """Clean images in same-class pairs, a pixel-noised copy of each, and pure-noise images."""
+    split = dataset(spec)
+    shuffled = order(spec, split, "noise")
+    clean = _class_pairs(split, shuffled, spec.items)
+    used = set(clean)
+    broad = [i for i in shuffled if i not in used][:SPILL]
+    draws = _draws(spec, "noise-pixels")
+    clean_examples = examples(split, clean)
+    noised = tuple(
+        Example(pixel_noise(e.x, NOISE_SIGMAS[i % len(NOISE_SIGMAS)], draws.child(i)), e.y)
+        for i, e in enumerate(clean_examples)
+    )
+    n_pure = max(2, spec.items // 3)
+    shape = tuple(clean_examples[0].x.shape)
+    pure = tuple(
+        Example(noise_image(NOISE_KINDS[g % len(NOISE_KINDS)], shape, draws.child("pure", g)), draws.child("label", g).below(10))
+        for g in range(n_pure)
+    )
+    probes = (*clean_examples, *pure, *examples(split, broad))
+    n = len(clean)
+    partner = _same_class_partner(split.labels[clean].numpy())
+    pure_columns = np.arange(n, n + n_pure)
+    broad_columns = np.arange(n + n_pure, len(probes))
+    spill = np.concatenate([np.arange(n), broad_columns])
+    mask = np.zeros((n + n_pure, len(probes)), dtype=bool)
+    for i in range(n):  # its own image, and the image it is the shuffled control of
+        mask[i, i] = mask[i, np.flatnonzero(partner == i)] = True
+    for g in range(n_pure):
+        mask[n + g, pure_columns[g]] = True
+        mask[n + g, spill] = True
+    layout = NoiseLayout(
+        self_column=np.arange(n),
+        family=np.arange(n)[:, None],
+        noised_row=np.arange(n),
+        control_row=partner,
+        pure_row=np.arange(n, n + n_pure),
+        pure_column=pure_columns,
+        spill_columns=spill,
+        sensitivity_columns=broad_columns,
+    )
+    runs = {
+        "main": Run(clean_examples, probes, one_hot_mask(range(n), len(probes))),
+        "noised": Run((*noised, *pure), probes, mask),
+        "sensitivity": sensitivity_run(probes, broad_columns, "completion"),
+    }
+    details = {"sigmas": [NOISE_SIGMAS[i % len(NOISE_SIGMAS)] for i in range(n)], "pure": list(NOISE_KINDS[:n_pure])}
+    return Task("noise invariance", runs, layout, _image_labels(split, clean), details=details)
+
+
+def _class_pairs(split: ImageSplit, shuffled: list[int], count: int) -> list[int]:
+    """``count`` images (rounded up to even) such that every class present appears at least twice."""
+    by_class: dict[int, list[int]] = {}
+    picked: list[int] = []
+    for i in shuffled:
+        label = int(split.labels[i])
+        by_class.setdefault(label, []).append(i)
+        if len(by_class[label]) == 2:
+            picked += by_class[label]
+        elif len(by_class[label]) > 2:
+            picked.append(i)
+        if len(picked) >= count + count % 2:
+            break
+    return sorted(picked, key=lambda i: (int(split.labels[i]), picked.index(i)))
+
+
+def _same_class_partner(labels: np.ndarray) -> np.ndarray:
+    """For each item, the next item of its class (cyclically): its shuffled-pair control."""
+    partner = np.empty(len(labels), dtype=np.int64)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        partner[members] = np.roll(members, -1)
+    return partner
+
+
+def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
+    """A square pool of small pixel-space neighbourhoods (per class, 2 seeds and their 3
+    nearest neighbours), so chains a -> b -> c can exist; triples come from its matrix."""
+    split = dataset(spec)
+    shuffled = order(spec, split, "transitivity")
+    candidates = np.array(shuffled[:2000])
+    flat = split.images.flatten(1)
+    labels = split.labels.numpy()
+    pool: list[int] = []
+    for label in sorted(set(labels[candidates].tolist())):
+        same = [int(i) for i in candidates if labels[i] == label]
+        for seed in same[:CLUSTERS_PER_CLASS]:
+            rest = [i for i in same if i not in pool and i != seed]
+            nearest = np.argsort(torch.cdist(flat[seed][None], flat[rest]).numpy()[0], kind="stable")
+            pool += [seed, *(rest[k] for k in nearest[: CLUSTER_SIZE - 1])]
+    items = examples(split, pool)
+    layout = TripleLayout(labels[pool])
+    return Task("transitivity", {"main": Run(items, items)}, layout, _image_labels(split, pool))
+
+
+def _image_labels(split: ImageSplit, index: list[int] | np.ndarray) -> tuple[str, ...]:
+    return tuple(f"image #{int(i)} (label {int(split.labels[int(i)])})" for i in index)

@@ -1,0 +1,260 @@
+"""Language-model tasks, drawn from the bank (``eifbench.tasks.lm_items``).
+
+Distance, sparseness and noise invariance share one fact bank: the same facts, read on
+the same probes, so one ``main`` run and one ``sensitivity`` run serve all three (the
+session computes each distinct run once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from eifbench.bank.language import Fact
+from eifbench.desiderata.asymmetry import AsymmetryLayout
+from eifbench.desiderata.consistency import ConsistencyLayout
+from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
+from eifbench.desiderata.noise import NoiseLayout
+from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
+from eifbench.desiderata.transitivity import ChainLayout
+from eifbench.stimuli import Chain, Example, Stimulus
+from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
+from eifbench.tasks.lm_items import (
+    ChainItem,
+    EntailmentItem,
+    ExclusiveItem,
+    FactFamily,
+    chain_items,
+    distinct_pick,
+    entailment_items,
+    exclusive_items,
+    fact_families,
+    gibberish,
+    noised_statement,
+    world_probes,
+    _draws,
+)
+
+PER_FAMILY = 4  # fact, paraphrase, two related facts
+
+
+def state(fact: Fact, spec: TaskSpec) -> Stimulus:
+    """The fact as a stimulus in the spec's format."""
+    return as_stimulus(fact.probe, spec.stimulus_format)
+
+
+@dataclass(frozen=True)
+class FactBank:
+    """The shared fact-bank runs and where everything is in them."""
+
+    families: list[FactFamily]
+    probes: tuple[Example, ...]
+    main: Run
+    sensitivity: Run
+    world_columns: np.ndarray
+    gibberish_columns: np.ndarray
+    sensitivity_columns: np.ndarray
+
+    def column(self, family: int, slot: int) -> int:
+        """Column of a family's probe: 0 fact, 1 paraphrase, 2 and 3 related facts."""
+        return PER_FAMILY * family + slot
+
+
+def fact_bank(spec: TaskSpec) -> FactBank:
+    """The facts, their probes (+ everyday facts + gibberish probes) and the two shared runs."""
+    families = fact_families(spec.items, spec.seed)
+    probes: list[Example] = []
+    for f in families:
+        probes += [f.fact.probe, f.fact.paraphrase(0), f.related[0].probe, f.related[1].probe]
+    world_start = len(probes)
+    probes += world_probes()
+    noise_start = len(probes)
+    probes += gibberish(max(2, spec.items // 3), spec.seed)
+    world = np.arange(world_start, noise_start)
+    relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
+    sensitivity_columns = np.array(relatives + list(world), dtype=np.int64)
+    stimuli = tuple(state(f.fact, spec) for f in families)
+    return FactBank(
+        families=families,
+        probes=tuple(probes),
+        main=Run(stimuli, tuple(probes)),
+        sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
+        world_columns=world,
+        gibberish_columns=np.arange(noise_start, len(probes)),
+        sensitivity_columns=sensitivity_columns,
+    )
+
+
+def _labels(bank: FactBank) -> tuple[str, ...]:
+    return tuple(f.fact.text() for f in bank.families)
+
+
+def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+    """Per fact: its paraphrase (1), two other relations of its entity (2), two facts that
+    share neither entity, relation nor object with it (3)."""
+    bank = fact_bank(spec)
+    n = len(bank.families)
+    levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    draws = _draws(spec.seed, "distance-unrelated")
+    for i, family in enumerate(bank.families):
+        levels[i, bank.column(i, 1)] = NEAR
+        levels[i, [bank.column(i, 2), bank.column(i, 3)]] = RELATED
+        fits = [f.fact.relation.name != family.fact.relation.name for f in bank.families]
+        for j in distinct_pick(draws.child(i), 2, i, fits):
+            levels[i, bank.column(j, 0)] = FAR
+    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
+    return Task("distance", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
+
+
+def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+    """Per fact: own family (its paraphrase), entity family (its other relations), and
+    "other": every probe about another entity plus the everyday facts."""
+    bank = fact_bank(spec)
+    n = len(bank.families)
+    families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    families[:, : PER_FAMILY * n] = OTHER
+    families[:, bank.world_columns] = OTHER
+    for i in range(n):
+        families[i, bank.column(i, 0)] = UNUSED
+        families[i, bank.column(i, 1)] = OWN
+        families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
+    layout = SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
+    return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
+
+
+def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+    """Clean facts (the shared bank), a noised copy of each, and gibberish."""
+    bank = fact_bank(spec)
+    n = len(bank.families)
+    draws = _draws(spec.seed, "noise")
+    noised = [noised_statement(f.fact, draws.child(i), i) for i, f in enumerate(bank.families)]
+    if spec.stimulus_format == "completion":
+        noised = [Example(*_split(t.text.rstrip("."), f.fact.obj)) for t, f in zip(noised, bank.families)]
+    pure = [as_stimulus(bank.probes[j], spec.stimulus_format) for j in bank.gibberish_columns]
+    family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
+    spill = np.concatenate([np.arange(n) * PER_FAMILY, bank.world_columns])
+    mask = np.zeros((n + len(pure), len(bank.probes)), dtype=bool)
+    for i in range(n):  # its own family, and the family it is the shuffled control of
+        mask[i, family[i]] = mask[i, family[(i - 1) % n]] = True
+    for g, column in enumerate(bank.gibberish_columns):
+        mask[n + g, column] = True
+        mask[n + g, spill] = True
+    layout = NoiseLayout(
+        self_column=family[:, 0],
+        family=family,
+        noised_row=np.arange(n),
+        control_row=(np.arange(n) + 1) % n,
+        pure_row=np.arange(n, n + len(pure)),
+        pure_column=bank.gibberish_columns,
+        spill_columns=spill,
+        sensitivity_columns=bank.sensitivity_columns,
+    )
+    runs = {"main": bank.main, "noised": Run((*noised, *pure), bank.probes, mask), "sensitivity": bank.sensitivity}
+    kinds = ["paraphrase" if i % 3 == 2 else "typo" for i in range(n)]
+    return Task("noise invariance", runs, layout, _labels(bank), details={"noised": tuple(t.text for t in noised), "kinds": kinds})
+
+
+def _split(text: str, obj: str) -> tuple[str, str]:
+    """A noised statement as (prompt, " object"): the object is never noised."""
+    head, _, _ = text.rpartition(f" {obj}")
+    return head, f" {obj}"
+
+
+def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
+    """Exclusive attributes: the fact, its negation, two alternatives, and each about a control person."""
+    return consistency_task(exclusive_items(spec.items, spec.seed), spec.stimulus_format)
+
+
+def consistency_task(items: Sequence[ExclusiveItem], stimulus_format: str) -> Task[ConsistencyLayout]:
+    """The consistency task of given items (the bank's, or a falsification test's)."""
+    probes: list[Example] = []
+    for item in items:
+        control = item.fact.with_subject(item.control)
+        probes += [item.fact.probe, item.fact.negated, *(item.fact.with_object(a).probe for a in item.alternatives)]
+        probes += [control.probe, control.negated, *(control.with_object(a).probe for a in item.alternatives)]
+    base = np.arange(len(items)) * 8
+    layout = ConsistencyLayout(
+        fact=base,
+        negation=base + 1,
+        alternatives=np.stack([base + 2, base + 3], axis=1),
+        fact_control=base + 4,
+        negation_control=base + 5,
+        alternative_controls=np.stack([base + 6, base + 7], axis=1),
+    )
+    mask = np.zeros((len(items), len(probes)), dtype=bool)
+    for i in range(len(items)):
+        mask[i, 8 * i : 8 * i + 8] = True
+    stimuli = tuple(as_stimulus(item.fact.probe, stimulus_format) for item in items)
+    return Task(
+        "logical consistency", {"main": Run(stimuli, tuple(probes), mask)}, layout, tuple(i.fact.text() for i in items)
+    )
+
+
+def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
+    """Premise chains; the conclusion and its three controls; the conclusion trained as often."""
+    return transitivity_task(chain_items(spec.items, spec.seed), spec.stimulus_format)
+
+
+def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[ChainLayout]:
+    """The transitivity task of given chains."""
+    probes: list[Example] = []
+    for item in items:
+        concl = item.conclusion
+        other = concl.with_object(item.control_property)
+        probes += [concl.probe, concl.with_subject(item.control).probe, other.probe, other.with_subject(item.control).probe]
+    base = np.arange(len(items)) * 4
+    layout = ChainLayout(base, base + 1, base + 2, base + 3, np.array([item.depth for item in items]))
+    own = np.zeros((len(items), len(probes)), dtype=bool)
+    for i in range(len(items)):
+        own[i, 4 * i : 4 * i + 4] = True
+    chains = tuple(Chain([as_stimulus(p.probe, stimulus_format) for p in item.premises]) for item in items)
+    # the reference gets the chain's training budget: depth x k steps on the conclusion
+    references = tuple(Chain([as_stimulus(item.conclusion.probe, stimulus_format)] * item.depth) for item in items)
+    concl_only = np.zeros_like(own)
+    concl_only[np.arange(len(items)), base] = True
+    runs = {"main": Run(chains, tuple(probes), own), "reference": Run(references, tuple(probes), concl_only)}
+    labels = tuple(" ".join(p.text() for p in item.premises) + f" => {item.conclusion.text()}" for item in items)
+    return Task("transitivity", runs, layout, labels, details={"depths": [item.depth for item in items]})
+
+
+def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
+    """Entailment pairs A => B, each trained and read both ways, with control-entity probes."""
+    return asymmetry_task(entailment_items(spec.items, spec.seed), spec.stimulus_format)
+
+
+def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Task[AsymmetryLayout]:
+    """The asymmetry task of given entailment pairs."""
+    probes: list[Example] = []
+    stimuli: list[Stimulus] = []
+    for item in items:
+        a, b = item.premise, item.conclusion
+        probes += [a.probe, b.probe, a.with_subject(item.control).probe, b.with_subject(item.control).probe]
+        stimuli += [as_stimulus(a.probe, stimulus_format), as_stimulus(b.probe, stimulus_format)]
+    base = np.arange(len(items)) * 4
+    layout = AsymmetryLayout(
+        premise_row=np.arange(len(items)) * 2,
+        conclusion_row=np.arange(len(items)) * 2 + 1,
+        premise=base,
+        conclusion=base + 1,
+        premise_control=base + 2,
+        conclusion_control=base + 3,
+    )
+    mask = np.zeros((len(stimuli), len(probes)), dtype=bool)
+    for i in range(len(items)):
+        mask[2 * i, [4 * i, 4 * i + 1, 4 * i + 3]] = True
+        mask[2 * i + 1, [4 * i + 1, 4 * i, 4 * i + 2]] = True
+    labels = tuple(f"{i.premise.text()} => {i.conclusion.text()}" for i in items)
+    return Task("asymmetry", {"main": Run(tuple(stimuli), tuple(probes), mask)}, layout, labels)
+
+
+def noise_layout(n: int, per_family: int) -> NoiseLayout:
+    """The noise layout of n facts whose families are consecutive columns, noised copies in
+    rows 0..n-1 and each item's shuffled control in the next row; no pure noise.
+
+    Falsification tests use it for one fact with one shuffled partner (n=1, two rows).
+    """
+    family = np.arange(n * per_family).reshape(n, per_family)
+    empty = np.zeros(0, dtype=np.int64)
+    return NoiseLayout(family[:, 0], family, np.arange(n), np.arange(n) + 1, empty, empty, empty, empty)

@@ -1,0 +1,162 @@
+"""The language-model tasks built from a user's facts (``--eif-stimuli``), same layouts as the bank's.
+
+Each desideratum uses the rows that have the columns it needs (README schema); with fewer
+than two such rows it is not applicable, and the record says which columns are missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eifbench.bank.draws import Draws
+from eifbench.bank.language import noisy_text
+from eifbench.desiderata.asymmetry import AsymmetryLayout
+from eifbench.desiderata.consistency import ConsistencyLayout
+from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
+from eifbench.desiderata.noise import NoiseLayout
+from eifbench.desiderata.sparseness import OTHER, SparsenessLayout
+from eifbench.desiderata.transitivity import ChainLayout
+from eifbench.stimuli import Chain, Example, Text
+from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file
+from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
+from eifbench.tasks.lm_items import gibberish, world_probes
+
+Row = dict[str, str]
+
+
+def _rows(spec: TaskSpec, desideratum: str, *columns: str) -> list[Row]:
+    assert spec.stimuli_file is not None
+    rows = [r for r in read_stimuli_file(spec.stimuli_file) if all(r.get(c) for c in columns)][: spec.items]
+    if len(rows) < 2:
+        raise TaskNotApplicable(
+            f"{desideratum} needs at least 2 rows of {spec.stimuli_file} with the column(s) {list(columns)}; "
+            f"{len(rows)} have them"
+        )
+    return rows
+
+
+def _fact(row: Row, prompt: str = "prompt", completion: str = "completion") -> Example:
+    return Example(row[prompt], row[completion])
+
+
+def _task(spec: TaskSpec, name: str, runs: dict[str, Run], layout: object, rows: list[Row]) -> Task:  # type: ignore[type-arg]
+    assert spec.stimuli_file is not None
+    labels = tuple(f"{r['prompt']}{r['completion']}" for r in rows)
+    return Task(name, runs, layout, labels, bank=f"user:{file_digest(spec.stimuli_file)}")
+
+
+def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+    """Per row: its paraphrase (1), its related fact (2), other rows' facts (3)."""
+    rows = _rows(spec, "distance", "paraphrase", "related_prompt", "related_completion")
+    probes = [p for r in rows for p in (_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt", "related_completion"))]
+    n = len(rows)
+    levels = np.full((n, len(probes)), UNUSED, dtype=np.int64)
+    for i in range(n):
+        levels[i, 3 * i + 1], levels[i, 3 * i + 2] = NEAR, RELATED
+        levels[i, [3 * j for j in range(n) if j != i]] = FAR
+    sens = np.array([3 * i + k for i in range(n) for k in (1, 2)])
+    stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
+    runs = {"main": Run(stimuli, tuple(probes)), "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format)}
+    return _task(spec, "distance", runs, DistanceLayout(np.arange(n) * 3, levels, sens), rows)
+
+
+def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+    """Per row: other rows' facts and the everyday facts are "other"."""
+    rows = _rows(spec, "sparseness")
+    n = len(rows)
+    probes = [_fact(r) for r in rows] + world_probes()
+    families = np.full((n, len(probes)), OTHER, dtype=np.int64)
+    families[np.arange(n), np.arange(n)] = UNUSED
+    sens = np.arange(n, len(probes))
+    stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
+    runs = {"main": Run(stimuli, tuple(probes)), "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format)}
+    return _task(spec, "sparseness", runs, SparsenessLayout(np.arange(n), families, sens), rows)
+
+
+def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+    """Per row: a typo'd copy (or its paraphrase, every third row), the shuffled control, gibberish."""
+    rows = _rows(spec, "noise invariance")
+    n = len(rows)
+    draws = Draws("eifbench-user-file", file_digest(spec.stimuli_file or ""), spec.seed, "noise")
+    noised: list[Text | Example] = []
+    for i, r in enumerate(rows):
+        if i % 3 == 2 and r.get("paraphrase"):
+            noised.append(as_stimulus(_fact(r, "paraphrase"), spec.stimulus_format))
+            continue
+        protected = frozenset(r["completion"].split())
+        prompt = noisy_text(r["prompt"], draws.child(i), protected) if len(r["prompt"].split()) > 1 else r["prompt"]
+        noised.append(as_stimulus(Example(prompt, r["completion"]), spec.stimulus_format))
+    pure = gibberish(max(2, n // 3), spec.seed)
+    probes = [_fact(r) for r in rows] + world_probes() + pure
+    family = np.arange(n)[:, None]
+    world = np.arange(n, n + len(world_probes()))
+    pure_columns = np.arange(n + len(world), len(probes))
+    spill = np.concatenate([np.arange(n), world])
+    mask = np.zeros((n + len(pure), len(probes)), dtype=bool)
+    for i in range(n):
+        mask[i, [i, (i - 1) % n]] = True
+    for g, column in enumerate(pure_columns):
+        mask[n + g, [column, *spill]] = True
+    layout = NoiseLayout(np.arange(n), family, np.arange(n), (np.arange(n) + 1) % n, np.arange(n, n + len(pure)), pure_columns, spill, world)
+    stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
+    pure_stimuli = tuple(as_stimulus(p, spec.stimulus_format) for p in pure)
+    runs = {
+        "main": Run(stimuli, tuple(probes), one_hot_mask(range(n), len(probes))),
+        "noised": Run((*noised, *pure_stimuli), tuple(probes), mask),
+        "sensitivity": sensitivity_run(probes, world, spec.stimulus_format),
+    }
+    return _task(spec, "noise invariance", runs, layout, rows)
+
+
+def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
+    """Premises -> the row's fact, against the control subject, control property and both."""
+    rows = _rows(spec, "transitivity", "premises", "control_prompt", "control_completion")
+    probes: list[Example] = []
+    for r in rows:
+        probes += [_fact(r), _fact(r, "control_prompt"), _fact(r, "prompt", "control_completion"), _fact(r, "control_prompt", "control_completion")]
+    n = len(rows)
+    base = np.arange(n) * 4
+    chains = tuple(Chain([as_stimulus(Example(p, c), spec.stimulus_format) for p, c in premises_of(r["premises"])]) for r in rows)
+    depths = [len(premises_of(r["premises"])) for r in rows]
+    references = tuple(Chain([as_stimulus(_fact(r), spec.stimulus_format)] * d) for r, d in zip(rows, depths))
+    own = np.zeros((n, len(probes)), dtype=bool)
+    for i in range(n):
+        own[i, 4 * i : 4 * i + 4] = True
+    runs = {"main": Run(chains, tuple(probes), own), "reference": Run(references, tuple(probes), one_hot_mask(base, len(probes)))}
+    return _task(spec, "transitivity", runs, ChainLayout(base, base + 1, base + 2, base + 3, np.array(depths)), rows)
+
+
+def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
+    """The fact, its negation and an exclusive alternative, each against the control subject."""
+    rows = _rows(spec, "logical consistency", "negation", "alternative", "control_prompt", "control_negation")
+    probes: list[Example] = []
+    for r in rows:
+        probes += [_fact(r), _fact(r, "negation"), _fact(r, "prompt", "alternative")]
+        probes += [_fact(r, "control_prompt"), _fact(r, "control_negation"), _fact(r, "control_prompt", "alternative")]
+    n = len(rows)
+    base = np.arange(n) * 6
+    layout = ConsistencyLayout(base, base + 1, (base + 2)[:, None], base + 3, base + 4, (base + 5)[:, None])
+    mask = np.zeros((n, len(probes)), dtype=bool)
+    for i in range(n):
+        mask[i, 6 * i : 6 * i + 6] = True
+    stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
+    return _task(spec, "logical consistency", {"main": Run(stimuli, tuple(probes), mask)}, layout, rows)
+
+
+def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
+    """The fact A and what it entails B, trained and read both ways, against the control subject."""
+    rows = _rows(spec, "asymmetry", "entailed_prompt", "entailed_completion", "control_prompt", "control_entailed_prompt")
+    probes: list[Example] = []
+    stimuli: list[Text | Example] = []
+    for r in rows:
+        b = Example(r["entailed_prompt"], r["entailed_completion"])
+        probes += [_fact(r), b, _fact(r, "control_prompt"), Example(r["control_entailed_prompt"], r["entailed_completion"])]
+        stimuli += [as_stimulus(_fact(r), spec.stimulus_format), as_stimulus(b, spec.stimulus_format)]
+    n = len(rows)
+    base = np.arange(n) * 4
+    mask = np.zeros((2 * n, len(probes)), dtype=bool)
+    for i in range(n):
+        mask[2 * i, [4 * i, 4 * i + 1, 4 * i + 3]] = True
+        mask[2 * i + 1, [4 * i + 1, 4 * i, 4 * i + 2]] = True
+    layout = AsymmetryLayout(np.arange(n) * 2, np.arange(n) * 2 + 1, base, base + 1, base + 2, base + 3)
+    return _task(spec, "asymmetry", {"main": Run(tuple(stimuli), tuple(probes), mask)}, layout, rows)

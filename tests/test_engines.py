@@ -263,3 +263,38 @@ def test_first_order_falls_back_for_other_layers(images):
     approx = eifbench.influence(model, images[:3], images[:5], engine="first-order", finetune=recipe).matrix
     exact = eifbench.influence(model, images[:3], images[:5], finetune=recipe).matrix
     assert float((approx - exact).norm() / exact.norm()) < 0.05
+
+
+def test_finding_9_a_stale_gradient_neither_leaks_into_the_step_nor_is_lost(tiny_cnn, images):
+    recipe = eifbench.FineTune(lr=0.1)
+    clean = eifbench.influence(tiny_cnn, images[:3], images, finetune=recipe).matrix
+    stale = [torch.full_like(p, 0.5) for p in tiny_cnn.module.parameters()]
+    for p, g in zip(tiny_cnn.module.parameters(), stale):
+        p.grad = g.clone()
+    try:
+        with_stale = eifbench.influence(tiny_cnn, images[:3], images, finetune=recipe).matrix
+        assert torch.equal(with_stale, clean)  # the fused step used this stimulus's gradient only
+        assert all(torch.equal(p.grad, g) for p, g in zip(tiny_cnn.module.parameters(), stale))  # and gave it back
+    finally:
+        tiny_cnn.module.zero_grad(set_to_none=True)
+
+
+def test_train_mode_module_gives_eval_numbers_and_keeps_its_statistics():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(3136, 10)
+    )
+    with torch.no_grad():  # non-trivial running statistics, as after training
+        net[1].running_mean.uniform_(-0.5, 0.5)
+        net[1].running_var.uniform_(0.5, 2.0)
+    model = eifbench.ClassifierAdapter(net, input_shape=(1, 28, 28), num_classes=10)
+    stimuli = [eifbench.Example(torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(1)), 3)]
+    probes = [eifbench.Example(torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(2)), 1)]
+    net.eval()
+    in_eval = eifbench.influence(model, stimuli, probes, paranoid=True).matrix
+    net.train()
+    before = checksum(net)
+    in_train = eifbench.influence(model, stimuli, probes, paranoid=True).matrix
+    assert torch.equal(in_train, in_eval)
+    assert checksum(net) == before  # running_mean, running_var, num_batches_tracked untouched
+    assert net.training and all(m.training for m in net.modules())  # its own mode given back

@@ -13,6 +13,7 @@ from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, restore_order
 from eifbench.errors import InputError
+from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
 
 IGNORE_INDEX = -100
@@ -21,15 +22,16 @@ CONTEXT_SEPARATOR = "\n"
 
 @dataclass(frozen=True)
 class TokenBatch:
-    """Right-padded probes. All tensors have shape (b, L).
+    """Left-padded probes. Tensors have shape (b, L); completions end every row.
 
     ``counted[i, t]`` is True when token t of row i is a completion token whose
-    log-probability (predicted at position t-1) enters the read-out. Only the last ``keep``
-    positions can predict a counted token, so only their logits are computed.
+    log-probability (predicted at position t-1) enters the read-out. Completions sit at the
+    right edge, so only the last ``keep`` positions' logits are ever needed.
     """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
+    position_ids: torch.Tensor | None
     counted: torch.Tensor
     keep: int
 
@@ -47,12 +49,23 @@ class TokenStimulus:
     first_label: int
 
 
+def context_length(model: nn.Module) -> int | None:
+    """The longest sequence the model's position embeddings cover, if its config says."""
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
 class CausalLMAdapter:
     """Wrap a Hugging Face causal LM.
 
     Read-out of ``Example(prompt, completion)``: the summed log-probability of the
-    completion tokens, where the ids are ``tokenizer(prompt + completion).input_ids`` and
-    the first ``len(tokenizer(prompt).input_ids)`` of them are the prompt. Loss of
+    completion's tokens after the prompt's, where prompt and completion are tokenized
+    separately (the completion's tokens are exactly ``tokenizer(completion)``'s, whatever
+    the prompt ends with; a prompt's trailing whitespace moves to the completion). Loss of
     ``Text(t)``: ``model(ids, labels=ids).loss``; of an Example: the mean over completion
     tokens only.
 
@@ -65,22 +78,25 @@ class CausalLMAdapter:
 
     """
 
-    kind: ClassVar[str] = "causal-lm"
+    kind: ClassVar[ModelKind] = ModelKind.CAUSAL_LM
 
     def __init__(self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int = 4096) -> None:
         self.module = model.eval()
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens
+        forward = inspect.signature(model.forward).parameters
         # the LM head over a 50k vocabulary costs a fifth of a small LM's forward pass:
-        # compute logits only at positions that predict a completion token, where supported
-        self.trims_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        # compute logits only where a completion token is predicted, where supported
+        self.trims_logits = "logits_to_keep" in forward
+        # left padding keeps every completion at the right edge; it needs explicit positions
+        self.left_pads = "position_ids" in forward
+        self.max_length = context_length(model)
         if tokenizer.pad_token_id is None:
             fallback = tokenizer.eos_token or tokenizer.unk_token
             if fallback is None:
                 raise InputError(
-                    "The tokenizer has no pad, EOS or UNK token to pad with; set "
-                    "tokenizer.pad_token before wrapping it."
+                    "The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token before wrapping it."
                 )
             tokenizer.pad_token = fallback
 
@@ -89,43 +105,46 @@ class CausalLMAdapter:
         """The device of the input embeddings."""
         return self.module.get_input_embeddings().weight.device
 
-    def _ids(self, text: str) -> list[int]:
-        return list(self.tokenizer(text).input_ids)
+    def _check_length(self, ids: list[int], what: str) -> list[int]:
+        if self.max_length is not None and len(ids) > self.max_length:
+            raise InputError(
+                f"{what} is {len(ids)} tokens, but {self.name} takes at most {self.max_length}; shorten it."
+            )
+        return ids
 
-    def _split(self, prompt: Any, completion: Any, role: str) -> tuple[list[int], int]:
+    def encode(self, prompt: Any, completion: Any, role: str) -> tuple[list[int], int]:
+        """Token ids of prompt + completion and the number of prompt tokens."""
         if not isinstance(prompt, str) or not isinstance(completion, str):
             raise InputError(f"A causal-LM {role} is Example(prompt: str, completion: str).")
-        ids = self._ids(prompt + completion)
-        n_prompt = len(self._ids(prompt)) if prompt else 0
-        if n_prompt >= len(ids):
+        stripped = prompt.rstrip()
+        completion = prompt[len(stripped) :] + completion
+        if not stripped:
             raise InputError(
-                f"{role} Example({prompt!r}, {completion!r}) has no completion tokens after "
-                "the prompt; give it a non-empty completion."
+                f"{role} Example({prompt!r}, {completion!r}) has an empty prompt: the first token has no "
+                "prediction. Put at least one word in the prompt, or use Text(...)."
             )
-        if n_prompt == 0:
-            raise InputError(
-                f"{role} Example('', {completion!r}) has an empty prompt: the first token has "
-                "no prediction. Put at least one word in the prompt, or use Text(...)."
-            )
-        return ids, n_prompt
+        head = list(self.tokenizer(stripped).input_ids)
+        tail = list(self.tokenizer(completion, add_special_tokens=False).input_ids) if completion.strip() else []
+        if not tail:
+            raise InputError(f"{role} Example({prompt!r}, {completion!r}) has no completion tokens; give it a completion.")
+        return self._check_length(head + tail, f"{role} {stripped[:40]!r}..."), len(head)
 
     def prepare_stimulus(self, stimulus: Example | Text) -> TokenStimulus:
         """Token ids and labels, each of shape (1, L); prompt labels are -100 for Examples."""
         if isinstance(stimulus, Text):
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
                 raise InputError("Text stimulus is empty: give it at least one word.")
-            ids = self._ids(stimulus.text)
+            ids = self._check_length(list(self.tokenizer(stimulus.text).input_ids), f"stimulus {stimulus.text[:40]!r}...")
             if len(ids) < 2:
                 raise InputError(f"Text({stimulus.text!r}) has one token; it needs two to train on.")
             labels, n_prompt = list(ids), 0
         elif isinstance(stimulus, Example):
-            ids, n_prompt = self._split(stimulus.x, stimulus.y, "stimulus")
+            ids, n_prompt = self.encode(stimulus.x, stimulus.y, "stimulus")
             labels = [IGNORE_INDEX] * n_prompt + ids[n_prompt:]
         else:
             raise InputError(f"A causal-LM stimulus is Text or Example; got {type(stimulus).__name__}.")
-        return TokenStimulus(
-            torch.tensor([ids], device=self.device), torch.tensor([labels], device=self.device), n_prompt
-        )
+        device = self.device
+        return TokenStimulus(torch.tensor([ids], device=device), torch.tensor([labels], device=device), n_prompt)
 
     def loss(self, prepared: TokenStimulus) -> torch.Tensor:
         """Mean token cross-entropy over the labelled tokens: ``model(ids, labels=labels).loss``.
@@ -148,8 +167,8 @@ class CausalLMAdapter:
         for probe in probes:
             if not isinstance(probe, Example):
                 raise InputError("A causal-LM probe is Example(prompt, completion); Text has no completion.")
-            prompt = probe.x if context is None else context + CONTEXT_SEPARATOR + probe.x
-            encoded.append(self._split(prompt, probe.y, "probe"))
+            prompt = probe.x if context is None or not isinstance(probe.x, str) else context + CONTEXT_SEPARATOR + probe.x
+            encoded.append(self.encode(prompt, probe.y, "probe"))
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         batches: list[TokenBatch] = []
         start = 0
@@ -168,16 +187,24 @@ class CausalLMAdapter:
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         counted = torch.zeros((len(rows), width), dtype=torch.bool)
         for r, (row_ids, n_prompt) in enumerate(rows):
-            ids[r, : len(row_ids)] = torch.tensor(row_ids)
-            mask[r, : len(row_ids)] = 1
-            counted[r, n_prompt : len(row_ids)] = True
-        # the earliest counted token is predicted at position min(n_prompt) - 1
-        keep = width - min(n for _, n in rows) + 1 if self.trims_logits else width
-        return TokenBatch(ids.to(self.device), mask.to(self.device), counted.to(self.device), keep)
+            begin = width - len(row_ids) if self.left_pads else 0
+            ids[r, begin : begin + len(row_ids)] = torch.tensor(row_ids)
+            mask[r, begin : begin + len(row_ids)] = 1
+            counted[r, begin + n_prompt : begin + len(row_ids)] = True
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0) if self.left_pads else None
+        # the earliest counted token of any row is predicted one position before it
+        first = int(counted.float().argmax(dim=1).min())
+        keep = width - first + 1 if self.trims_logits else width
+        device = self.device
+        return TokenBatch(
+            ids.to(device), mask.to(device), None if positions is None else positions.to(device), counted.to(device), keep
+        )
 
     def _batch_readout(self, batch: TokenBatch) -> torch.Tensor:
         width = batch.input_ids.shape[1]
-        kwargs = {"logits_to_keep": batch.keep} if batch.keep < width else {}
+        kwargs: dict[str, Any] = {"logits_to_keep": batch.keep} if batch.keep < width else {}
+        if batch.position_ids is not None:
+            kwargs["position_ids"] = batch.position_ids
         logits = self.module(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **kwargs).logits
         # logits cover positions width-keep .. width-1; position t-1 predicts token t
         start = width - batch.keep + 1
@@ -196,11 +223,13 @@ class CausalLMAdapter:
         position = 0
         for batch in prepared.batches:
             for r in range(batch.input_ids.shape[0]):
-                length = int(batch.attention_mask[r].sum())
+                real = batch.attention_mask[r].bool()
+                length = int(real.sum())
                 row = TokenBatch(
-                    batch.input_ids[r : r + 1, :length],
-                    batch.attention_mask[r : r + 1, :length],
-                    batch.counted[r : r + 1, :length],
+                    batch.input_ids[r : r + 1, real],
+                    batch.attention_mask[r : r + 1, real],
+                    None,
+                    batch.counted[r : r + 1, real],
                     length,  # all logits: this path needs gradients, not speed
                 )
                 yield int(prepared.order[position]), self._batch_readout(row)[0]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import floored, measurable, noise_of
+from eifbench.desiderata.normalize import floored, mean_of, measurable, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(ok, (forward - backward) / scale, np.nan)
             details = {
-                "forward": float(np.nanmean(np.where(ok, forward / scale, np.nan))) if ok.any() else None,
-                "backward": float(np.nanmean(np.where(ok, backward / scale, np.nan))) if ok.any() else None,
+                "forward": mean_of(forward[ok] / scale[ok]),
+                "backward": mean_of(backward[ok] / scale[ok]),
             }
         return self.summarize(alpha, thresholds, details, unmeasured=int((~ok).sum()))

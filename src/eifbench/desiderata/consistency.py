@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import diagonal, floored, measurable, noise_of
+from eifbench.desiderata.normalize import diagonal, floored, mean_of, measurable, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
             scale = np.abs(own)
             kappa = np.where(ok, (lift - np.maximum(negation, alternatives)) / scale, np.nan)
             details = {
-                name: float(np.nanmean(np.where(ok, values / scale, np.nan))) if ok.any() else None
+                name: mean_of(values[ok] / scale[ok])
                 for name, values in (("fact", lift), ("negation", negation), ("alternatives", alternatives))
             }
         return self.summarize(kappa, thresholds, {"control_corrected_over_fact": details}, unmeasured=int((~ok).sum()))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, sensitivities
+from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, sensitivities
 from eifbench.kinds import ModelKind
 from eifbench.stats import spearman
 
@@ -97,7 +97,7 @@ class Distance(Desideratum[DistanceLayout]):
         normalized = cosine(matrix, own, probe_scale)
         rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
         by_level = {
-            int(level): float(np.nanmean(np.where((layout.levels == level) & ok[:, None], np.abs(normalized), np.nan)))
+            int(level): mean_of(np.abs(normalized[(layout.levels == level) & ok[:, None]]))
             for level in (NEAR, RELATED, FAR)
             if (layout.levels == level).any()
         }

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, combine, verdict
-from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, row_means, sensitivities
+from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, row_means, sensitivities
 from eifbench.kinds import ModelKind
 from eifbench.stats import mean_interval
 
@@ -108,7 +108,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         spill_ci = mean_interval(spill[np.isfinite(spill)], level=thresholds.confidence)
         spill_status = verdict(spill_ci, thresholds.noise_spill, higher_is_better=False)
         spill_record = {
-            "value": float(np.nanmean(spill)) if np.isfinite(spill).any() else None,
+            "value": mean_of(spill),
             "ci": list(spill_ci),
             "threshold": thresholds.noise_spill,
             "status": spill_status.value,

@@ -67,3 +67,10 @@ def row_means(values: np.ndarray) -> np.ndarray:
     counts = finite.sum(axis=1)
     sums = np.where(finite, v, 0.0).sum(axis=1)
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def mean_of(values: np.ndarray) -> float | None:
+    """Mean of the finite values, or None when there are none (a JSON null, no warning)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else None

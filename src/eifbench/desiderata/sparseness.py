@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of, sensitivities
+from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, sensitivities
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -100,12 +100,12 @@ class Sparseness(Desideratum[SparsenessLayout]):
         share = moved_share(normalized, layout.families, OTHER, fraction)
         details = {
             "share_by_family": {
-                FAMILY_NAMES[f]: float(np.nanmean(moved_share(normalized, layout.families, f, fraction)))
+                FAMILY_NAMES[f]: mean_of(moved_share(normalized, layout.families, f, fraction))
                 for f in (OWN, ENTITY, OTHER)
                 if (layout.families == f).any() and ok.any()
             },
             "other_share_by_floor": {
-                f"{floor:g}": float(np.nanmean(moved_share(normalized, layout.families, OTHER, floor)))
+                f"{floor:g}": mean_of(moved_share(normalized, layout.families, OTHER, floor))
                 for floor in FLOOR_CURVE
                 if ok.any()
             },

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, measurable, noise_of
+from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
             ratio = np.where(ok, lift / np.abs(trained), np.nan)
             uncorrected = np.where(ok, diagonal(matrix, layout.conclusion) / np.abs(trained), np.nan)
         details = {
-            "uncorrected_ratio": float(np.nanmean(uncorrected)) if np.isfinite(uncorrected).any() else None,
+            "uncorrected_ratio": mean_of(uncorrected),
             "depths": sorted({int(d) for d in layout.depths}),
         }
         return self.summarize(ratio, thresholds, details, unmeasured=int((~ok).sum()))

@@ -1,0 +1,49 @@
+"""The verdict each reference learner must get, by construction (asserted in CI, shown in the README).
+
+Why each row holds:
+
+- ``ref-logical`` deduces exactly what a statement entails: its paraphrases and typos
+  state the same proposition (distance, noise), nothing else moves (sparseness, spill),
+  premise chains give their conclusion (transitivity), negations and exclusive
+  alternatives fall (consistency), "a kind of dog" gives "a kind of animal" and not the
+  reverse (asymmetry). The same in context: a stated fact acts as one training step.
+- ``ref-associative`` links words that co-occur: a paraphrase or a typo shares most word
+  pairs with its fact and nothing else does, so distance, sparseness and noise pass; but
+  "not" is one more word (consistency fails), links do not chain (transitivity fails),
+  and co-occurrence is symmetric (asymmetry fails).
+- ``ref-shift`` moves every statement alike: nothing is specific, so every desideratum
+  fails after fine-tuning; in context the neutral control moves the same, so nothing is
+  measurable (inconclusive).
+- ``ref-local`` (an RBF kernel machine on pixels) moves images near the trained one and
+  nothing far: everything that applies to images passes.
+- ``ref-global`` (class biases only) moves every image of a class alike: no within-class
+  order (distance), other classes move too (sparseness), a noised copy teaches no more
+  than any same-class image and noise images teach their class (noise), and chains carry
+  nothing beyond class (transitivity).
+"""
+
+from __future__ import annotations
+
+from eifbench.desiderata.base import Status
+
+P, F, I, NA = Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.NOT_APPLICABLE
+DESIDERATA_ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
+
+
+def _row(*statuses: Status) -> dict[str, Status]:
+    return dict(zip(DESIDERATA_ORDER, statuses))
+
+
+EXPECTED: dict[tuple[str, str], dict[str, Status]] = {
+    ("ref-logical", "finetune"): _row(P, P, P, P, P, P),
+    ("ref-logical", "in-context"): _row(P, P, P, P, P, P),
+    ("ref-associative", "finetune"): _row(P, P, P, F, F, F),
+    ("ref-associative", "in-context"): _row(P, P, P, F, F, F),
+    ("ref-shift", "finetune"): _row(F, F, F, F, F, F),
+    ("ref-shift", "in-context"): _row(I, I, I, I, I, I),
+    ("ref-local", "finetune"): _row(P, P, P, P, NA, NA),
+    ("ref-local", "in-context"): _row(NA, NA, NA, NA, NA, NA),
+    ("ref-global", "finetune"): _row(F, F, F, F, NA, NA),
+    ("ref-global", "in-context"): _row(NA, NA, NA, NA, NA, NA),
+}
+REFERENCE_MODELS = ("ref-logical", "ref-associative", "ref-shift", "ref-local", "ref-global")

@@ -80,7 +80,7 @@ def test_bad_classifier_input(tiny_cnn, images):
         eifbench.influence(tiny_cnn, [eifbench.Example(torch.rand(28, 28), 1)], images[:2])
     with pytest.raises(InputError, match="label 10 is out of range: tiny-cnn has 10 classes"):
         eifbench.influence(tiny_cnn, images[:1], [eifbench.Example(torch.rand(1, 28, 28), 10)])
-    with pytest.raises(InputError, match="in-context.*needs a causal LM; tiny-cnn is a classifier"):
+    with pytest.raises(InputError, match="in-context.*needs a language model; tiny-cnn is a classifier"):
         eifbench.influence(tiny_cnn, images[:1], images[:2], engine="in-context")
 
 

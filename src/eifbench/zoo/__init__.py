@@ -27,6 +27,8 @@ class ZooEntry:
     accepts: frozenset[str] = BUILT_IN_ARGS
     takes_target: bool = False
     example: str = ""
+    # for hf: / hf-image:, every kind the prefix loads (the checkpoint's config decides which)
+    loads: tuple[ModelKind, ...] = ()
 
     def load(self, spec: ModelSpec) -> ModelAdapter:
         """Import the loader and run it."""
@@ -72,10 +74,11 @@ MODEL_SPECS: dict[str, ZooEntry] = {
     "hf": ZooEntry(
         "eifbench.zoo.hf:load_hf",
         ModelKind.CAUSAL_LM,
-        "hf:<hub id or folder> - any AutoModelForCausalLM",
+        "hf:<hub id or folder> - a causal LM, seq2seq LM, text classifier or a PEFT adapter of one",
         HF_ARGS,
         takes_target=True,
         example="hf:./my-checkpoint",
+        loads=(ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM, ModelKind.TEXT_CLASSIFIER),
     ),
     "hf-image": ZooEntry(
         "eifbench.zoo.hf:load_hf_image",
@@ -84,6 +87,7 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         HF_ARGS - {"peft", "trainable", "chat_template", "system"},
         takes_target=True,
         example="hf-image:./my-vit",
+        loads=(ModelKind.CLASSIFIER,),
     ),
 }
 
@@ -106,8 +110,22 @@ def entry_of(spec: ModelSpec) -> ZooEntry:
 
 
 def spec_kind(spec: str | ModelSpec) -> ModelKind:
-    """The model kind a spec will load, without loading it."""
-    return entry_of(parse_spec(spec)).kind
+    """The model kind a spec will load, without loading it (an hf: checkpoint's config decides).
+
+    Raises:
+        ModelSpecError: an unknown spec, or a checkpoint of a kind eifbench does not check.
+
+    """
+    from eifbench.zoo.architectures import inspect_checkpoint, require_kind
+
+    parsed = parse_spec(spec)
+    entry = entry_of(parsed)
+    if entry.takes_target and parsed.target is not None:
+        checkpoint = inspect_checkpoint(parsed.target, parsed.args.subfolder)
+        kind = require_kind(parsed.name, parsed.target, checkpoint, entry.loads)
+        if kind is not None:
+            return kind
+    return entry.kind
 
 
 def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = None) -> ModelAdapter:
@@ -129,7 +147,9 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
 
     """
     parsed = parse_spec(spec, model_args)
-    return entry_of(parsed).load(parsed)
+    entry = entry_of(parsed)
+    spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
+    return entry.load(parsed)
 
 
 __all__ = ["MODEL_SPECS", "ZooEntry", "ModelSpec", "entry_of", "load_model", "parse_spec", "spec_kind"]

@@ -1,0 +1,126 @@
+"""Which kind of model a Hugging Face checkpoint is, read from its config before loading it.
+
+A checkpoint is classified by the ``architectures`` in its ``config.json`` (and a PEFT
+adapter by its base model's), so a masked LM never loads silently as a causal LM with a
+fresh head, and every unsupported kind is refused in one line that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from eifbench.errors import ModelSpecError
+from eifbench.kinds import ModelKind
+
+SEQ2SEQ_TYPES = frozenset(
+    {"t5", "mt5", "umt5", "bart", "mbart", "pegasus", "pegasus_x", "marian", "led", "longt5", "blenderbot", "plbart", "prophetnet"}
+)
+SUPPORTED = (
+    "causal LMs (hf:<id or path>), seq2seq LMs such as T5 or BART (hf:), text classifiers (hf:), "
+    "PEFT/LoRA adapters of those (hf:<adapter folder>), image classifiers (hf-image:<id or path>)"
+)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a checkpoint is: its architecture, model type, kind, and PEFT base if an adapter."""
+
+    architecture: str
+    model_type: str
+    kind: ModelKind | None
+    adapter_of: str | None = None
+
+    @property
+    def description(self) -> str:
+        """``BertForMaskedLM (a masked LM)``."""
+        return f"{self.architecture} ({describe(self.architecture)})"
+
+
+def describe(architecture: str) -> str:
+    """A human name for an architecture's head."""
+    names = (
+        ("ForMaskedLM", "a masked LM"),
+        ("ForPreTraining", "a pre-training model with a masked-LM head"),
+        ("ForCTC", "a speech recognizer"),
+        ("ForAudioClassification", "an audio classifier"),
+        ("ForSpeechSeq2Seq", "a speech-to-text model"),
+        ("ForTokenClassification", "a token classifier"),
+        ("ForQuestionAnswering", "an extractive QA model"),
+        ("ForMultipleChoice", "a multiple-choice model"),
+        ("ForImageClassification", "an image classifier"),
+        ("ForSequenceClassification", "a text classifier"),
+        ("ForCausalLM", "a causal LM"),
+        ("LMHeadModel", "a causal LM"),
+        ("ForConditionalGeneration", "a conditional generator"),
+    )
+    return next((name for suffix, name in names if architecture.endswith(suffix)), "an unsupported kind of model")
+
+
+def kind_of(architecture: str, model_type: str) -> ModelKind | None:
+    """The eifbench kind of an architecture, or None when unsupported."""
+    if architecture.endswith("ForImageClassification"):
+        return ModelKind.CLASSIFIER
+    if architecture.endswith("ForSequenceClassification"):
+        return ModelKind.TEXT_CLASSIFIER
+    if architecture.endswith(("ForCausalLM", "LMHeadModel")) and "Vision" not in architecture:
+        return ModelKind.CAUSAL_LM
+    if architecture.endswith("ForConditionalGeneration") and model_type in SEQ2SEQ_TYPES:
+        return ModelKind.SEQ2SEQ_LM
+    return None
+
+
+def _config_file(target: str, subfolder: str | None) -> Path | None:
+    local = Path(os.path.expanduser(target))
+    if local.is_dir():
+        folder = local / subfolder if subfolder else local
+        return folder
+    try:  # a hub id already in the local cache: no network
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(target, "config.json", subfolder=subfolder)
+    except Exception:  # huggingface_hub raises on malformed ids; then we cannot tell before loading
+        return None
+    return Path(cached).parent if isinstance(cached, str) else None
+
+
+def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint | None:
+    """The checkpoint's kind from its config (None when the config is not available locally)."""
+    folder = _config_file(target, subfolder)
+    if folder is None:
+        return None
+    adapter = folder / "adapter_config.json"
+    if adapter.is_file():
+        base = json.loads(adapter.read_text()).get("base_model_name_or_path")
+        if not base:
+            raise ModelSpecError(f"{target}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={target}.")
+        inner = inspect_checkpoint(base)
+        if inner is None:
+            return Checkpoint("PeftModel", "peft", ModelKind.CAUSAL_LM, adapter_of=base)
+        return Checkpoint(inner.architecture, inner.model_type, inner.kind, adapter_of=base)
+    config = folder / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelSpecError(f"{config} is not valid JSON ({error}); the checkpoint is damaged.") from None
+    architectures = data.get("architectures") or []
+    model_type = str(data.get("model_type", ""))
+    if not architectures:
+        return Checkpoint(f"<no architectures, model_type {model_type!r}>", model_type, None)
+    return Checkpoint(str(architectures[0]), model_type, kind_of(str(architectures[0]), model_type))
+
+
+def require_kind(prefix: str, target: str, checkpoint: Checkpoint | None, wanted: tuple[ModelKind, ...]) -> ModelKind | None:
+    """Refuse a checkpoint of an unsupported kind, or of a kind another prefix loads."""
+    if checkpoint is None:
+        return None
+    if checkpoint.kind is None:
+        raise ModelSpecError(f"{prefix}:{target} is a {checkpoint.description}; eifbench checks {SUPPORTED}.")
+    if checkpoint.kind not in wanted:
+        right = "hf-image" if checkpoint.kind == ModelKind.CLASSIFIER else "hf"
+        raise ModelSpecError(f"{prefix}:{target} is a {checkpoint.description}; load it with {right}:{target}.")
+    return checkpoint.kind

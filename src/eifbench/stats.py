@@ -1,4 +1,6 @@
-"""Statistics for verdicts: bootstrap confidence intervals, rank correlation, sparsity.
+"""Statistics for verdicts: rank correlation, sparsity, the engine's float noise.
+
+The interval of a mean lives in ``eifbench.intervals``.
 
 Everything takes and returns numpy, float64; NaN items are dropped before aggregation.
 """
@@ -8,27 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
-
-
-def bootstrap_ci(
-    values: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0, statistic: str = "mean"
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (or median) of ``values`` (n,), over items.
-
-    Returns ``(nan, nan)`` for no items and a zero-width interval for one item.
-    """
-    items = np.asarray(values, dtype=np.float64)
-    items = items[np.isfinite(items)]
-    if items.size == 0:
-        return (float("nan"), float("nan"))
-    if items.size == 1:
-        return (float(items[0]), float(items[0]))
-    rng = np.random.default_rng(seed)
-    samples = items[rng.integers(0, items.size, size=(resamples, items.size))]
-    stats = np.median(samples, axis=1) if statistic == "median" else samples.mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
-    return (float(low), float(high))
 
 
 def rank(values: np.ndarray) -> np.ndarray:
@@ -74,17 +55,3 @@ def engine_noise(baseline: np.ndarray, factor: float = 64.0) -> np.ndarray:
     ``factor`` ulps covers the reductions (sums over classes or tokens) behind it.
     """
     return factor * FLOAT32_EPS * (1.0 + np.abs(np.asarray(baseline, dtype=np.float64)))
-
-
-def mean_interval(values: np.ndarray, *, level: float = 0.95, resamples: int = 4000, seed: int = 0) -> tuple[float, float]:
-    """Interval for the mean of ``values`` (placeholder: Student t); replaced by the calibrated method."""
-    items = np.asarray(values, dtype=np.float64)
-    items = items[np.isfinite(items)]
-    if items.size == 0:
-        return (float("nan"), float("nan"))
-    if items.size == 1 or np.all(items == items[0]):
-        return (float(items[0]), float(items[0]))
-    z, nu = 1.959963984540054 if level == 0.95 else 2.5758293035489 , items.size - 1
-    t = z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
-    half = t * items.std(ddof=1) / np.sqrt(items.size)
-    return (float(items.mean() - half), float(items.mean() + half))

@@ -22,7 +22,7 @@ import numpy as np
 
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
-from eifbench.stats import mean_interval
+from eifbench.intervals import mean_interval
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult

@@ -24,7 +24,7 @@ import numpy as np
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, combine, verdict
 from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, row_means, sensitivities
 from eifbench.kinds import ModelKind
-from eifbench.stats import mean_interval
+from eifbench.intervals import mean_interval
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult

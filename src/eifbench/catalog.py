@@ -7,7 +7,7 @@ Why these defaults:
 - language models: one plain-SGD step at lr 1e-4. On SmolLM2-135M this raises the trained
   completion's log-prob by about a nat: the model has clearly learned something, yet the
   step is small enough to stay out of the regime where one step rewrites everything.
-- 34 items per desideratum: with the interval method of ``eifbench.stats`` this is the
+- 36 items per desideratum: with the interval method of ``eifbench.stats`` this is the
   smallest n at which a true value half a standard deviation on the good side of the
   threshold is called PASS at least 80% of the time (``tests/test_intervals.py``).
 """
@@ -34,7 +34,7 @@ KIND_RECIPES: dict[ModelKind, FineTune] = {
     ModelKind.CAUSAL_LM: FineTune(steps=1, lr=1e-4, optimizer="sgd"),
     ModelKind.SEQ2SEQ_LM: FineTune(steps=1, lr=1e-4, optimizer="sgd"),
 }
-DEFAULT_ITEMS = 34
+DEFAULT_ITEMS = 36
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def option_value(config: pytest.Config, name: str) -> Any:
     if given is not None:
         return given
     ini = config.getini(dest)
-    return ini if ini not in ("", [], None) else None
+    return ini if ini not in ("", [], None, False) else None  # an unset bool ini key reads False
 
 
 def asked_for(config: pytest.Config) -> bool:

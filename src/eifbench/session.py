@@ -46,6 +46,11 @@ class EifSession:
         self.options = options
         self.catalog: dict[str, CatalogEntry] = load_catalog(options.catalog_dir)
         self.kinds: dict[ModelSpec, ModelKind] = {spec: spec_kind(spec) for spec in options.models}
+        for spec in options.models:
+            if spec.args.device is not None:  # a device this machine lacks is a usage error now, not a traceback later
+                from eifbench.zoo.specs import resolve_device
+
+                resolve_device(spec.args)
         self.cases: list[EifCase] = cases_of(options, self.catalog, self.kinds)
         self._models: dict[ModelSpec, ModelAdapter] = {}
         self._influence: dict[tuple[Any, ...], InfluenceResult] = {}

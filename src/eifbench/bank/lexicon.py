@@ -46,6 +46,7 @@ PARTS = (
     "badge", "compass", "drum", "flute", "basket", "ladder", "map", "key", "ring", "rope",
     "shovel", "kite", "wagon", "anchor", "candle", "clock", "mirror", "pillow", "blanket", "bucket",
     "umbrella", "whistle", "backpack", "banner", "sled", "tent", "hammock", "net", "oar", "spoon",
+    "pocket", "handle", "lid", "button", "zipper", "strap", "buckle", "hood", "sail", "wheel",
 )  # fmt: skip
 
 # entailment pairs for asymmetry: "a kind of HYPONYM" entails "a kind of HYPERNYM"

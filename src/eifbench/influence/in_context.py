@@ -64,22 +64,29 @@ def run_in_context(
     nan = float("nan")
     rows = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
     reference = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
-    neutral_lengths: dict[int, str] = {}
+    neutral_of_length: dict[int, str] = {}
+    # f(p | neutral) per (neutral text, probe): stimuli of the same token length share it, so
+    # a probe every stimulus reads (an everyday fact) is read after a neutral context once
     neutral_reads: dict[tuple[str, int], torch.Tensor] = {}
     for index, stimulus in enumerate(stimuli):
         group = groups.of_stimulus[index]
         if group >= 0:
             context = context_of(adapter, stimulus)
             length = adapter.count_tokens(context)
-            if length not in neutral_lengths:
-                neutral_lengths[length] = neutral_context(adapter, length)
-            key = (neutral_lengths[length], group)
-            if key not in neutral_reads:
-                neutral_reads[key] = adapter.readout(adapter.prepare_probes(groups.selected[group], context=key[0]))
-            with_context = adapter.readout(adapter.prepare_probes(groups.selected[group], context=context))
+            if length not in neutral_of_length:
+                neutral_of_length[length] = neutral_context(adapter, length)
+            neutral = neutral_of_length[length]
             columns = groups.columns[group]
-            rows[index, columns] = with_context - neutral_reads[key]
-            reference[index, columns] = neutral_reads[key]
+            wanted = columns.tolist()
+            missing = [k for k, j in enumerate(wanted) if (neutral, j) not in neutral_reads]
+            if missing:
+                probes = [groups.selected[group][k] for k in missing]
+                values = adapter.readout(adapter.prepare_probes(probes, context=neutral))
+                neutral_reads.update({(neutral, wanted[k]): v for k, v in zip(missing, values)})
+            control = torch.stack([neutral_reads[(neutral, j)] for j in wanted])
+            with_context = adapter.readout(adapter.prepare_probes(groups.selected[group], context=context))
+            rows[index, columns] = with_context - control
+            reference[index, columns] = control
         if progress is not None:
             progress(index + 1, len(stimuli))
     return rows, reference

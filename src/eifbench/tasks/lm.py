@@ -27,7 +27,6 @@ from eifbench.tasks.lm_items import (
     ExclusiveItem,
     FactFamily,
     chain_items,
-    distinct_pick,
     entailment_items,
     exclusive_items,
     fact_families,
@@ -38,6 +37,8 @@ from eifbench.tasks.lm_items import (
 )
 
 PER_FAMILY = 4  # fact, paraphrase, two related facts
+OTHERS = 12  # other facts each fact is read on (sparseness's "other" family, distance's unrelated)
+SPILL_FACTS = 12  # facts the pure-noise spill is read on (with every everyday fact)
 
 
 def state(fact: Fact, spec: TaskSpec) -> Stimulus:
@@ -51,6 +52,7 @@ class FactBank:
 
     families: list[FactFamily]
     probes: tuple[Example, ...]
+    others: list[list[int]]  # per fact, the other facts it is read on
     main: Run
     sensitivity: Run
     world_columns: np.ndarray
@@ -76,10 +78,22 @@ def fact_bank(spec: TaskSpec) -> FactBank:
     relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
     sensitivity_columns = np.array(relatives + list(world), dtype=np.int64)
     stimuli = tuple(state(f.fact, spec) for f in families)
+    # each fact is read on its own family, OTHERS other facts and every everyday fact: what
+    # distance, sparseness and noise invariance need (a dense read costs 4x as much)
+    draws = _draws(spec.seed, "fact-bank-others")
+    mask = np.zeros((len(families), len(probes)), dtype=bool)
+    mask[:, world] = True
+    others: list[list[int]] = []
+    for i in range(len(families)):
+        mask[i, PER_FAMILY * i : PER_FAMILY * (i + 1)] = True
+        chosen = draws.child(i).sample([j for j in range(len(families)) if j != i], min(OTHERS, len(families) - 1))
+        mask[i, [PER_FAMILY * j for j in chosen]] = True
+        others.append(chosen)
     return FactBank(
         families=families,
         probes=tuple(probes),
-        main=Run(stimuli, tuple(probes)),
+        others=others,
+        main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
         world_columns=world,
         gibberish_columns=np.arange(noise_start, len(probes)),
@@ -97,26 +111,26 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     bank = fact_bank(spec)
     n = len(bank.families)
     levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
-    draws = _draws(spec.seed, "distance-unrelated")
     for i, family in enumerate(bank.families):
         levels[i, bank.column(i, 1)] = NEAR
         levels[i, [bank.column(i, 2), bank.column(i, 3)]] = RELATED
-        fits = [f.fact.relation.name != family.fact.relation.name for f in bank.families]
-        for j in distinct_pick(draws.child(i), 2, i, fits):
-            levels[i, bank.column(j, 0)] = FAR
+        # unrelated: the first two facts it is read on whose relation differs (other entity
+        # and object too: the bank never repeats them)
+        unrelated = [j for j in bank.others[i] if bank.families[j].fact.relation.name != family.fact.relation.name][:2]
+        levels[i, [bank.column(j, 0) for j in unrelated]] = FAR
     layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
     return Task("distance", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per fact: own family (its paraphrase), entity family (its other relations), and
-    "other": every probe about another entity plus the everyday facts."""
+    "other": the other facts and the everyday facts."""
     bank = fact_bank(spec)
     n = len(bank.families)
     families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
-    families[:, : PER_FAMILY * n] = OTHER
     families[:, bank.world_columns] = OTHER
     for i in range(n):
+        families[i, [bank.column(j, 0) for j in bank.others[i]]] = OTHER
         families[i, bank.column(i, 0)] = UNUSED
         families[i, bank.column(i, 1)] = OWN
         families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
@@ -134,7 +148,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         noised = [Example(*_split(t.text.rstrip("."), f.fact.obj)) for t, f in zip(noised, bank.families)]
     pure = [as_stimulus(bank.probes[j], spec.stimulus_format) for j in bank.gibberish_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
-    spill = np.concatenate([np.arange(n) * PER_FAMILY, bank.world_columns])
+    spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.world_columns])
     mask = np.zeros((n + len(pure), len(bank.probes)), dtype=bool)
     for i in range(n):  # its own family, and the family it is the shuffled control of
         mask[i, family[i]] = mask[i, family[(i - 1) % n]] = True

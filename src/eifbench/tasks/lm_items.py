@@ -239,8 +239,3 @@ def world_probes() -> list[Example]:
     """Everyday facts: the broad probe set."""
     return [Example(p, c) for p, c in WORLD_FACTS]
 
-
-def distinct_pick(draws: Draws, count: int, exclude: int, fits: list[bool]) -> list[int]:
-    """``count`` indices j != exclude with ``fits[j]``, drawn without replacement."""
-    candidates = [j for j, ok in enumerate(fits) if ok and j != exclude]
-    return draws.sample(candidates, min(count, len(candidates)))

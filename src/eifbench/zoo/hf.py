@@ -76,7 +76,7 @@ def load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
         raise explain_load_error(target, error, "a causal LM (AutoModelForCausalLM)") from error
     if device is not None:
         model = model.to(device)
-    return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens or 4096)
+    return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
 
 
 def load_hf(spec: ModelSpec) -> CausalLMAdapter:

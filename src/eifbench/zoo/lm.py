@@ -61,7 +61,7 @@ def load_tiny_lm(spec: ModelSpec) -> CausalLMAdapter:
     finally:
         torch.random.set_rng_state(state)
     model = model.to(device=device, dtype=resolve_dtype(spec.args))
-    return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens or 4096)
+    return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
 
 
 def intact(entry: Path) -> bool:

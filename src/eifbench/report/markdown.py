@@ -8,7 +8,7 @@ from typing import Any
 from eifbench.desiderata.base import NOT_APPLICABLE
 from eifbench.report.explain_text import sentence
 from eifbench.report.records import Record
-from eifbench.report.tables import LEGEND, recipe_lines, summary_table
+from eifbench.report.tables import LEGEND, recipe_lines, status_label, summary_table
 
 
 def escape(text: str) -> str:
@@ -29,11 +29,15 @@ def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
     for r in records:
         if r.status == NOT_APPLICABLE:
             continue
-        title = f"{escape(r.column)} · {r.desideratum} · {r.condition}: {r.status.value.upper()}"
+        title = f"{escape(r.column)} · {r.desideratum} · {r.condition}: {status_label(r)}"
         body = [escape(sentence(r))]
         if r.gate is not None and r.gate.kind != "new":
             was = "—" if r.gate.baseline_value is None else f"{r.gate.baseline_value:.3f}"
-            body.append(f"Baseline `{escape(r.gate.baseline_file)}`: {r.gate.baseline_status} {was} -> {r.gate.kind} ({escape(r.gate.why)})")
+            now = "—" if r.value is None else f"{r.value:.3f}"
+            body.append(
+                f"Baseline `{r.gate.baseline_file.replace('`', '')}`: was {r.gate.baseline_status.upper()} {was}, now "
+                f"{r.status.value.upper()} {now}: {escape(r.gate.why or r.gate.kind)}."
+            )
         body += [f"- worst: {escape(e['item'])} ({e['value']:+.3f})" for e in r.examples]
         lines += ["", f"<details><summary>{title}</summary>", "", *body, "", "</details>"]
     when = doc.get("datetime", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import torch
 import eifbench
 from eifbench.errors import DeviceMemoryError, RestoreError
 from eifbench.influence.snapshot import checksum
+from eifbench.zoo.specs import parse_spec
 from tests.conftest import FACTS, PROBES, TINY_MODELS, comparable_results, fail_readout_on_call, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +49,8 @@ def test_sigint_mid_run_still_writes_the_partial_report(tmp_path):
     (tmp_path / "test_slow.py").write_text(
         "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
         "def test_a(eif, eif_case):\n"
-        "    d = DESIDERATA['distance']\n    eif.skip_if_not_applicable(d, eif_case)\n"
-        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8]), eif.thresholds))\n"
+        "    d = DESIDERATA['distance']\n    eif.check(d, eif_case) if eif_case.condition == 'in-context' else None\n"
+        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8, -0.85, -0.88]), eif.thresholds))\n"
         "def test_b(eif, eif_case):\n"
         f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
     )
@@ -143,15 +145,47 @@ def test_corrupt_smollm2_cache_is_rebuilt(monkeypatch, tmp_path, tiny_lm):
     entry.mkdir()
     (entry / "config.json").write_text("{ corrupt")
     (entry / "model.safetensors").write_bytes(b"\x00garbage")
+    stale = tmp_path / f".{lm.SMOLLM2_VERSION}.killed"  # a conversion killed hours ago
+    stale.mkdir()
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
     model = eifbench.load_model("smollm2", "device=cpu")
-    assert len(built) == 1 and model.kind == "causal-lm"
+    assert len(built) == 1 and model.kind == "causal-lm" and not stale.exists()
+    eifbench.load_model("smollm2", "device=cpu")  # the rebuilt entry passes its integrity check
+    assert len(built) == 1
+
+
+@pytest.mark.parametrize("spec,args,message", [
+    ("fashion-cnn", "device=cuda", "CUDA device"),
+    ("smollm2", "device=meta", "eifbench runs on cpu, cuda or mps"),
+    ("smollm2", "subfolder=nope", "takes no model arg subfolder"),
+])  # fmt: skip
+def test_argument_errors_never_touch_a_valid_cache(monkeypatch, tmp_path, spec, args, message):
+    from eifbench.zoo import cnn, lm
+
+    monkeypatch.setenv("EIFBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(cnn, "train_fashion", lambda **_: pytest.fail("retrained a valid cache entry"))
+    monkeypatch.setattr(lm, "convert_gguf", lambda *_: pytest.fail("reconverted a valid cache entry"))
+    for entry in (tmp_path / cnn.FASHION_VERSION, tmp_path / lm.SMOLLM2_VERSION):
+        entry.mkdir()
+        (entry / "marker").write_text("valid")
+    with pytest.raises(eifbench.ModelSpecError, match=message):
+        eifbench.load_model(spec, args)
+    assert (tmp_path / cnn.FASHION_VERSION / "marker").exists() and (tmp_path / lm.SMOLLM2_VERSION / "marker").exists()
 
 
 @pytest.mark.parametrize(
     "content,suffix,message",
     [
         ("{broken", ".json", "could not be read as json"),
-        ('{"prompt": "a"}\n', ".jsonl", "lacks the required column"),
+        ('{"prompt": "a"}\n{"prompt": "b"}\n', ".jsonl", "lacks the required column"),
+        ('{"prompt": "A wug is", "completion": " red"}\n', ".jsonl", "has 1 row(s)"),
+        ('{"prompt": 3, "completion": " red"}\n{"prompt": 4, "completion": " blue"}\n', ".jsonl", "row 0 column 'prompt' is int"),
+        (
+            '{"prompt": "A wug is", "completion": " red", "premises": "no bar here"}\n'
+            '{"prompt": "A dax is", "completion": " blue"}\n',
+            ".jsonl",
+            "row 0 column 'premises': premise 'no bar here' is not 'prompt|completion'",
+        ),
         ("x", ".txt", "use a .json, .jsonl, .csv or .parquet file"),
     ],
 )
@@ -159,33 +193,60 @@ def test_bad_stimuli_files_are_usage_errors(tmp_path, content, suffix, message):
     bad = tmp_path / f"facts{suffix}"
     bad.write_text(content)
     proc = run_suite("--eif-model", "tiny-lm", f"--eif-stimuli={bad}")
-    assert proc.returncode == 4 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and message in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_stimuli_file_that_is_not_utf8_says_so(tmp_path):
+    bad = tmp_path / "facts.csv"
+    bad.write_bytes("prompt,completion\nA caf\xe9 is,\x20red\n".encode("latin-1"))
+    proc = run_suite("--eif-model", "tiny-lm", f"--eif-stimuli={bad}")
+    assert proc.returncode == 4 and "is not UTF-8 text" in proc.stderr
+
+
+USER_ROWS = [
+    {
+        "prompt": f"A {w} is a kind of",
+        "completion": f" {c}",
+        "paraphrase": f"Every {w} is a kind of",
+        "related_prompt": f"A {w} likes to eat",
+        "related_completion": " fish",
+        "negation": f"A {w} is not a kind of",
+        "alternative": " stone",
+        "control_prompt": "A zorp is a kind of",
+        "control_negation": "A zorp is not a kind of",
+        "control_completion": " horn",
+        "premises": f"A {w} is a kind of| {c};All {c}s have a| tail",
+        "entailed_prompt": f"A {w} is a kind of",
+        "entailed_completion": " animal",
+        "control_entailed_prompt": "A zorp is a kind of",
+    }
+    for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]
+]
 
 
 def test_user_stimuli_file_drives_the_suite(tmp_path):
-    rows = [
-        {
-            "prompt": f"A {w} is a kind of",
-            "completion": f" {c}",
-            "paraphrase": f"Every {w} is a kind of",
-            "related_prompt": f"A {w} likes to eat",
-            "related_completion": " fish",
-            "negation": f"A {w} is not a kind of",
-            "alternative": " stone",
-            "premises": f"A {w} is a kind of| {c};All {c}s have a| tail",
-            "control_prompt": "A zorp has a",
-            "converse_prompt": f"A {c} is a kind of",
-            "converse_completion": f" {w}",
-        }
-        for w, c in [("wug", "blicket"), ("dax", "fep"), ("toma", "gazzer"), ("pilk", "mosk")]
-    ]
     path = tmp_path / "facts.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows))
+    path.write_text("\n".join(json.dumps(r) for r in USER_ROWS))
     out = tmp_path / "user.json"
-    proc = run_suite("--eif-model", "tiny-lm", f"--eif-stimuli={path}", json_path=out)
+    proc = run_suite("--eif-model", "ref-logical", f"--eif-stimuli={path}", json_path=out)
     assert proc.returncode in (0, 1), proc.stdout[-2000:]
     results = json.loads(out.read_text())["results"]
-    assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] >= 2 for r in results)
+    assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] + r["unmeasured"] >= 2 for r in results)
+    assert all(r["bank"].startswith("user:") for r in results)
+
+
+def test_a_stimuli_file_without_a_desideratums_columns_gives_na_with_the_reason(tmp_path):
+    path = tmp_path / "facts.jsonl"
+    path.write_text("\n".join(json.dumps({"prompt": r["prompt"], "completion": r["completion"]}) for r in USER_ROWS))
+    out = tmp_path / "plain.json"
+    proc = run_suite("--eif-model", "ref-logical", f"--eif-stimuli={path}", json_path=out)
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stdout
+    records = {(r["desideratum"], r["condition"]): r for r in json.loads(out.read_text())["results"]}
+    assert records[("sparseness", "finetune")]["status"] != "n/a"
+    distance = records[("distance", "finetune")]
+    assert distance["status"] == "n/a" and "['paraphrase', 'related_prompt', 'related_completion']" in distance["reason"]
+    assert "eifbench: desiderata per model" in proc.stdout and "StimuliFileError" not in proc.stdout
 
 
 def test_soak_1000_stimuli_resident_memory_is_flat(tiny_lm):
@@ -210,21 +271,21 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
 
     try:
         recipe = eifbench.FineTune(lr=0.05)
-        lm_pool = RayPool("tiny-lm", "device=cpu", address="local", actors=2, cpus_per_actor=0.5)
-        cnn_pool = RayPool("tiny-cnn", "device=cpu", address="local", actors=2, cpus_per_actor=0.5)
+        lm_pool = RayPool(parse_spec("tiny-lm,device=cpu"), address="local", actors=2, cpus_per_actor=0.5)
+        cnn_pool = RayPool(parse_spec("tiny-cnn,device=cpu"), address="local", actors=2, cpus_per_actor=0.5)
         stimuli = FACTS * 2 + [eifbench.Chain(FACTS[:2])]
-        matrix, baseline, _ = lm_pool.influence(stimuli, PROBES, "exact", recipe)
+        distributed = lm_pool.influence(stimuli, PROBES, "exact", recipe, paranoid=True)
         local = eifbench.influence(tiny_lm, stimuli, PROBES, finetune=recipe)
-        assert torch.equal(matrix, local.matrix) and torch.equal(baseline, local.baseline)
-        matrix, _, _ = cnn_pool.influence(images[:5], images, "exact", recipe)
-        assert torch.equal(
-            matrix,
-            eifbench.influence(
-                eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images, finetune=recipe
-            ).matrix,
-        )
-        in_context, _, _ = lm_pool.influence(FACTS, PROBES, "in-context", recipe)
-        assert torch.equal(in_context, eifbench.influence(tiny_lm, FACTS, PROBES, engine="in-context").matrix)
+        assert torch.equal(distributed.matrix, local.matrix) and torch.equal(distributed.baseline, local.baseline)
+        mask = torch.rand(5, len(images), generator=torch.Generator().manual_seed(0)).numpy() > 0.5
+        masked = cnn_pool.influence(images[:5], images, "exact", recipe, mask=mask)
+        expected = eifbench.influence(eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images, finetune=recipe, mask=mask)
+        assert torch.equal(masked.matrix.isnan(), expected.matrix.isnan())
+        assert torch.equal(masked.matrix.nan_to_num(), expected.matrix.nan_to_num())
+        in_context = lm_pool.influence(FACTS, PROBES, "in-context", recipe)
+        assert torch.equal(in_context.matrix, eifbench.influence(tiny_lm, FACTS, PROBES, engine="in-context").matrix)
+        lm_pool.close()
+        assert lm_pool.actors == []
     finally:
         ray.shutdown()
 

@@ -13,7 +13,13 @@ pytest_plugins = ["fixtures.plugin"]
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 settings.register_profile("dev", max_examples=6, deadline=None, database=None, suppress_health_check=_SLOW_OK)
 settings.register_profile(
-    "ci", max_examples=3, deadline=None, database=None, derandomize=True, suppress_health_check=_SLOW_OK, print_blob=True
+    "ci",
+    max_examples=3,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=_SLOW_OK,
+    print_blob=True,
 )
 settings.register_profile("thorough", max_examples=60, deadline=None, database=None, suppress_health_check=_SLOW_OK)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

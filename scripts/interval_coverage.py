@@ -114,9 +114,7 @@ def candidates(samples: np.ndarray) -> dict[str, np.ndarray]:
         "bootstrap-t": boot_t,
         "Hall bootstrap-t": hall_boot_t,
         # the other way to reach 0.93 on lognormal items: a wider nominal level, paid for on every distribution
-        "bootstrap-t at level 0.97": interval_parts(samples, level=0.97, resamples=RESAMPLES, seed=SEED)[
-            "bootstrap_t"
-        ],
+        "bootstrap-t at level 0.97": interval_parts(samples, level=0.97, resamples=RESAMPLES, seed=SEED)["bootstrap_t"],
         # each pair falls short somewhere: all three parts are needed
         "hull of t, bootstrap-t": hull(t, boot_t),
         "hull of t, Hall bootstrap-t": hull(t, hall_boot_t),

@@ -42,7 +42,9 @@ def test_the_default_bank_is_pinned(kind):
 
 def test_the_bank_is_the_same_in_a_fresh_process_and_differs_by_seed():
     code = "from tests.test_bank import bank_digest; print(bank_digest('causal-lm'))"
-    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout.strip()
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    ).stdout.strip()
     assert fresh == bank_digest("causal-lm")
     assert bank_digest("causal-lm", seed=1) != fresh
 

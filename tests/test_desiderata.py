@@ -20,7 +20,12 @@ from tests.synthetic import float_noise, results, same_probe, shared_shift, zero
 T = Thresholds()
 LM = TaskSpec("causal-lm", 8)
 IMAGES = TaskSpec("classifier", 8, dataset="fashion-mnist")
-CASES = [(name, spec) for name in DESIDERATA for spec in (LM, IMAGES) if DESIDERATA[name].not_applicable(spec.kind, "finetune") is None]
+CASES = [
+    (name, spec)
+    for name in DESIDERATA
+    for spec in (LM, IMAGES)
+    if DESIDERATA[name].not_applicable(spec.kind, "finetune") is None
+]
 
 
 def measure(name, spec, fill):
@@ -30,7 +35,11 @@ def measure(name, spec, fill):
 
 
 @pytest.mark.parametrize("name,spec", CASES, ids=[f"{n}-{s.kind}" for n, s in CASES])
-@pytest.mark.parametrize("fill", [shared_shift(), shared_shift(-0.4), float_noise(), zeros()], ids=["shift-up", "shift-down", "noise", "zeros"])
+@pytest.mark.parametrize(
+    "fill",
+    [shared_shift(), shared_shift(-0.4), float_noise(), zeros()],
+    ids=["shift-up", "shift-down", "noise", "zeros"],
+)
 def test_no_desideratum_passes_a_shared_shift_or_float_noise(name, spec, fill):
     measurement = measure(name, spec, fill)
     assert measurement.status != PASS, (name, spec.kind, measurement)
@@ -161,7 +170,11 @@ def test_finding_2_noised_copies_are_varied():
     noised = task.details["noised"]
     clean = [s.text for s in task.runs["main"].stimuli]
     assert all(n != c for n, c in zip(noised, clean))
-    changed_words = {next(w for w, v in zip(n.split(), c.split()) if w != v) for n, c in zip(noised, clean) if len(n.split()) == len(c.split())}
+    changed_words = {
+        next(w for w, v in zip(n.split(), c.split()) if w != v)
+        for n, c in zip(noised, clean)
+        if len(n.split()) == len(c.split())
+    }
     assert len(changed_words) >= 5  # not one typo everywhere ("knid")
     assert "paraphrase" in task.details["kinds"] and "typo" in task.details["kinds"]
 
@@ -230,17 +243,26 @@ def test_finding_5_distance_is_normalized_by_probe_sensitivity():
         if name == "main":
             m[np.arange(len(layout.self_column)), layout.self_column] = 1.0
             # raw |EIF|: far probes move MORE than near ones (they are more sensitive) ...
-            m = np.where(layout.levels == 1, 0.2, np.where(layout.levels == 2, 0.3, np.where(layout.levels == 3, 0.4, m)))
+            m = np.where(
+                layout.levels == 1, 0.2, np.where(layout.levels == 2, 0.3, np.where(layout.levels == 3, 0.4, m))
+            )
         else:
             # ... because training on a far probe moves it 16x as much as a near one
             levels = np.max(np.where(layout.levels > 0, layout.levels, 0), axis=0)
-            sens = np.where(levels[layout.sensitivity_columns] == 3, 16.0, np.where(levels[layout.sensitivity_columns] == 2, 4.0, 0.25))
+            sens = np.where(
+                levels[layout.sensitivity_columns] == 3,
+                16.0,
+                np.where(levels[layout.sensitivity_columns] == 2, 4.0, 0.25),
+            )
             m[np.arange(len(run.stimuli)), layout.sensitivity_columns] = sens
         return m
 
     measurement = desideratum.measure(task, results(task, fill), T)
     assert measurement.status == PASS  # per unit of sensitivity, near probes move most
-    raw_order = level_correlations(np.where(layout.levels > 0, np.where(layout.levels == 3, 0.4, np.where(layout.levels == 2, 0.3, 0.2)), np.nan), layout.levels)
+    raw_order = level_correlations(
+        np.where(layout.levels > 0, np.where(layout.levels == 3, 0.4, np.where(layout.levels == 2, 0.3, 0.2)), np.nan),
+        layout.levels,
+    )
     assert np.nanmean(raw_order) > 0  # what v1 measured: the wrong way
 
 
@@ -293,7 +315,12 @@ def test_finding_6_sparseness_judges_other_families_and_records_the_floor_curve(
 
 def test_finding_8_stimuli_are_statements_unless_asked():
     statement = DESIDERATA["logical consistency"].build(LM).runs["main"].stimuli
-    completion = DESIDERATA["logical consistency"].build(TaskSpec("causal-lm", 8, stimulus_format="completion")).runs["main"].stimuli
+    completion = (
+        DESIDERATA["logical consistency"]
+        .build(TaskSpec("causal-lm", 8, stimulus_format="completion"))
+        .runs["main"]
+        .stimuli
+    )
     assert all(isinstance(s, Text) and s.text.endswith(".") for s in statement)
     assert all(isinstance(s, Example) for s in completion)
     assert [f"{c.x}{c.y}." for c in completion] == [s.text for s in statement]

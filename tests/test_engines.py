@@ -282,7 +282,11 @@ def test_finding_9_a_stale_gradient_neither_leaks_into_the_step_nor_is_lost(tiny
 def test_train_mode_module_gives_eval_numbers_and_keeps_its_statistics():
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(3136, 10)
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3136, 10),
     )
     with torch.no_grad():  # non-trivial running statistics, as after training
         net[1].running_mean.uniform_(-0.5, 0.5)

@@ -11,6 +11,10 @@ import pytest
 from tests.conftest import TINY_MODELS, run_suite, save_tiny_vit
 
 pytest_plugins = ["pytester"]
+RECORD_FIELDS = (
+    "model", "kind", "desideratum", "condition", "status", "metric", "value", "ci", "threshold",
+    "higher_is_better", "n", "unmeasured", "seconds", "recipe", "stimuli", "bank", "versions",
+)  # fmt: skip
 
 SYNTHETIC = """
 import numpy as np
@@ -72,9 +76,7 @@ def test_records_agree_with_outcomes(pytester):
     assert len(doc["results"]) == 8
     for record in doc["results"]:
         assert record["outcome"] == outcomes[record["status"]], record
-        for key in ("model", "kind", "desideratum", "condition", "status", "metric", "value", "ci", "threshold",
-                    "higher_is_better", "n", "unmeasured", "seconds", "recipe", "stimuli", "bank", "versions"):  # fmt: skip
-            assert key in record
+        assert set(RECORD_FIELDS) <= set(record)
     result.stdout.fnmatch_lines(["*eifbench: desiderata per model*", "*distance*finetune*PASS*"])
 
 
@@ -82,7 +84,11 @@ def test_lr_sweep_parametrizes_ids(pytester):
     pytester.makepyfile(test_synthetic=SYNTHETIC)
     result = pytester.runpytest("--eif-model", "tiny-lm", "--eif-lr", "1e-4,1e-3", "--collect-only", "-q")
     result.stdout.fnmatch_lines(
-        ["*test_judged*tiny-lm-finetune-lr0.0001-pass*", "*test_judged*tiny-lm-finetune-lr0.001-pass*", "*test_judged*tiny-lm-in-context-pass*"]
+        [
+            "*test_judged*tiny-lm-finetune-lr0.0001-pass*",
+            "*test_judged*tiny-lm-finetune-lr0.001-pass*",
+            "*test_judged*tiny-lm-in-context-pass*",
+        ]
     )
 
 
@@ -134,7 +140,15 @@ def test_quick_suite_run_on_tiny_models(tmp_path):
 
 def test_falsification_mode_shrinks_to_a_minimal_chain():
     """--eif-falsify runs the @given tests; a violation is reported with hypothesis's example."""
-    proc = run_suite("--eif-model", "ref-associative", "--eif-falsify", "-k", "transitivity_falsify and finetune", "--hypothesis-profile", "ci")
+    proc = run_suite(
+        "--eif-model",
+        "ref-associative",
+        "--eif-falsify",
+        "-k",
+        "transitivity_falsify and finetune",
+        "--hypothesis-profile",
+        "ci",
+    )
     assert "test_transitivity_falsify" in proc.stdout
     assert proc.returncode == 1, proc.stdout[-3000:]  # word associations do not chain
     # hypothesis names the shrunk input "Falsifying example" (< 6.160) or "Failing test case" (newer)
@@ -144,7 +158,9 @@ def test_falsification_mode_shrinks_to_a_minimal_chain():
 
 
 def test_falsification_tests_are_deselected_by_default(pytester):
-    pytester.makepyfile(test_f="import pytest\n@pytest.mark.falsify\ndef test_x(eif_case):\n    pass\ndef test_y(eif_case):\n    pass\n")
+    pytester.makepyfile(
+        test_f="import pytest\n@pytest.mark.falsify\ndef test_x(eif_case):\n    pass\ndef test_y(eif_case):\n    pass\n"
+    )
     result = pytester.runpytest("--eif-model", "tiny-cnn", "-q")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*2 deselected*"])
@@ -153,7 +169,9 @@ def test_falsification_tests_are_deselected_by_default(pytester):
 def test_image_model_of_another_input_shape_gets_real_verdicts(tmp_path):
     save_tiny_vit(tmp_path / "vit", image_size=32, channels=3, patch=8)
     out = tmp_path / "vit.json"
-    proc = run_suite("--eif-model", f"hf-image:{tmp_path / 'vit'}", "--eif-limit", "4", "-k", "distance or sparseness", json_path=out)
+    proc = run_suite(
+        "--eif-model", f"hf-image:{tmp_path / 'vit'}", "--eif-limit", "4", "-k", "distance or sparseness", json_path=out
+    )
     assert proc.returncode in (0, 1), proc.stdout[-2000:]
     finetune = [r for r in json.loads(out.read_text())["results"] if r["condition"] == "finetune"]
     assert finetune and all(r["status"] != "n/a" and r["n"] + r["unmeasured"] == 4 for r in finetune)
@@ -161,7 +179,9 @@ def test_image_model_of_another_input_shape_gets_real_verdicts(tmp_path):
 
 def test_no_unknown_mark_warning_without_xdist(pytester):
     pytester.makepyfile(test_synthetic=SYNTHETIC)
-    result = pytester.runpytest("--eif-model", "tiny-cnn", "-p", "no:xdist", "-W", "error::pytest.PytestUnknownMarkWarning")
+    result = pytester.runpytest(
+        "--eif-model", "tiny-cnn", "-p", "no:xdist", "-W", "error::pytest.PytestUnknownMarkWarning"
+    )
     assert result.ret in (0, 1)
     assert "PytestUnknownMarkWarning" not in result.stdout.str()
 
@@ -185,7 +205,10 @@ def test_plugin_collection_overhead_is_small(tmp_path):
     code = (
         "import sys, pytest\n"
         "pytest.main(['-q', '--collect-only', '-p', 'no:cacheprovider', sys.argv[1]])\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'numpy', 'transformers', 'eifbench.session') if m in sys.modules))\n"
+        "heavy = ('torch', 'numpy', 'transformers', 'eifbench.session')\n"
+        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert "HEAVY []" in proc.stdout, proc.stdout

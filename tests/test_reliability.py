@@ -179,7 +179,11 @@ def test_argument_errors_never_touch_a_valid_cache(monkeypatch, tmp_path, spec, 
         ("{broken", ".json", "could not be read as json"),
         ('{"prompt": "a"}\n{"prompt": "b"}\n', ".jsonl", "lacks the required column"),
         ('{"prompt": "A wug is", "completion": " red"}\n', ".jsonl", "has 1 row(s)"),
-        ('{"prompt": 3, "completion": " red"}\n{"prompt": 4, "completion": " blue"}\n', ".jsonl", "row 0 column 'prompt' is int"),
+        (
+            '{"prompt": 3, "completion": " red"}\n{"prompt": 4, "completion": " blue"}\n',
+            ".jsonl",
+            "row 0 column 'prompt' is int",
+        ),
         (
             '{"prompt": "A wug is", "completion": " red", "premises": "no bar here"}\n'
             '{"prompt": "A dax is", "completion": " blue"}\n',
@@ -245,7 +249,9 @@ def test_a_stimuli_file_without_a_desideratums_columns_gives_na_with_the_reason(
     records = {(r["desideratum"], r["condition"]): r for r in json.loads(out.read_text())["results"]}
     assert records[("sparseness", "finetune")]["status"] != "n/a"
     distance = records[("distance", "finetune")]
-    assert distance["status"] == "n/a" and "['paraphrase', 'related_prompt', 'related_completion']" in distance["reason"]
+    assert (
+        distance["status"] == "n/a" and "['paraphrase', 'related_prompt', 'related_completion']" in distance["reason"]
+    )
     assert "eifbench: desiderata per model" in proc.stdout and "StimuliFileError" not in proc.stdout
 
 
@@ -279,7 +285,9 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
         assert torch.equal(distributed.matrix, local.matrix) and torch.equal(distributed.baseline, local.baseline)
         mask = torch.rand(5, len(images), generator=torch.Generator().manual_seed(0)).numpy() > 0.5
         masked = cnn_pool.influence(images[:5], images, "exact", recipe, mask=mask)
-        expected = eifbench.influence(eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images, finetune=recipe, mask=mask)
+        expected = eifbench.influence(
+            eifbench.load_model("tiny-cnn", "device=cpu"), images[:5], images, finetune=recipe, mask=mask
+        )
         assert torch.equal(masked.matrix.isnan(), expected.matrix.isnan())
         assert torch.equal(masked.matrix.nan_to_num(), expected.matrix.nan_to_num())
         in_context = lm_pool.influence(FACTS, PROBES, "in-context", recipe)

@@ -57,10 +57,18 @@ def run(pytester, *args, subprocess=False, model="tiny-cnn", **env):
 
 def test_json_markdown_html_and_junit(planted, tmp_path):
     paths = {k: tmp_path / f"r.{k}" for k in ("json", "md", "html", "xml")}
-    result = run(planted, f"--eif-json={paths['json']}", f"--eif-markdown={paths['md']}", f"--eif-html={paths['html']}", f"--junitxml={paths['xml']}")
+    result = run(
+        planted,
+        f"--eif-json={paths['json']}",
+        f"--eif-markdown={paths['md']}",
+        f"--eif-html={paths['html']}",
+        f"--junitxml={paths['xml']}",
+    )
     result.assert_outcomes(passed=4, failed=1, skipped=3, xfailed=0)
     doc = json.loads(paths["json"].read_text())
-    assert len(doc["results"]) == 6 and all(r["recipe"]["lr"] == 0.01 for r in doc["results"] if r["condition"] == "finetune")
+    assert len(doc["results"]) == 6 and all(
+        r["recipe"]["lr"] == 0.01 for r in doc["results"] if r["condition"] == "finetune"
+    )
     markdown = paths["md"].read_text()
     assert "| distance" in markdown and "FAIL 0.55" in markdown and "<details>" in markdown
     page = paths["html"].read_text()
@@ -134,7 +142,11 @@ def test_baseline_fields_are_validated_against_the_schema(planted, tmp_path, edi
         ('{"schema_version": 99, "results": []}', "schema_version 99"),
         ('{"schema_version": "2", "results": []}', "schema_version '2', this eifbench reads 2"),
         ('{"hello": 1}', "is not an eifbench report"),
-        ('{"schema_version": 2, "eifbench_version": "x", "complete": true, "versions": {}, "results": [{"value": NaN}]}', "not a number JSON allows"),
+        (
+            '{"schema_version": 2, "eifbench_version": "x", "complete": true, "versions": {}, '
+            '"results": [{"value": NaN}]}',
+            "not a number JSON allows",
+        ),
     ],
 )
 def test_bad_baseline_files_are_clear_errors(planted, tmp_path, content, message):
@@ -179,7 +191,10 @@ def test_a_baseline_on_other_stimuli_is_a_usage_error(tmp_path):
     assert run_suite(*args, f"--eif-save-baseline={baseline}").returncode == 0
     proc = run_suite(*args, f"--eif-compare={baseline}", "--eif-seed=1")
     assert proc.returncode == 4, proc.stdout[-2000:]
-    assert "measured distance (finetune) on stimuli" in proc.stdout + proc.stderr and "meaningless" in proc.stdout + proc.stderr
+    assert (
+        "measured distance (finetune) on stimuli" in proc.stdout + proc.stderr
+        and "meaningless" in proc.stdout + proc.stderr
+    )
     assert run_suite(*args, "--eif-seed=1", json_path=out).returncode == 0
     cli = _cli("compare", str(baseline), str(out))
     assert cli.returncode == 2 and "on stimuli" in cli.stderr and "Traceback" not in cli.stderr
@@ -203,10 +218,22 @@ def test_sigterm_writes_the_same_partial_report_and_exits_143(tmp_path):
         f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
     )
     out = tmp_path / "partial.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(tmp_path / "test_slow.py"),
+        "--eif-model",
+        "tiny-cnn",
+        f"--eif-json={out}",
+    ]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", str(tmp_path / "test_slow.py"), "--eif-model", "tiny-cnn", f"--eif-json={out}", "-p", "no:cacheprovider", "-q"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [*argv, "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 60
     while not (tmp_path / "started").exists() and time.time() < deadline:
         time.sleep(0.1)
@@ -214,7 +241,9 @@ def test_sigterm_writes_the_same_partial_report_and_exits_143(tmp_path):
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 143, output
     doc = json.loads(out.read_text())
-    assert doc["complete"] is False and [r["status"] for r in doc["results"] if r["condition"] == "finetune"] == ["pass"]
+    assert doc["complete"] is False and [r["status"] for r in doc["results"] if r["condition"] == "finetune"] == [
+        "pass"
+    ]
     assert "eifbench: desiderata per model" in output
 
 
@@ -225,7 +254,9 @@ def test_a_report_that_cannot_be_written_at_the_end_still_prints_the_table(plant
         "w.write_json = fail\n"
     )
     result = run(planted, f"--eif-json={tmp_path / 'r.json'}")
-    result.stdout.fnmatch_lines(["*eifbench: desiderata per model*", "*ERROR could not write --eif-json*No space left on device*"])
+    result.stdout.fnmatch_lines(
+        ["*eifbench: desiderata per model*", "*ERROR could not write --eif-json*No space left on device*"]
+    )
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR and "Traceback" not in result.stdout.str()
 
 
@@ -268,7 +299,9 @@ def test_log_samples_holds_every_computed_cell(tmp_path):
     from eifbench.tasks.base import TaskSpec
 
     samples = tmp_path / "samples.jsonl"
-    proc = run_suite("--eif-model", "ref-logical", "--eif-limit", "4", "-k", "consistency", f"--eif-log-samples={samples}")
+    proc = run_suite(
+        "--eif-model", "ref-logical", "--eif-limit", "4", "-k", "consistency", f"--eif-log-samples={samples}"
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     task = DESIDERATA["logical consistency"].build(TaskSpec("causal-lm", 4))

@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 
 from eifbench.bank.language import plural
 from eifbench.reference.parse import parse
-from eifbench.strategies import chain_items, entailment_items, exclusive_items, facts, noise_images, noised_texts, nonce_words, pixel_noised
+from eifbench.strategies import (
+    chain_items,
+    entailment_items,
+    exclusive_items,
+    facts,
+    noise_images,
+    noised_texts,
+    nonce_words,
+    pixel_noised,
+)
 from eifbench.tasks.lm_items import REAL_WORDS
 
 

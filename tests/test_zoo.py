@@ -32,7 +32,11 @@ def test_parse_spec_with_inline_and_separate_args():
         ("tiny-lm:foo", None, "takes no target"),
         ("tiny-lm", "evil_kwarg=1", "Unknown model arg 'evil_kwarg'; allowed:"),
         ("tiny-lm", "dtype=float8", "dtype='float8'; choose one of"),
-        ("fashion-cnn", "subfolder=nope", "fashion-cnn takes no model arg subfolder; it takes: batch_tokens, device, dtype"),
+        (
+            "fashion-cnn",
+            "subfolder=nope",
+            "fashion-cnn takes no model arg subfolder; it takes: batch_tokens, device, dtype",
+        ),
         ("smollm2", "subfolder=nope", "smollm2 takes no model arg subfolder"),
         ("tiny-lm", "batch_tokens=-3", "must be a positive integer"),
         ("tiny-lm", "trust_remote_code=maybe", "must be true or false"),
@@ -83,7 +87,9 @@ def test_hf_image_local_classifier(saved_vit, images):
 
 
 def test_wrong_kind_of_checkpoint_names_the_right_prefix(saved_vit, saved_lm):
-    with pytest.raises(ModelSpecError, match=r"is a ViTForImageClassification \(an image classifier\); load it with hf-image:"):
+    with pytest.raises(
+        ModelSpecError, match=r"is a ViTForImageClassification \(an image classifier\); load it with hf-image:"
+    ):
         eifbench.load_model(f"hf:{saved_vit}")
     with pytest.raises(ModelSpecError, match=r"is a LlamaForCausalLM \(a causal LM\); load it with hf:"):
         eifbench.load_model(f"hf-image:{saved_lm}")

@@ -49,7 +49,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("markdown", "string", "write a GitHub-flavoured markdown report here", report=True),
     Option("html", "string", "write a self-contained HTML report here", report=True),
     Option("log-samples", "string", "write every (stimulus, probe, EIF, read-out before) as JSONL here", report=True),
-    Option("save-baseline", "string", "save this run as a baseline (JSON) here; exits 0 whatever the verdicts", report=True),
+    Option(
+        "save-baseline", "string", "save this run as a baseline (JSON) here; exits 0 whatever the verdicts", report=True
+    ),
     Option("compare", "string", "gate against this baseline: known violations xfail, regressions fail"),
     Option("compare-as", "string", "the baseline model this run is compared with (base vs fine-tuned checkpoint)"),
     Option("catalog", "string", "folder of model TOML files (default <rootdir>/models)"),

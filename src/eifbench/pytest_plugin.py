@@ -33,7 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("eifbench", "empirical-influence desiderata")
     for option in OPTIONS:
         if option.kind == "bool":
-            group.addoption(f"--eif-{option.name}", action="store_true", default=None, dest=option.dest, help=option.help)
+            group.addoption(
+                f"--eif-{option.name}", action="store_true", default=None, dest=option.dest, help=option.help
+            )
         elif option.kind == "linelist":
             group.addoption(f"--eif-{option.name}", action="append", default=None, dest=option.dest, help=option.help)
         else:

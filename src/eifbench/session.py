@@ -54,7 +54,6 @@ class EifSession:
         self.cases: list[EifCase] = cases_of(options, self.catalog, self.kinds)
         self._models: dict[ModelSpec, ModelAdapter] = {}
         self._influence: dict[tuple[Any, ...], InfluenceResult] = {}
-        self._tasks: dict[tuple[Any, ...], Task[Any]] = {}
         self._pools: dict[ModelSpec, Any] = {}
         self.current_item: Any = None
         self.current_start: float = time.perf_counter()
@@ -76,7 +75,9 @@ class EifSession:
         baseline = Baseline.load(self.options.compare)
         run = {c.column: c.kind.value for c in self.cases}
         self.baseline_columns = baseline.resolve(run, self.options.compare_as)
-        baseline.check_recipes(self.baseline_columns, {(c.column, c.condition): recipe_record(c, self.options) for c in self.cases})
+        baseline.check_recipes(
+            self.baseline_columns, {(c.column, c.condition): recipe_record(c, self.options) for c in self.cases}
+        )
         self.baseline = baseline
 
     def spec_for_worker(self, spec: ModelSpec) -> ModelSpec:
@@ -110,14 +111,6 @@ class EifSession:
             input_shape=shape,
             stimuli_file=self.options.stimuli_path,
         )
-
-    def task(self, desideratum: Desideratum[Any], case: EifCase) -> Task[Any]:
-        """The desideratum's task for this case (built once per distinct spec)."""
-        spec = self.task_spec(case)
-        key = (desideratum.name, spec)
-        if key not in self._tasks:
-            self._tasks[key] = desideratum.build(spec)
-        return self._tasks[key]
 
     def influence(self, case: EifCase, run: Run) -> InfluenceResult:
         """The influence result of one run of a task under a case, computed once per session."""
@@ -155,25 +148,17 @@ class EifSession:
             run.stimuli, run.probes, case.engine, case.recipe, mask=run.mask, paranoid=self.options.paranoid
         )
 
-    def measure(self, desideratum: Desideratum[Any], case: EifCase) -> tuple[Measurement, Task[Any], dict[str, InfluenceResult]]:
-        """Build the task, compute its runs, measure."""
-        task = self.task(desideratum, case)
-        results: Mapping[str, InfluenceResult] = {name: self.influence(case, run) for name, run in task.runs.items()}
-        return desideratum.measure(task, results, self.thresholds), task, dict(results)
-
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
         """Measure a desideratum on a case and turn the verdict into the test's outcome."""
+        from eifbench.evaluation import measure
+
         reason = desideratum.not_applicable(case.kind, case.condition)
         if reason is not None:
             self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
             return
-        from eifbench.tasks.base import TaskNotApplicable
-
-        try:
-            measurement, task, results = self.measure(desideratum, case)
-        except TaskNotApplicable as error:
-            self.judge(case, desideratum.not_applicable_measurement(str(error), self.thresholds))
-            return
+        measurement, task, results = measure(
+            desideratum, self.task_spec(case), lambda run: self.influence(case, run), self.thresholds
+        )
         self.judge(case, measurement, task=task, results=results)
 
     def judge(

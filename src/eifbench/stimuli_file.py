@@ -94,7 +94,9 @@ def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
     datasets.disable_progress_bars()
     try:
         with tempfile.TemporaryDirectory(prefix="eifbench-stimuli-") as cache:
-            table = datasets.load_dataset(kind, data_files=str(file), split="train", cache_dir=cache, keep_in_memory=True)
+            table = datasets.load_dataset(
+                kind, data_files=str(file), split="train", cache_dir=cache, keep_in_memory=True
+            )
             rows = [dict(r) for r in table]
             columns = list(table.column_names)
     except Exception as error:  # datasets raises many types for a malformed file

@@ -82,8 +82,10 @@ class CausalLMAdapter:
 
     kind: ClassVar[ModelKind] = ModelKind.CAUSAL_LM
 
-    def __init__(self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int | None = None) -> None:
-        self.module = model.eval()
+    def __init__(
+        self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int | None = None
+    ) -> None:
+        self.module = model  # its train/eval mode is the caller's: the engines switch to eval only while they run
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
@@ -98,7 +100,8 @@ class CausalLMAdapter:
             fallback = tokenizer.eos_token or tokenizer.unk_token
             if fallback is None:
                 raise InputError(
-                    "The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token before wrapping it."
+                    "The tokenizer has no pad, EOS or UNK token to pad with; "
+                    "set tokenizer.pad_token before wrapping it."
                 )
             tokenizer.pad_token = fallback
 
@@ -128,7 +131,9 @@ class CausalLMAdapter:
         head = list(self.tokenizer(stripped).input_ids)
         tail = list(self.tokenizer(completion, add_special_tokens=False).input_ids) if completion.strip() else []
         if not tail:
-            raise InputError(f"{role} Example({prompt!r}, {completion!r}) has no completion tokens; give it a completion.")
+            raise InputError(
+                f"{role} Example({prompt!r}, {completion!r}) has no completion tokens; give it a completion."
+            )
         return self._check_length(head + tail, f"{role} {stripped[:40]!r}..."), len(head)
 
     def prepare_stimulus(self, stimulus: Example | Text) -> TokenStimulus:
@@ -136,7 +141,9 @@ class CausalLMAdapter:
         if isinstance(stimulus, Text):
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
                 raise InputError("Text stimulus is empty: give it at least one word.")
-            ids = self._check_length(list(self.tokenizer(stimulus.text).input_ids), f"stimulus {stimulus.text[:40]!r}...")
+            ids = self._check_length(
+                list(self.tokenizer(stimulus.text).input_ids), f"stimulus {stimulus.text[:40]!r}..."
+            )
             if len(ids) < 2:
                 raise InputError(f"Text({stimulus.text!r}) has one token; it needs two to train on.")
             labels, n_prompt = list(ids), 0
@@ -169,7 +176,9 @@ class CausalLMAdapter:
         for probe in probes:
             if not isinstance(probe, Example):
                 raise InputError("A causal-LM probe is Example(prompt, completion); Text has no completion.")
-            prompt = probe.x if context is None or not isinstance(probe.x, str) else context + CONTEXT_SEPARATOR + probe.x
+            prompt = (
+                probe.x if context is None or not isinstance(probe.x, str) else context + CONTEXT_SEPARATOR + probe.x
+            )
             encoded.append(self.encode(prompt, probe.y, "probe"))
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         batches: list[TokenBatch] = []
@@ -199,7 +208,11 @@ class CausalLMAdapter:
         keep = width - first + 1 if self.trims_logits else width
         device = self.device
         return TokenBatch(
-            ids.to(device), mask.to(device), None if positions is None else positions.to(device), counted.to(device), keep
+            ids.to(device),
+            mask.to(device),
+            None if positions is None else positions.to(device),
+            counted.to(device),
+            keep,
         )
 
     def _batch_readout(self, batch: TokenBatch) -> torch.Tensor:

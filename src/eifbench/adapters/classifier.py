@@ -41,7 +41,7 @@ class ClassifierAdapter:
         name: str = "classifier",
         batch_size: int = 512,
     ) -> None:
-        self.module = module.eval()
+        self.module = module  # its train/eval mode is the caller's: the engines switch to eval only while they run
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.num_classes = num_classes
         self.name = name

@@ -65,7 +65,8 @@ BORN_MONTH = Relation(
     "{s} was not born in the month of", exclusive=True,
 )  # fmt: skip
 BORN_DAY = Relation(
-    "weekday", "{s} was born on a", ("The weekday {s} was born on is", "{s} came into the world on a", "{s} was born on"),
+    "weekday", "{s} was born on a",
+    ("The weekday {s} was born on is", "{s} came into the world on a", "{s} was born on"),
     "{s} was not born on a", exclusive=True,
 )  # fmt: skip
 PLANET = Relation(

@@ -41,7 +41,9 @@ class RunCommand:
                 parser.add_argument(f"--{option.name}", action="append", default=None, help=option.help)
             else:
                 parser.add_argument(f"--{option.name}", default=None, help=option.help)
-        parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)")
+        parser.add_argument(
+            "pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)"
+        )
 
     def pytest_args(self, args: argparse.Namespace, root: Path) -> list[str]:
         """The pytest command line for these options."""
@@ -82,7 +84,9 @@ class CompareCommand:
         parser.add_argument("old", help="the baseline JSON report")
         parser.add_argument("new", help="the new JSON report")
         parser.add_argument("--tolerance", action="append", default=None, help="DESIDERATUM=VALUE (repeatable)")
-        parser.add_argument("--compare-as", default=None, help="the baseline model the new report's model is compared with")
+        parser.add_argument(
+            "--compare-as", default=None, help="the baseline model the new report's model is compared with"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         """Print a before/after table; return 1 when anything regressed."""
@@ -121,7 +125,10 @@ class CompareCommand:
         headers = ["model", "desideratum", "condition", "was", "value", "now", "value", "verdict", "why"]
         print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
         target = ", ".join(sorted(set(mapping.values())))
-        print(f"\ncompared {args.new} against {args.old} ({target}): " + (f"{regressions} regression(s)" if regressions else "no regression"))
+        print(
+            f"\ncompared {args.new} against {args.old} ({target}): "
+            + (f"{regressions} regression(s)" if regressions else "no regression")
+        )
         return 1 if regressions else 0
 
 

@@ -85,7 +85,9 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
         noise = noise_of(main.baseline.numpy())
         matrix = floored(main.matrix.numpy(), noise)
         ok = measurable(matrix[layout.premise_row, layout.premise], noise[layout.premise], thresholds.measurable)
-        ok &= measurable(matrix[layout.conclusion_row, layout.conclusion], noise[layout.conclusion], thresholds.measurable)
+        ok &= measurable(
+            matrix[layout.conclusion_row, layout.conclusion], noise[layout.conclusion], thresholds.measurable
+        )
         forward, backward, scale = directional_scores(matrix, layout)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(ok, (forward - backward) / scale, np.nan)

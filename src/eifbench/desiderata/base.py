@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from eifbench.errors import InputError
-from eifbench.kinds import ModelKind
 from eifbench.intervals import mean_interval
+from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult

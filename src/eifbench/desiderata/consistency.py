@@ -57,9 +57,9 @@ def contradiction_margins(matrix: np.ndarray, layout: ConsistencyLayout) -> tupl
     rows = np.arange(len(layout.fact))
     lift = matrix[rows, layout.fact] - matrix[rows, layout.fact_control]
     negation = matrix[rows, layout.negation] - matrix[rows, layout.negation_control]
-    alternatives = (matrix[rows[:, None], layout.alternatives] - matrix[rows[:, None], layout.alternative_controls]).mean(
-        axis=1
-    )
+    alternatives = (
+        matrix[rows[:, None], layout.alternatives] - matrix[rows[:, None], layout.alternative_controls]
+    ).mean(axis=1)
     return lift, negation, alternatives
 
 

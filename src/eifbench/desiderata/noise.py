@@ -22,9 +22,18 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, combine, verdict
-from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, row_means, sensitivities
-from eifbench.kinds import ModelKind
+from eifbench.desiderata.normalize import (
+    cosine,
+    diagonal,
+    floored,
+    mean_of,
+    measurable,
+    noise_of,
+    row_means,
+    sensitivities,
+)
 from eifbench.intervals import mean_interval
+from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
@@ -103,7 +112,9 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
             (layout.self_column, own),
             (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
         )
-        spill_c = np.abs(cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns]))
+        spill_c = np.abs(
+            cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
+        )
         spill = np.clip(row_means(spill_c), 0.0, 1.0)
         spill_ci = mean_interval(spill[np.isfinite(spill)], level=thresholds.confidence)
         spill_status = verdict(spill_ci, thresholds.noise_spill, higher_is_better=False)

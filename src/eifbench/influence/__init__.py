@@ -45,6 +45,7 @@ class InfluenceResult:
             matrix is measured against; shape (n_stimuli, n_probes). None for other engines.
 
     Cells left out by a ``mask`` are NaN in ``matrix``.
+
     """
 
     matrix: torch.Tensor

@@ -39,7 +39,7 @@ class ReferenceLMAdapter:
     kind: ClassVar[ModelKind] = ModelKind.CAUSAL_LM
 
     def __init__(self, learner: nn.Module, *, name: str) -> None:
-        self.module = learner.eval()
+        self.module = learner.eval()  # built here, so eval is this learner's mode
         self.name = name
 
     @property
@@ -75,7 +75,7 @@ class ReferenceLMAdapter:
         return PreparedProbes((batch,), torch.arange(len(pairs)), len(pairs))
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
-        """log p of every probe's completion; shape (n,)."""
+        """Log p of every probe's completion; shape (n,)."""
         with torch.inference_mode():
             return torch.cat([self._reader().read(b.texts, b.context, b.prompt_words) for b in prepared.batches])
 

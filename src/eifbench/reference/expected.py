@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from eifbench.desiderata.base import Status
 
-P, F, I, NA = Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.NOT_APPLICABLE
+P, F, INC, NA = Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.NOT_APPLICABLE
 DESIDERATA_ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
 
 
@@ -40,7 +40,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Status]] = {
     ("ref-associative", "finetune"): _row(P, P, P, F, F, F),
     ("ref-associative", "in-context"): _row(P, P, P, F, F, F),
     ("ref-shift", "finetune"): _row(F, F, F, F, F, F),
-    ("ref-shift", "in-context"): _row(I, I, I, I, I, I),
+    ("ref-shift", "in-context"): _row(INC, INC, INC, INC, INC, INC),
     ("ref-local", "finetune"): _row(P, P, P, P, NA, NA),
     ("ref-local", "in-context"): _row(NA, NA, NA, NA, NA, NA),
     ("ref-global", "finetune"): _row(F, F, F, F, NA, NA),

@@ -19,7 +19,9 @@ from torch import nn
 from eifbench.bank.draws import Draws
 
 FEATURES = 4096
-BANDWIDTH_SQUARED = 10.0  # h^2: pixel-noise copies (d^2 <= 12) stay close, a random same-class image (d^2 ~ 70) does not
+BANDWIDTH_SQUARED = (
+    10.0  # h^2: pixel-noise copies (d^2 <= 12) stay close, a random same-class image (d^2 ~ 70) does not
+)
 
 
 class LocalImageLearner(nn.Module):
@@ -29,7 +31,9 @@ class LocalImageLearner(nn.Module):
         super().__init__()
         pixels = int(np.prod(input_shape))
         draws = Draws("eifbench-reference", "local-image-learner", pixels)
-        omega = draws.child("omega").normal_array(FEATURES * pixels).reshape(FEATURES, pixels) / math.sqrt(BANDWIDTH_SQUARED)
+        omega = draws.child("omega").normal_array(FEATURES * pixels).reshape(FEATURES, pixels) / math.sqrt(
+            BANDWIDTH_SQUARED
+        )
         phase = draws.child("phase").uniform_array(FEATURES) * 2 * math.pi
         self.register_buffer("omega", torch.from_numpy(omega.astype(np.float32)))
         self.register_buffer("phase", torch.from_numpy(phase.astype(np.float32)))

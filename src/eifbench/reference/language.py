@@ -52,6 +52,7 @@ class Vocabulary:
         self.index: dict[object, int] = {}
 
     def __call__(self, key: object) -> int:
+        """The key's index, handed out on first sight."""
         if key not in self.index:
             if len(self.index) >= self.capacity:
                 raise InputError(f"the reference learner saw more than {self.capacity} {self.what}; load a new one.")
@@ -85,7 +86,7 @@ class LogicalLearner(nn.Module):
         return index
 
     def read(self, texts: Sequence[str], context: str | None = None, prompt_words: Sequence[int] = ()) -> torch.Tensor:
-        """log p of each statement (prompt + completion) given optional context; shape (n,).
+        """Log p of each statement (prompt + completion) given optional context; shape (n,).
 
         The whole proposition is read, whatever the prompt/completion split (``prompt_words``).
         """
@@ -207,7 +208,9 @@ class AssociativeLearner(nn.Module):
         weights = self.links
         pushed = self._context_pairs(context)
         if pushed:
-            weights = weights + torch.zeros_like(weights).index_put_((torch.tensor(list(pushed)),), torch.tensor(list(pushed.values())))
+            weights = weights + torch.zeros_like(weights).index_put_(
+                (torch.tensor(list(pushed)),), torch.tensor(list(pushed.values()))
+            )
         out = []
         for i, text in enumerate(texts):
             links, positions, count = self._plan(text, prompt_words[i] if prompt_words else 1)

@@ -70,7 +70,9 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
         jsonschema.validate(doc, schema())
     except jsonschema.ValidationError as error:
         where = "/".join(str(p) for p in error.absolute_path) or "the document"
-        raise BaselineError(f"{file}: {where}: {error.message}; the {role} does not fit schema {SCHEMA_VERSION}.") from None
+        raise BaselineError(
+            f"{file}: {where}: {error.message}; the {role} does not fit schema {SCHEMA_VERSION}."
+        ) from None
     return doc, [Record.from_json(r) for r in doc["results"]]
 
 
@@ -178,7 +180,9 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
     if before.value is not None and after.value is None and after.status != NOT_APPLICABLE:
         return Comparison("regression", why="no longer measurable", **common)
     if worse is not None and worse > tolerance:
-        return Comparison("regression", why=f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})", **common)
+        return Comparison(
+            "regression", why=f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})", **common
+        )
     if after.status == FAIL:
         return Comparison("known-violation", why="also fails in the baseline", **common)
     if before.status == FAIL or (worse is not None and -worse > tolerance):

@@ -20,7 +20,8 @@ def sentence(record: Record) -> str:
     side = ">=" if record.higher_is_better else "<="
     return (
         f"{record.desideratum} ({record.condition}): asks that {asks}; {record.metric} = {record.value:.3f} "
-        f"[{record.ci[0]:.3f}, {record.ci[1]:.3f}], pass needs {side} {record.threshold:g} -> {record.status.value.upper()}"
+        f"[{record.ci[0]:.3f}, {record.ci[1]:.3f}], pass needs {side} {record.threshold:g} "
+        f"-> {record.status.value.upper()}"
         if record.ci
         else f"{record.desideratum}: {record.value:.3f}"
     )

@@ -17,6 +17,7 @@ def heatmap_data(matrix: Any, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     m = np.asarray(matrix, dtype=np.float64)
     rows = np.array_split(np.arange(m.shape[0]), min(max_cells, m.shape[0]))
     cols = np.array_split(np.arange(m.shape[1]), min(max_cells, m.shape[1]))
+
     def block_mean(block: np.ndarray) -> float:
         finite = block[np.isfinite(block)]  # masked-out cells are NaN: average what was computed
         return float(finite.mean()) if finite.size else float("nan")

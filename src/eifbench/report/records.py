@@ -187,7 +187,11 @@ def commit_info(folder: Path) -> dict[str, Any]:
         return {}
     if not commit:
         return {}
-    return {"id": commit, "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "id": commit,
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(git("status", "--porcelain")),
+    }
 
 
 def document(

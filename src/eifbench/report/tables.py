@@ -109,7 +109,11 @@ def comparison_table(record: Record) -> str:
 
     rows = [
         ["status", gate.baseline_status or "—", record.status.value],
-        ["value", "—" if gate.baseline_value is None else f"{gate.baseline_value:.3f}", "—" if record.value is None else f"{record.value:.3f}"],
+        [
+            "value",
+            "—" if gate.baseline_value is None else f"{gate.baseline_value:.3f}",
+            "—" if record.value is None else f"{record.value:.3f}",
+        ],
         ["ci", interval(gate.baseline_ci), interval(record.ci)],
     ]
     return tabulate(rows, headers=["", f"baseline ({gate.baseline_file})", "now"], tablefmt="github")

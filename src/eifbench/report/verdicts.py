@@ -47,21 +47,20 @@ def describe(record: Record) -> str:
     )
 
 
-def make_record(
-    session: EifSession,
+def build_record(
     case: EifCase,
+    options: RunOptions,
     measurement: Measurement,
     seconds: float,
     task: Task[Any] | None,
     results: Mapping[str, InfluenceResult] | None,
+    nodeid: str = "",
 ) -> Record:
-    """The record of one test."""
+    """The record of one desideratum on one case (the suite's and ``evaluate``'s alike)."""
     from eifbench.influence.digest import task_digest
     from eifbench.report.explain import worst_items
     from eifbench.report.figures import heatmap_data
 
-    item = session.current_item
-    nodeid = item.nodeid if item is not None else ""
     suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
     nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
     main = (results or {}).get("main")
@@ -81,7 +80,7 @@ def make_record(
         n=measurement.n,
         unmeasured=measurement.unmeasured,
         seconds=round(seconds, 3),
-        recipe=recipe_record(case, session.options),
+        recipe=recipe_record(case, options),
         stimuli=task_digest(task) if task is not None else "",
         bank=task.bank if task is not None else "",
         reason=measurement.reason,
@@ -118,12 +117,13 @@ def apply_verdict(
     results: Mapping[str, InfluenceResult] | None = None,
 ) -> None:
     """Attach the record to the running test item and raise the matching pytest outcome."""
-    record = gate(session, case, make_record(session, case, measurement, seconds, task, results))
+    item = session.current_item
+    nodeid = item.nodeid if item is not None else ""
+    record = gate(session, case, build_record(case, session.options, measurement, seconds, task, results, nodeid))
     if task is not None and results and "log-samples" in session.options.reports:
         from eifbench.report.samples import log_samples
 
         log_samples(session.options.reports["log-samples"], record, task, results)
-    item = session.current_item
     if item is not None:
         item.user_properties.append((RECORD_KEY, json.dumps(record.to_json())))
         for key in ("status", "value", "n", "seconds"):

@@ -10,7 +10,9 @@ from eifbench.stimuli import Example
 from eifbench.tasks.images import NOISE_KINDS, noise_image, pixel_noise
 
 
-def pixel_noised(image: torch.Tensor, *, sigmas: tuple[float, ...] = (0.05, 0.1, 0.15)) -> st.SearchStrategy[torch.Tensor]:
+def pixel_noised(
+    image: torch.Tensor, *, sigmas: tuple[float, ...] = (0.05, 0.1, 0.15)
+) -> st.SearchStrategy[torch.Tensor]:
     """``image`` plus Gaussian pixel noise of one of ``sigmas``, clipped to [0, 1]."""
     return st.tuples(st.sampled_from(sigmas), st.integers(0, 2**31 - 1)).map(
         lambda pair: pixel_noise(image, pair[0], Draws("hypothesis-pixel-noise", pair[1]))

@@ -22,7 +22,9 @@ def syllables(draw: st.DrawFn) -> str:
 
 def nonce_words() -> st.SearchStrategy[str]:
     """A lower-case two-syllable nonce word that is not one of the bank's real words."""
-    return st.lists(syllables(), min_size=2, max_size=2).map("".join).filter(lambda w: w not in REAL_WORDS and len(w) >= 4)
+    return (
+        st.lists(syllables(), min_size=2, max_size=2).map("".join).filter(lambda w: w not in REAL_WORDS and len(w) >= 4)
+    )
 
 
 def distinct_nonce_words(count: int) -> st.SearchStrategy[list[str]]:
@@ -41,7 +43,9 @@ def facts(draw: st.DrawFn) -> Fact:
 def noised_texts(draw: st.DrawFn, fact: Fact) -> str:
     """The fact's statement with one typo in a template word (never its subject or object)."""
     words = fact.text().split(" ")
-    editable = [i for i, w in enumerate(words) if len(w.strip(".")) >= 3 and w.strip(".") not in (fact.subject, fact.obj)]
+    editable = [
+        i for i, w in enumerate(words) if len(w.strip(".")) >= 3 and w.strip(".") not in (fact.subject, fact.obj)
+    ]
     i = draw(st.sampled_from(editable))
     core = words[i].rstrip(".")
     changed = typo(core, draw(st.sampled_from(TYPO_KINDS)), draw(st.integers(0, 63)))

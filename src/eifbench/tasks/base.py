@@ -49,9 +49,7 @@ class TaskSpec:
 
     def __post_init__(self) -> None:
         if self.stimulus_format not in STIMULUS_FORMATS:
-            raise InputError(
-                f"stimulus format {self.stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}."
-            )
+            raise InputError(f"stimulus format {self.stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}.")
         if self.items < 2:
             raise InputError(f"a task needs at least 2 items to have an interval; got {self.items}.")
 

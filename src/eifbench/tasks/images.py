@@ -8,6 +8,8 @@ counts them as unmeasured (their self-influence is float noise).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,13 +37,30 @@ def _draws(spec: TaskSpec, purpose: str) -> Draws:
     return Draws("eifbench-bank", BANK_VERSION, spec.seed, spec.dataset or "fashion-mnist", purpose)
 
 
-def dataset(spec: TaskSpec) -> ImageSplit:
-    """The packaged images of the spec's data set, fitted to the model's input shape."""
+@dataclass(frozen=True)
+class Images:
+    """A packaged data set and the shape the model takes: images are fitted as they are picked."""
+
+    split: ImageSplit
+    shape: tuple[int, ...] | None
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """Labels of the whole data set; (n,)."""
+        return self.split.labels
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        """The packaged images, unfitted, (n, 1, 28, 28): pixel distances are taken here."""
+        return self.split.images
+
+
+def dataset(spec: TaskSpec) -> Images:
+    """The packaged images of the spec's data set, to be fitted to the model's input shape."""
     name = spec.dataset or "fashion-mnist"
     if name not in DATASETS:
         raise InputError(f"Unknown image data set {name!r}; known: {', '.join(DATASETS)}.")
-    split = DATASETS[name]()
-    return ImageSplit(fit_images(split.images, spec.input_shape), split.labels)
+    return Images(DATASETS[name](), spec.input_shape)
 
 
 def fit_images(images: torch.Tensor, shape: tuple[int, ...] | None) -> torch.Tensor:
@@ -55,14 +74,18 @@ def fit_images(images: torch.Tensor, shape: tuple[int, ...] | None) -> torch.Ten
     return resized.repeat(1, channels, 1, 1) if channels != images.shape[1] else resized
 
 
-def order(spec: TaskSpec, split: ImageSplit, purpose: str) -> list[int]:
+def order(spec: TaskSpec, split: Images, purpose: str) -> list[int]:
     """A seeded permutation of the data set's indices for one task."""
     return _draws(spec, purpose).shuffled(range(len(split.labels)))
 
 
-def examples(split: ImageSplit, index: list[int] | np.ndarray) -> tuple[Example, ...]:
-    """Examples for data-set indices."""
-    return tuple(Example(split.images[int(i)], int(split.labels[int(i)])) for i in index)
+def examples(split: Images, index: list[int] | np.ndarray) -> tuple[Example, ...]:
+    """Examples for data-set indices, fitted to the model's input shape."""
+    chosen = [int(i) for i in index]
+    if not chosen:
+        return ()
+    fitted = fit_images(split.pixels[chosen], split.shape)
+    return tuple(Example(fitted[k], int(split.labels[i])) for k, i in enumerate(chosen))
 
 
 def pixel_noise(image: torch.Tensor, sigma: float, draws: Draws) -> torch.Tensor:
@@ -91,7 +114,7 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     split = dataset(spec)
     shuffled = order(spec, split, "distance")
     stimuli, candidates = shuffled[: spec.items], np.array(shuffled[spec.items : spec.items + 600])
-    flat = split.images.flatten(1)
+    flat = split.pixels.flatten(1)
     probe_index: dict[int, int] = {int(s): i for i, s in enumerate(stimuli)}
     chosen: list[list[tuple[int, int]]] = []
     for s in stimuli:
@@ -113,7 +136,10 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
             mask[i, probe_index[j]] = True
     probes = examples(split, columns)
     others = np.arange(len(stimuli), len(columns))
-    runs = {"main": Run(probes[: len(stimuli)], probes, mask), "sensitivity": sensitivity_run(probes, others, "completion")}
+    runs = {
+        "main": Run(probes[: len(stimuli)], probes, mask),
+        "sensitivity": sensitivity_run(probes, others, "completion"),
+    }
     layout = DistanceLayout(np.arange(len(stimuli)), levels, others)
     return Task("distance", runs, layout, _image_labels(split, stimuli))
 
@@ -149,7 +175,10 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     n_pure = max(2, spec.items // 3)
     shape = tuple(clean_examples[0].x.shape)
     pure = tuple(
-        Example(noise_image(NOISE_KINDS[g % len(NOISE_KINDS)], shape, draws.child("pure", g)), draws.child("label", g).below(10))
+        Example(
+            noise_image(NOISE_KINDS[g % len(NOISE_KINDS)], shape, draws.child("pure", g)),
+            draws.child("label", g).below(10),
+        )
         for g in range(n_pure)
     )
     probes = (*clean_examples, *pure, *examples(split, broad))
@@ -183,7 +212,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     return Task("noise invariance", runs, layout, _image_labels(split, clean), details=details)
 
 
-def _class_pairs(split: ImageSplit, shuffled: list[int], count: int) -> list[int]:
+def _class_pairs(split: Images, shuffled: list[int], count: int) -> list[int]:
     """``count`` images (rounded up to even) such that every class present appears at least twice."""
     by_class: dict[int, list[int]] = {}
     picked: list[int] = []
@@ -209,12 +238,14 @@ def _same_class_partner(labels: np.ndarray) -> np.ndarray:
 
 
 def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
-    """A square pool of small pixel-space neighbourhoods (per class, 2 seeds and their 3
-    nearest neighbours), so chains a -> b -> c can exist; triples come from its matrix."""
+    """A square pool of small pixel-space neighbourhoods, so chains a -> b -> c can exist.
+
+    Per class, 2 seeds and their 3 nearest neighbours; triples come from the pool's matrix.
+    """
     split = dataset(spec)
     shuffled = order(spec, split, "transitivity")
     candidates = np.array(shuffled[:2000])
-    flat = split.images.flatten(1)
+    flat = split.pixels.flatten(1)
     labels = split.labels.numpy()
     pool: list[int] = []
     for label in sorted(set(labels[candidates].tolist())):
@@ -228,5 +259,5 @@ def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
     return Task("transitivity", {"main": Run(items, items)}, layout, _image_labels(split, pool))
 
 
-def _image_labels(split: ImageSplit, index: list[int] | np.ndarray) -> tuple[str, ...]:
+def _image_labels(split: Images, index: list[int] | np.ndarray) -> tuple[str, ...]:
     return tuple(f"image #{int(i)} (label {int(split.labels[int(i)])})" for i in index)

@@ -26,6 +26,7 @@ from eifbench.tasks.lm_items import (
     EntailmentItem,
     ExclusiveItem,
     FactFamily,
+    _draws,
     chain_items,
     entailment_items,
     exclusive_items,
@@ -33,7 +34,6 @@ from eifbench.tasks.lm_items import (
     gibberish,
     noised_statement,
     world_probes,
-    _draws,
 )
 
 PER_FAMILY = 4  # fact, paraphrase, two related facts
@@ -106,8 +106,11 @@ def _labels(bank: FactBank) -> tuple[str, ...]:
 
 
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
-    """Per fact: its paraphrase (1), two other relations of its entity (2), two facts that
-    share neither entity, relation nor object with it (3)."""
+    """Per fact, probes graded by distance.
+
+    Its paraphrase (1), two other relations of its entity (2), two facts that share neither
+    entity, relation nor object with it (3).
+    """
     bank = fact_bank(spec)
     n = len(bank.families)
     levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
@@ -123,8 +126,11 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
 
 
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
-    """Per fact: own family (its paraphrase), entity family (its other relations), and
-    "other": the other facts and the everyday facts."""
+    """Per fact, probes in families.
+
+    Own (its paraphrase), entity (its other relations), and "other": the other facts it is
+    read on and the everyday facts.
+    """
     bank = fact_bank(spec)
     n = len(bank.families)
     families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
@@ -167,7 +173,13 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     )
     runs = {"main": bank.main, "noised": Run((*noised, *pure), bank.probes, mask), "sensitivity": bank.sensitivity}
     kinds = ["paraphrase" if i % 3 == 2 else "typo" for i in range(n)]
-    return Task("noise invariance", runs, layout, _labels(bank), details={"noised": tuple(t.text for t in noised), "kinds": kinds})
+    return Task(
+        "noise invariance",
+        runs,
+        layout,
+        _labels(bank),
+        details={"noised": tuple(t.text for t in noised), "kinds": kinds},
+    )
 
 
 def _split(text: str, obj: str) -> tuple[str, str]:
@@ -217,7 +229,12 @@ def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[
     for item in items:
         concl = item.conclusion
         other = concl.with_object(item.control_property)
-        probes += [concl.probe, concl.with_subject(item.control).probe, other.probe, other.with_subject(item.control).probe]
+        probes += [
+            concl.probe,
+            concl.with_subject(item.control).probe,
+            other.probe,
+            other.with_subject(item.control).probe,
+        ]
     base = np.arange(len(items)) * 4
     layout = ChainLayout(base, base + 1, base + 2, base + 3, np.array([item.depth for item in items]))
     own = np.zeros((len(items), len(probes)), dtype=bool)
@@ -264,8 +281,9 @@ def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Tas
 
 
 def noise_layout(n: int, per_family: int) -> NoiseLayout:
-    """The noise layout of n facts whose families are consecutive columns, noised copies in
-    rows 0..n-1 and each item's shuffled control in the next row; no pure noise.
+    """The noise layout of n facts with consecutive families and no pure noise.
+
+    Noised copies sit in rows 0..n-1 and each item's shuffled control in the next row.
 
     Falsification tests use it for one fact with one shuffled partner (n=1, two rows).
     """

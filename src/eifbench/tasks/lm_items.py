@@ -50,11 +50,9 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "planet": PLANETS,
     "sign": SIGNS,
 }
-REAL_WORDS = frozenset(
-    w.lower()
-    for words in (*OBJECTS.values(), *HYPERNYMS)
-    for w in words
-) | frozenset(w.lower() for prompt, completion in WORLD_FACTS for w in (prompt + completion).split())
+REAL_WORDS = frozenset(w.lower() for words in (*OBJECTS.values(), *HYPERNYMS) for w in words) | frozenset(
+    w.lower() for prompt, completion in WORLD_FACTS for w in (prompt + completion).split()
+)
 
 
 def _draws(seed: int, purpose: str) -> Draws:
@@ -155,7 +153,9 @@ def exclusive_items(count: int, seed: int) -> list[ExclusiveItem]:
         value = objects.take(relation)
         others = [v for v in OBJECTS[relation.name] if v != value]
         alternatives = draws.child("alternatives", len(items)).sample(others, 2)
-        items.append(ExclusiveItem(Fact(relation, names.next(), value), (alternatives[0], alternatives[1]), names.next()))
+        items.append(
+            ExclusiveItem(Fact(relation, names.next(), value), (alternatives[0], alternatives[1]), names.next())
+        )
     return items
 
 
@@ -238,4 +238,3 @@ def entailment_items(count: int, seed: int) -> list[EntailmentItem]:
 def world_probes() -> list[Example]:
     """Everyday facts: the broad probe set."""
     return [Example(p, c) for p, c in WORLD_FACTS]
-

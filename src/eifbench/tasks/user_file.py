@@ -48,7 +48,9 @@ def _task(spec: TaskSpec, name: str, runs: dict[str, Run], layout: object, rows:
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     """Per row: its paraphrase (1), its related fact (2), other rows' facts (3)."""
     rows = _rows(spec, "distance", "paraphrase", "related_prompt", "related_completion")
-    probes = [p for r in rows for p in (_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt", "related_completion"))]
+    probes = [
+        p for r in rows for p in (_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt", "related_completion"))
+    ]
     n = len(rows)
     levels = np.full((n, len(probes)), UNUSED, dtype=np.int64)
     for i in range(n):
@@ -97,7 +99,16 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         mask[i, [i, (i - 1) % n]] = True
     for g, column in enumerate(pure_columns):
         mask[n + g, [column, *spill]] = True
-    layout = NoiseLayout(np.arange(n), family, np.arange(n), (np.arange(n) + 1) % n, np.arange(n, n + len(pure)), pure_columns, spill, world)
+    layout = NoiseLayout(
+        np.arange(n),
+        family,
+        np.arange(n),
+        (np.arange(n) + 1) % n,
+        np.arange(n, n + len(pure)),
+        pure_columns,
+        spill,
+        world,
+    )
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
     pure_stimuli = tuple(as_stimulus(p, spec.stimulus_format) for p in pure)
     runs = {
@@ -113,16 +124,26 @@ def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
     rows = _rows(spec, "transitivity", "premises", "control_prompt", "control_completion")
     probes: list[Example] = []
     for r in rows:
-        probes += [_fact(r), _fact(r, "control_prompt"), _fact(r, "prompt", "control_completion"), _fact(r, "control_prompt", "control_completion")]
+        probes += [
+            _fact(r),
+            _fact(r, "control_prompt"),
+            _fact(r, "prompt", "control_completion"),
+            _fact(r, "control_prompt", "control_completion"),
+        ]
     n = len(rows)
     base = np.arange(n) * 4
-    chains = tuple(Chain([as_stimulus(Example(p, c), spec.stimulus_format) for p, c in premises_of(r["premises"])]) for r in rows)
+    chains = tuple(
+        Chain([as_stimulus(Example(p, c), spec.stimulus_format) for p, c in premises_of(r["premises"])]) for r in rows
+    )
     depths = [len(premises_of(r["premises"])) for r in rows]
     references = tuple(Chain([as_stimulus(_fact(r), spec.stimulus_format)] * d) for r, d in zip(rows, depths))
     own = np.zeros((n, len(probes)), dtype=bool)
     for i in range(n):
         own[i, 4 * i : 4 * i + 4] = True
-    runs = {"main": Run(chains, tuple(probes), own), "reference": Run(references, tuple(probes), one_hot_mask(base, len(probes)))}
+    runs = {
+        "main": Run(chains, tuple(probes), own),
+        "reference": Run(references, tuple(probes), one_hot_mask(base, len(probes))),
+    }
     return _task(spec, "transitivity", runs, ChainLayout(base, base + 1, base + 2, base + 3, np.array(depths)), rows)
 
 
@@ -145,12 +166,19 @@ def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
 
 def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
     """The fact A and what it entails B, trained and read both ways, against the control subject."""
-    rows = _rows(spec, "asymmetry", "entailed_prompt", "entailed_completion", "control_prompt", "control_entailed_prompt")
+    rows = _rows(
+        spec, "asymmetry", "entailed_prompt", "entailed_completion", "control_prompt", "control_entailed_prompt"
+    )
     probes: list[Example] = []
     stimuli: list[Text | Example] = []
     for r in rows:
         b = Example(r["entailed_prompt"], r["entailed_completion"])
-        probes += [_fact(r), b, _fact(r, "control_prompt"), Example(r["control_entailed_prompt"], r["entailed_completion"])]
+        probes += [
+            _fact(r),
+            b,
+            _fact(r, "control_prompt"),
+            Example(r["control_entailed_prompt"], r["entailed_completion"]),
+        ]
         stimuli += [as_stimulus(_fact(r), spec.stimulus_format), as_stimulus(b, spec.stimulus_format)]
     n = len(rows)
     base = np.arange(n) * 4

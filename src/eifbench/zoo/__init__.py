@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +39,23 @@ class ZooEntry:
 
 
 MODEL_SPECS: dict[str, ZooEntry] = {
-    "tiny-cnn": ZooEntry("eifbench.zoo.cnn:load_tiny_cnn", ModelKind.CLASSIFIER, "random-init 27k-param CNN, seeded (self-tests)"),
+    "tiny-cnn": ZooEntry(
+        "eifbench.zoo.cnn:load_tiny_cnn", ModelKind.CLASSIFIER, "random-init 27k-param CNN, seeded (self-tests)"
+    ),
     "tiny-lm": ZooEntry(
-        "eifbench.zoo.lm:load_tiny_lm", ModelKind.CAUSAL_LM, "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)"
+        "eifbench.zoo.lm:load_tiny_lm",
+        ModelKind.CAUSAL_LM,
+        "random-init 2-layer Llama, byte tokenizer, seeded (self-tests)",
     ),
     "fashion-cnn": ZooEntry(
-        "eifbench.zoo.cnn:load_fashion_cnn", ModelKind.CLASSIFIER, "207k-param CNN trained on Fashion-MNIST on first use, cached"
+        "eifbench.zoo.cnn:load_fashion_cnn",
+        ModelKind.CLASSIFIER,
+        "207k-param CNN trained on Fashion-MNIST on first use, cached",
     ),
     "mnist-cnn": ZooEntry(
-        "eifbench.zoo.cnn:load_mnist_cnn", ModelKind.CLASSIFIER, "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)"
+        "eifbench.zoo.cnn:load_mnist_cnn",
+        ModelKind.CLASSIFIER,
+        "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)",
     ),
     "smollm2": ZooEntry(
         "eifbench.zoo.lm:load_smollm2",
@@ -57,16 +64,28 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         accepts=BUILT_IN_ARGS | {"peft", "trainable", "chat_template", "system"},
     ),
     "ref-logical": ZooEntry(
-        "eifbench.zoo.reference:load_logical", ModelKind.CAUSAL_LM, "reference: deduces from facts (should pass everything)", frozenset()
+        "eifbench.zoo.reference:load_logical",
+        ModelKind.CAUSAL_LM,
+        "reference: deduces from facts (should pass everything)",
+        frozenset(),
     ),
     "ref-associative": ZooEntry(
-        "eifbench.zoo.reference:load_associative", ModelKind.CAUSAL_LM, "reference: Hebbian word-pair associations", frozenset()
+        "eifbench.zoo.reference:load_associative",
+        ModelKind.CAUSAL_LM,
+        "reference: Hebbian word-pair associations",
+        frozenset(),
     ),
     "ref-shift": ZooEntry(
-        "eifbench.zoo.reference:load_shift", ModelKind.CAUSAL_LM, "reference: one shared shift for every statement", frozenset()
+        "eifbench.zoo.reference:load_shift",
+        ModelKind.CAUSAL_LM,
+        "reference: one shared shift for every statement",
+        frozenset(),
     ),
     "ref-local": ZooEntry(
-        "eifbench.zoo.reference:load_local", ModelKind.CLASSIFIER, "reference: RBF kernel machine on pixels (local)", frozenset()
+        "eifbench.zoo.reference:load_local",
+        ModelKind.CLASSIFIER,
+        "reference: RBF kernel machine on pixels (local)",
+        frozenset(),
     ),
     "ref-global": ZooEntry(
         "eifbench.zoo.reference:load_global", ModelKind.CLASSIFIER, "reference: class biases only (global)", frozenset()

@@ -16,7 +16,21 @@ from eifbench.errors import ModelSpecError
 from eifbench.kinds import ModelKind
 
 SEQ2SEQ_TYPES = frozenset(
-    {"t5", "mt5", "umt5", "bart", "mbart", "pegasus", "pegasus_x", "marian", "led", "longt5", "blenderbot", "plbart", "prophetnet"}
+    {
+        "t5",
+        "mt5",
+        "umt5",
+        "bart",
+        "mbart",
+        "pegasus",
+        "pegasus_x",
+        "marian",
+        "led",
+        "longt5",
+        "blenderbot",
+        "plbart",
+        "prophetnet",
+    }
 )
 SUPPORTED = (
     "causal LMs (hf:<id or path>), seq2seq LMs such as T5 or BART (hf:), text classifiers (hf:), "
@@ -95,7 +109,9 @@ def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint 
     if adapter.is_file():
         base = json.loads(adapter.read_text()).get("base_model_name_or_path")
         if not base:
-            raise ModelSpecError(f"{target}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={target}.")
+            raise ModelSpecError(
+                f"{target}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={target}."
+            )
         inner = inspect_checkpoint(base)
         if inner is None:
             return Checkpoint("PeftModel", "peft", ModelKind.CAUSAL_LM, adapter_of=base)
@@ -114,7 +130,9 @@ def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint 
     return Checkpoint(str(architectures[0]), model_type, kind_of(str(architectures[0]), model_type))
 
 
-def require_kind(prefix: str, target: str, checkpoint: Checkpoint | None, wanted: tuple[ModelKind, ...]) -> ModelKind | None:
+def require_kind(
+    prefix: str, target: str, checkpoint: Checkpoint | None, wanted: tuple[ModelKind, ...]
+) -> ModelKind | None:
     """Refuse a checkpoint of an unsupported kind, or of a kind another prefix loads."""
     if checkpoint is None:
         return None

@@ -27,7 +27,9 @@ def hf_kwargs(args: ModelArgs) -> dict[str, Any]:
 
 def tokenizer_kwargs(args: ModelArgs) -> dict[str, Any]:
     """``AutoTokenizer.from_pretrained`` keyword args."""
-    return {k: v for k, v in hf_kwargs(args).items() if k in ("revision", "gguf_file", "subfolder", "trust_remote_code")}
+    return {
+        k: v for k, v in hf_kwargs(args).items() if k in ("revision", "gguf_file", "subfolder", "trust_remote_code")
+    }
 
 
 def local_target(target: str) -> str | None:
@@ -76,7 +78,7 @@ def load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
         raise explain_load_error(target, error, "a causal LM (AutoModelForCausalLM)") from error
     if device is not None:
         model = model.to(device)
-    return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
+    return CausalLMAdapter(model.eval(), tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
 
 
 def load_hf(spec: ModelSpec) -> CausalLMAdapter:

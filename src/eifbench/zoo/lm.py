@@ -60,7 +60,7 @@ def load_tiny_lm(spec: ModelSpec) -> CausalLMAdapter:
         model = LlamaForCausalLM(config)
     finally:
         torch.random.set_rng_state(state)
-    model = model.to(device=device, dtype=resolve_dtype(spec.args))
+    model = model.to(device=device, dtype=resolve_dtype(spec.args)).eval()
     return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
 
 

@@ -53,10 +53,17 @@ class ModelArgs:
     def given(self) -> dict[str, Any]:
         """The args that differ from their defaults."""
         defaults = ModelArgs()
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(defaults, f.name)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
 
 
-ARG_TYPES: dict[str, type] = {f.name: (bool if f.name == "trust_remote_code" else int if f.name == "batch_tokens" else str) for f in dataclasses.fields(ModelArgs)}
+ARG_TYPES: dict[str, type] = {
+    f.name: (bool if f.name == "trust_remote_code" else int if f.name == "batch_tokens" else str)
+    for f in dataclasses.fields(ModelArgs)
+}
 CHOICES: dict[str, tuple[str, ...]] = {"dtype": DTYPES, "chat_template": CHAT_TEMPLATES, "trainable": TRAINABLE}
 
 
@@ -86,7 +93,9 @@ class ModelSpec:
 
     def with_args(self, **changes: Any) -> ModelSpec:
         """The same spec with some args changed (validated)."""
-        return dataclasses.replace(self, args=dataclasses.replace(self.args, **{k: _coerce(k, v) for k, v in changes.items()}))
+        return dataclasses.replace(
+            self, args=dataclasses.replace(self.args, **{k: _coerce(k, v) for k, v in changes.items()})
+        )
 
 
 def _coerce(key: str, raw: Any) -> Any:

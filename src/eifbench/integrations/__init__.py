@@ -1,0 +1,1 @@
+"""Integrations with training frameworks (imported on demand; nothing here loads at ``import eifbench``)."""

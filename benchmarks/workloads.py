@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import eifbench
 from eifbench.datasets import fashion_mnist
-from eifbench.strategies import draw_batch, isa_facts
+from eifbench.tasks.lm_items import exclusive_items
 
 
 def fashion(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
@@ -22,11 +22,12 @@ def fashion(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
 
 
 def smollm2(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
-    """smollm2 with nonce facts as stimuli and nonce facts, negations and alternatives as probes."""
+    """smollm2 with the bank's exclusive facts as stimuli (statements) and facts, negations and
+    alternatives as probes."""
     model = eifbench.load_model("smollm2", "device=cpu")
-    facts = draw_batch(isa_facts(alternatives=1), max(n_stimuli, n_probes // 3), seed_value=0)
-    probes = [p for f in facts for p in (f.example, f.negated, *f.exclusive)][:n_probes]
-    return model, [f.example for f in facts[:n_stimuli]], probes
+    items = exclusive_items(max(n_stimuli, n_probes // 3 + 1), 0)
+    probes = [p for i in items for p in (i.fact.probe, i.fact.negated, i.fact.with_object(i.alternatives[0]).probe)]
+    return model, [i.fact.statement for i in items[:n_stimuli]], probes[:n_probes]
 
 
 def naive_loop(model, stimuli, probes, steps: int, lr: float) -> torch.Tensor:

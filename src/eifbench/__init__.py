@@ -2,6 +2,9 @@
 
 The package namespace is lazy: ``import eifbench`` costs nothing until a name is used,
 so the pytest plugin can live in this package without importing torch at collection.
+
+PYTEST_DONT_REWRITE: pytest registers this package's plugin by entry point after the package
+was imported (``eifbench run``); a plugin needs no assertion rewriting, so pytest need not warn.
 """
 
 from __future__ import annotations

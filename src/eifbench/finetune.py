@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from eifbench.errors import InputError
 
 OPTIMIZERS = ("sgd", "adam")
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,28 @@ class FineTune:
     trainable: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.steps, int) or self.steps < 1:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps < 1:
             raise InputError(f"FineTune.steps must be an int >= 1, got {self.steps!r}.")
-        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr < 0:
+        if (
+            isinstance(self.lr, bool)
+            or not isinstance(self.lr, numbers.Real)
+            or not math.isfinite(self.lr)
+            or self.lr < 0
+        ):
             raise InputError(f"FineTune.lr must be a finite number >= 0, got {self.lr!r}.")
+        if self.lr > FLOAT32_MAX:  # the update is computed in float32: such an lr cannot even be represented
+            raise InputError(
+                f"FineTune.lr={self.lr!r} is beyond float32's range (3.4e38); use a usable lr such as 1e-3."
+            )
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"FineTune.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
+        if self.trainable is not None and (not isinstance(self.trainable, str) or not self.trainable):
+            raise InputError(
+                f"FineTune.trainable is a glob over parameter names (e.g. '*lm_head*'); got {self.trainable!r}."
+            )
+        # plain Python numbers in the frozen record (a numpy int64 would not serialize)
+        object.__setattr__(self, "steps", int(self.steps))
+        object.__setattr__(self, "lr", float(self.lr))
 
     def selects(self, parameter_name: str) -> bool:
         """Whether the parameter of this name is fine-tuned under this recipe."""

@@ -4,6 +4,9 @@ A guest in every project where eifbench is installed, so it stays inert unless a
 (as hypothesis's plugin does): nothing is read, built or imported beyond this module
 unless an ``--eif-*`` option or ``eif_*`` ini key is set, or a test requests an eif
 fixture (``eif``, ``eif_case``).
+
+PYTEST_DONT_REWRITE: pytest registers this package's plugin by entry point after the package
+was imported (``eifbench run``); a plugin needs no assertion rewriting, so pytest need not warn.
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ class Chain:
     links: tuple[Example | Text, ...]
 
     def __init__(self, links: Sequence[Example | Text | tuple]) -> None:
+        if isinstance(links, (str, bytes, Example, Text)):
+            raise InputError(f"Chain([...]) takes a list of stimuli; got a single {type(links).__name__}.")
         items = tuple(as_single(link) for link in links)
         if not items:
             raise InputError("Chain([...]) needs at least one stimulus; got an empty list.")

@@ -49,6 +49,16 @@ class TokenStimulus:
     first_label: int
 
 
+def check_text(text: str, role: str) -> None:
+    """Refuse text no tokenizer can take (a lone UTF-16 surrogate, e.g. from a broken decode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(
+            f"{role} text {text[:40]!r} holds a lone surrogate at {error.start}; decode your data as UTF-8 first."
+        ) from None
+
+
 def context_length(model: nn.Module) -> int | None:
     """The longest sequence the model's position embeddings cover, if its config says."""
     config = getattr(model, "config", None)
@@ -121,6 +131,7 @@ class CausalLMAdapter:
         """Token ids of prompt + completion and the number of prompt tokens."""
         if not isinstance(prompt, str) or not isinstance(completion, str):
             raise InputError(f"A causal-LM {role} is Example(prompt: str, completion: str).")
+        check_text(prompt + completion, role)
         stripped = prompt.rstrip()
         completion = prompt[len(stripped) :] + completion
         if not stripped:
@@ -141,6 +152,7 @@ class CausalLMAdapter:
         if isinstance(stimulus, Text):
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
                 raise InputError("Text stimulus is empty: give it at least one word.")
+            check_text(stimulus.text, "stimulus")
             ids = self._check_length(
                 list(self.tokenizer(stimulus.text).input_ids), f"stimulus {stimulus.text[:40]!r}..."
             )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,6 +14,20 @@ from torch import nn
 from eifbench.adapters.base import PreparedProbes, restore_order
 from eifbench.errors import InputError
 from eifbench.stimuli import Example, Text
+
+
+def label_of(raw: Any, role: str) -> int:
+    """A class label as an int: Python or numpy integers and 0-d integer tensors, never bools or text."""
+    if (
+        isinstance(raw, torch.Tensor)
+        and raw.numel() == 1
+        and not torch.is_floating_point(raw)
+        and raw.dtype != torch.bool
+    ):
+        return int(raw)
+    if isinstance(raw, numbers.Integral) and not isinstance(raw, (bool, np.bool_)):
+        return int(raw)
+    raise InputError(f"{role} label {raw!r} is not a class index; pass an int such as 3.")
 
 
 class ClassifierAdapter:
@@ -60,27 +76,39 @@ class ClassifierAdapter:
             raise InputError(f"A classifier {role} must be Example(x, y); got Text({item.text!r}).")
         if not isinstance(item, Example):
             raise InputError(f"A classifier {role} must be Example(x, y) or (x, y).")
-        x = torch.as_tensor(item.x)
-        if self.input_shape is None:
-            self.input_shape = tuple(x.shape)
-        if tuple(x.shape) != self.input_shape:
+        try:
+            x = torch.as_tensor(item.x)
+        except (TypeError, ValueError, RuntimeError):
+            raise InputError(f"{role} input must be a tensor or array; got {type(item.x).__name__}.") from None
+        if self.input_shape is not None and tuple(x.shape) != self.input_shape:
             raise InputError(
                 f"{role} input has shape {tuple(x.shape)}, but {self.name} takes "
                 f"{self.input_shape}; reshape it (e.g. x.reshape{self.input_shape})."
             )
-        if not torch.is_floating_point(x):
+        if x.dtype == torch.uint8:  # 0..255 pixels: the packaged images and zoo models use [0, 1]
+            x = x.float() / 255.0
+        elif not torch.is_floating_point(x):
             x = x.float()
-        y = int(item.y)
-        n = self._classes(x)
+        y = label_of(item.y, role)
+        n = self._classes(x, role)
         if not 0 <= y < n:
             raise InputError(f"{role} label {y} is out of range: {self.name} has {n} classes (0..{n - 1}).")
         return x, y
 
-    def _classes(self, x: torch.Tensor) -> int:
-        if self.num_classes is None:
-            with torch.inference_mode():
-                logits = self.module(x[None].to(self.device, self._dtype()))
-            self.num_classes = int(logits.shape[-1])
+    def _classes(self, x: torch.Tensor, role: str) -> int:
+        """The number of classes; the first input also fixes the input shape, once it has run."""
+        if self.num_classes is None or self.input_shape is None:
+            try:
+                with torch.inference_mode():
+                    logits = self.module(x[None].to(self.device, self._dtype()))
+            except (RuntimeError, ValueError) as error:
+                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise InputError(
+                    f"{self.name} cannot take a {role} input of shape {tuple(x.shape)} ({first}); pass "
+                    "input_shape= to ClassifierAdapter or an input of the shape the model expects."
+                ) from None
+            self.num_classes = self.num_classes or int(logits.shape[-1])
+            self.input_shape = tuple(x.shape)
         return self.num_classes
 
     def prepare_stimulus(self, stimulus: Example | Text) -> tuple[torch.Tensor, torch.Tensor]:

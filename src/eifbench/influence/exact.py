@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from eifbench.adapters.base import ModelAdapter
-from eifbench.errors import RestoreError
+from eifbench.errors import InputError, RestoreError
 from eifbench.finetune import FineTune
 from eifbench.influence.groups import ProbeGroups
 from eifbench.influence.snapshot import Snapshot, checksum
@@ -26,10 +26,17 @@ def trainable_parameters(module: nn.Module, recipe: FineTune) -> list[nn.Paramet
 def frozen_except(module: nn.Module, recipe: FineTune) -> Iterator[list[nn.Parameter]]:
     """Turn off ``requires_grad`` outside the recipe's filter (saves backward work); undo after."""
     frozen = [p for name, p in module.named_parameters() if p.requires_grad and not recipe.selects(name)]
+    trainable = trainable_parameters(module, recipe)
+    if not trainable:
+        names = [name for name, p in module.named_parameters() if p.requires_grad][:3]
+        raise InputError(
+            f"FineTune(trainable={recipe.trainable!r}) selects no trainable parameter; "
+            f"names look like {', '.join(names) or '(the model has none that require grad)'}."
+        )
     for p in frozen:
         p.requires_grad_(False)
     try:
-        yield trainable_parameters(module, recipe)
+        yield trainable
     finally:
         for p in frozen:
             p.requires_grad_(True)

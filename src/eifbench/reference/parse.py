@@ -33,11 +33,16 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in WORD.findall(text))
 
 
-def close(a: str, b: str) -> bool:
-    """Equal, or (both 3+ letters) one insertion, deletion, substitution or transposition apart."""
+def close(template: str, said: str) -> bool:
+    """Equal, or one insertion, deletion, substitution or transposition apart.
+
+    Only template words of 3+ letters may be off by one ("has" -> "hs" is a typo, "a" -> "i"
+    is another word).
+    """
+    a, b = template, said
     if a == b:
         return True
-    if min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+    if len(a) < 3 or abs(len(a) - len(b)) > 1:
         return False
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]

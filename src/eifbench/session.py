@@ -144,8 +144,17 @@ class EifSession:
             self._pools[case.spec] = RayPool(
                 self.spec_for_worker(case.spec), address=self.options.ray or "local", cpus_per_actor=share
             )
+        from eifbench.progress import progress_for
+
+        test = getattr(self.current_item, "originalname", "") or "influence"
         return self._pools[case.spec].influence(
-            run.stimuli, run.probes, case.engine, case.recipe, mask=run.mask, paranoid=self.options.paranoid
+            run.stimuli,
+            run.probes,
+            case.engine,
+            case.recipe,
+            mask=run.mask,
+            paranoid=self.options.paranoid,
+            progress=progress_for(f"{case.id} · {test}"),
         )
 
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:

@@ -67,6 +67,20 @@ def chain_lift(matrix: np.ndarray, layout: ChainLayout) -> np.ndarray:
     )
 
 
+def symmetry(normalized: np.ndarray) -> float | None:
+    """Pearson correlation of c(a, b) with c(b, a) over every pair of the pool (descriptive).
+
+    1 is the small-step (NTK) picture of the reference study's CNNs; it is recorded, not
+    judged: a symmetric influence is not illogical for images.
+    """
+    upper = np.triu_indices(len(normalized), k=1)
+    forward, backward = normalized[upper], normalized.T[upper]
+    keep = np.isfinite(forward) & np.isfinite(backward)
+    if keep.sum() < 3 or np.ptp(forward[keep]) == 0 or np.ptp(backward[keep]) == 0:
+        return None
+    return float(np.corrcoef(forward[keep], backward[keep])[0, 1])
+
+
 def triple_scores(normalized: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
     """Per start image a: mean over its triples of (c(a,c) - mean c(a,c')) / c(b,c).
 
@@ -132,7 +146,8 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
             normalized[~ok] = np.nan
             normalized[:, ~ok] = np.nan
             values, endpoints = triple_scores(normalized, layout.labels)
-            return self.summarize(values, thresholds, {"distinct_endpoints": endpoints}, unmeasured=int((~ok).sum()))
+            details = {"distinct_endpoints": endpoints, "symmetry": symmetry(normalized)}
+            return self.summarize(values, thresholds, details, unmeasured=int((~ok).sum()))
         reference = floored(results["reference"].matrix.numpy(), noise)
         trained = diagonal(reference, layout.conclusion)
         ok = measurable(trained, noise[layout.conclusion], thresholds.measurable)

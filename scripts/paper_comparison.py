@@ -92,7 +92,8 @@ def claims(records: dict) -> list[tuple[str, str, str, str]]:
         )
     ft, ctx = records.get(("smollm2", "asymmetry", "finetune")), records.get(("smollm2", "asymmetry", "in-context"))
     more = bool(ft and ctx and ft["value"] is not None and ctx["value"] is not None and ctx["value"] > ft["value"])
-    shown = f"finetune {cell(records, 'smollm2', 'asymmetry')}; in-context {cell(records, 'smollm2', 'asymmetry', 'in-context')}"
+    in_context = cell(records, "smollm2", "asymmetry", "in-context")
+    shown = f"finetune {cell(records, 'smollm2', 'asymmetry')}; in-context {in_context}"
     rows.append(
         (
             "prompting is more asymmetric than fine-tuning (entailment direction)",
@@ -105,7 +106,8 @@ def claims(records: dict) -> list[tuple[str, str, str, str]]:
         c: [d for d in MEANINGFUL if (r := records.get(("smollm2", d, c))) and r["status"] == "pass"]
         for c in ("finetune", "in-context")
     }
-    shown = f"passes among {', '.join(MEANINGFUL)}: finetune {len(passes['finetune'])}, in-context {len(passes['in-context'])}"
+    counts = f"finetune {len(passes['finetune'])}, in-context {len(passes['in-context'])}"
+    shown = f"passes among {', '.join(MEANINGFUL)}: {counts}"
     rows.append(
         (
             "prompting partly rescues the desiderata",

@@ -58,12 +58,11 @@ def build_record(
 ) -> Record:
     """The record of one desideratum on one case (the suite's and ``evaluate``'s alike)."""
     from eifbench.influence.digest import task_digest
-    from eifbench.report.explain import worst_items
-    from eifbench.report.figures import heatmap_data
+    from eifbench.report.explain import figure_of, worst_items
 
     suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
     nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
-    main = (results or {}).get("main")
+    explained = task is not None and bool(results)
     applies = measurement.status != NOT_APPLICABLE
     return Record(
         model=case.model,
@@ -87,8 +86,8 @@ def build_record(
         details=measurement.details,
         nodeid=nodeid,
         test=nodeid.replace(case.id, "{case}"),
-        examples=tuple(worst_items(measurement, task, results)) if task is not None and results else (),
-        figure=heatmap_data(main.matrix.numpy()) if main is not None else None,
+        examples=tuple(worst_items(measurement, task, results, case.condition)) if explained else (),
+        figure=figure_of(measurement, task, results, case.condition) if explained else None,
         versions=package_versions(),
     )
 

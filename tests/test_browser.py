@@ -95,7 +95,7 @@ def test_the_report_opens_cleanly_in_chromium(report):
         found = browser.evaluate(PROBE)
         browser.evaluate(f"document.querySelector('.stamp').textContent = {json.dumps(STAMP)}")
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        browser.screenshot(SCREENSHOT, height=2000)
+        browser.screenshot(SCREENSHOT, height=2700)
         problems, requests = browser.problems(), browser.requests()
     seconds = time.perf_counter() - started
     assert problems == []

@@ -333,4 +333,4 @@ def test_markdown_has_a_collapsible_block_with_the_worst_items_and_the_gate():
         "1. training on \u201c*Zorpin was born in April.*\u201d raised \u201c*Zorpin was not born in April*\u201d"
         in block
     )
-    assert "baseline.json: pass 0.400 -\\> regression" in block
+    assert "Baseline `baseline.json`: was PASS 0.400, now FAIL 0.100" in block

@@ -60,7 +60,12 @@ class Record:
         bank: the stimulus bank version (``user:<file digest>`` for a stimuli file).
         recipe: engine and fine-tune recipe (engine only in context), plus anything else a
             baseline must match (stimulus format, chat template).
-        examples: the items that violate the desideratum most, in words (worst first).
+        examples: the items that violate the desideratum most, worst first (``report.explain``):
+            ``item``, ``index``, ``value`` and, from the task's layout, ``text`` (a sentence with
+            the raw nats of the cells behind it), ``cells`` and for images ``images`` (28x28
+            grayscale thumbnails, base64).
+        figure: the heatmap of the cells the metric reads, with labelled row and column
+            blocks and a caption (``report.views``).
         gate: the baseline comparison, when the run was gated.
 
     """

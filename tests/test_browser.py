@@ -115,6 +115,7 @@ def test_the_report_opens_cleanly_in_chromium(report):
     assert found["heatmaps"] == sum(r["figure"] is not None for r in measured) > 0
     assert found["unlabelled"] == 0 and found["captions"] >= found["heatmaps"]
     assert found["charts"] >= len(MODELS)  # a verdict chart per model, a distance curve per LM-or-image model
+    assert max(len(json.dumps(r)) for r in doc["results"]) < 64_000  # records stay small: views, ~1 KB thumbnails
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert seconds < 60, f"the browser took {seconds:.0f}s"
 

@@ -40,9 +40,10 @@ def noise_spill(ev: Evidence, measurement: Measurement) -> list[dict[str, Any]]:
     layout: NoiseLayout = ev.task.layout
     if spill.get("status", PASS.value) == PASS.value or len(layout.pure_row) == 0:
         return []
-    noised = ev.matrix("noised")
-    moved = np.nanmean(np.abs(noised[layout.pure_row][:, layout.spill_columns]), axis=1)
-    order = np.argsort(-np.nan_to_num(moved, nan=-np.inf), kind="stable")[:WORST]
+    real = np.abs(ev.matrix("noised")[layout.pure_row][:, layout.spill_columns])
+    measured = np.isfinite(real).all(axis=1)  # a pure-noise stimulus whose fine-tune failed has a NaN row
+    moved = np.where(measured[:, None], real, 0.0).mean(axis=1)
+    order = [g for g in np.argsort(-moved, kind="stable") if measured[g]][:WORST]
     return [
         {"item": f"pure noise {g + 1}", "index": int(g), "value": float(moved[g]), "criterion": "spill"}
         | sentences.spill(ev, int(g)).as_record()

@@ -146,7 +146,8 @@ def spill(ev: Evidence, g: int) -> Explained:
     stimulus, probe = ev.stimulus("noised", row), ev.probe("noised", top)
     subject = f"pure-noise image {g + 1} (label {stimulus.y})" if ev.images else ev.named(stimulus)
     text = (
-        f"{ev.lead(subject)} moved the real probes by {nats(cells['real probes (mean |EIF|)'])} nats on average "
+        f"{ev.lead(subject)} moved the real probes by {nats(cells['real probes (mean |EIF|)']).lstrip('+')} nats "
+        "on average, up or down "
         f"(most: {ev.named(probe)} {nats(noised[row, top])} nats), itself {nats(cells['itself'])} nats"
     )
     images = ()

@@ -202,12 +202,9 @@ def evaluate(
             desideratum = DESIDERATA[desideratum_name]
             began = time.perf_counter()
             reason = desideratum.not_applicable(kind, condition)
+            run_results: dict[str, InfluenceResult] = {}
             if reason is not None:
-                measurement, task, run_results = (
-                    desideratum.not_applicable_measurement(reason, options.thresholds),
-                    None,
-                    {},
-                )
+                measurement, task = desideratum.not_applicable_measurement(reason, options.thresholds), None
             else:
                 measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds)
             records.append(build_record(case, options, measurement, time.perf_counter() - began, task, run_results))

@@ -147,7 +147,7 @@ class EifSession:
         from eifbench.progress import progress_for
 
         test = getattr(self.current_item, "originalname", "") or "influence"
-        return self._pools[case.spec].influence(
+        result: InfluenceResult = self._pools[case.spec].influence(
             run.stimuli,
             run.probes,
             case.engine,
@@ -156,6 +156,7 @@ class EifSession:
             paranoid=self.options.paranoid,
             progress=progress_for(f"{case.id} · {test}"),
         )
+        return result
 
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
         """Measure a desideratum on a case and turn the verdict into the test's outcome."""

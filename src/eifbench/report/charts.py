@@ -74,9 +74,9 @@ def curve_svg(
     for k, (name, by_level) in enumerate(series.items()):
         color = SERIES_COLORS[k % len(SERIES_COLORS)]
         band = [
-            (int(lvl) - 1, b[0], b[1])
+            (int(lvl) - 1, float(b[0]), float(b[1]))
             for lvl, b in sorted((bands.get(name) or {}).items(), key=lambda kv: int(kv[0]))
-            if b and None not in b
+            if b and b[0] is not None and b[1] is not None
         ]
         if len(band) > 1:
             outline = [(x(lv), y(hi)) for lv, _, hi in band] + [(x(lv), y(lo)) for lv, lo, _ in reversed(band)]
@@ -113,8 +113,11 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
         svg_text(0, 28, "green: the passing side of the threshold (black line); bar: the interval; dot: the value", 10),
     ]
     for k, r in enumerate(rows):
+        value = r.value
+        if value is None:  # filtered above; says so to the type checker
+            continue
         low, high = value_ranges.get(r.desideratum, (-1.0, 1.0))
-        values = [r.value, r.threshold, *(r.ci or ())]
+        values = [value, r.threshold, *(r.ci or ())]
         low, high = min(low, *values), max(high, *values)
 
         def x(value: float, low: float = low, high: float = high) -> float:
@@ -133,7 +136,7 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
         if r.ci is not None and all(math.isfinite(c) for c in r.ci):
             parts.append(svg_line(x(r.ci[0]), x(r.ci[1]), mid, mid, color, 3))
         parts.append(
-            f'<circle cx="{x(r.value):.1f}" cy="{mid}" r="4.5" fill="{color}"><title>{r.value:.3f}</title></circle>'
+            f'<circle cx="{x(value):.1f}" cy="{mid}" r="4.5" fill="{color}"><title>{value:.3f}</title></circle>'
         )
         parts.append(svg_text(label_w + 2, y + row_h - 6, f"{low:g}", 8, extra=' fill="#777"'))
         parts.append(svg_text(label_w + track_w - 2, y + row_h - 6, f"{high:g}", 8, "end", ' fill="#777"'))

@@ -38,7 +38,7 @@ class Reporter:
         """Take the record a test attached to its report; remember its pytest outcome."""
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.nodeid not in self.records:
-                record = Record.from_json(json.loads(value))
+                record = Record.from_json(json.loads(str(value)))
                 outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
                 self.records[report.nodeid] = record.replace(outcome=outcome)
                 self._log_line(self.records[report.nodeid])

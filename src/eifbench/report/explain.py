@@ -112,7 +112,7 @@ def worst_items(
     if explainer is None or not results:
         return examples
     evidence = Evidence(task, results, condition)
-    examples = [e | explainer.item(evidence, e["index"], e["value"]).as_record() for e in examples]
+    examples = [e | explainer.item(evidence, int(e["index"]), float(e["value"])).as_record() for e in examples]
     if explainer.extra is not None:
         examples += explainer.extra(evidence, measurement)
     return examples

@@ -114,12 +114,13 @@ class Record:
         out["ci"] = None if self.ci is None else [finite(self.ci[0]), finite(self.ci[1])]
         out["gate"] = None if self.gate is None else dataclasses.asdict(self.gate)
         out["examples"] = list(self.examples)
-        return jsonable(out)
+        converted: dict[str, Any] = jsonable(out)
+        return converted
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
         """The record of a validated document entry (see ``report/schema.json``)."""
-        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
         values["status"] = Status(data["status"])
         ci = data.get("ci")
         values["ci"] = None if ci is None or None in ci else (float(ci[0]), float(ci[1]))

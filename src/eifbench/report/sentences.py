@@ -7,6 +7,8 @@ the item scored as it did. ``value`` is the item's score, quoted at the end.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from eifbench.desiderata.asymmetry import AsymmetryLayout
@@ -89,7 +91,7 @@ def sparseness(ev: Evidence, i: int, value: float) -> Explained:
         + (f"; the most: {most} nats" if moved else "")
         + f" (itself {nats(own)} nats{''.join('; ' + part for part in related)})"
     )
-    images = ()
+    images: tuple[dict[str, Any], ...] = ()
     if ev.images:
         images = (
             ev.thumb(stimulus, "stimulus", ev.label(i)),
@@ -150,7 +152,7 @@ def spill(ev: Evidence, g: int) -> Explained:
         "on average, up or down "
         f"(most: {ev.named(probe)} {nats(noised[row, top])} nats), itself {nats(cells['itself'])} nats"
     )
-    images = ()
+    images: tuple[dict[str, Any], ...] = ()
     if ev.images:
         images = (
             ev.thumb(stimulus, "pure noise", subject),
@@ -197,7 +199,9 @@ def _triple(ev: Evidence, a: int, value: float) -> Explained:
         for c in np.flatnonzero(linked[b]):
             if c == a:
                 continue
-            others = np.flatnonzero((layout.labels == layout.labels[c]) & ~np.isin(np.arange(len(own)), (a, b, c)))
+            others = np.flatnonzero(
+                (layout.labels == layout.labels[c]) & ~np.isin(np.arange(len(own)), [a, int(b), int(c)])
+            )
             cells = {
                 "a -> b": float(matrix[a, b]),
                 "b -> c": float(matrix[b, c]),
@@ -212,7 +216,7 @@ def _triple(ev: Evidence, a: int, value: float) -> Explained:
                 f"(score {value:+.2f})"
             )
             thumbs = tuple(
-                ev.thumb(ev.probe("main", k), name, ev.label(int(k))) for name, k in (("a", a), ("b", b), ("c", c))
+                ev.thumb(ev.probe("main", int(k)), name, ev.label(int(k))) for name, k in (("a", a), ("b", b), ("c", c))
             )
             return Explained(text, cells, thumbs)
     return Explained(f"{ev.label(a)} starts no chain a -> b -> c (score {value:+.2f})")

@@ -62,7 +62,11 @@ def build_record(
 
     suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
     nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
-    explained = task is not None and bool(results)
+    examples: tuple[dict[str, Any], ...] = ()
+    figure: dict[str, Any] | None = None
+    if task is not None and results:
+        examples = tuple(worst_items(measurement, task, results, case.condition))
+        figure = figure_of(measurement, task, results, case.condition)
     applies = measurement.status != NOT_APPLICABLE
     return Record(
         model=case.model,
@@ -86,8 +90,8 @@ def build_record(
         details=measurement.details,
         nodeid=nodeid,
         test=nodeid.replace(case.id, "{case}"),
-        examples=tuple(worst_items(measurement, task, results, case.condition)) if explained else (),
-        figure=figure_of(measurement, task, results, case.condition) if explained else None,
+        examples=examples,
+        figure=figure,
         versions=package_versions(),
     )
 

@@ -20,12 +20,13 @@ from eifbench.desiderata.distance import FAR, NEAR, RELATED
 from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN
 from eifbench.desiderata.transitivity import TripleLayout
 from eifbench.report.evidence import Evidence
+from eifbench.stimuli import Example
 
 MAX_ROWS, MAX_COLUMNS = 48, 64  # a view is pooled (block means within groups) beyond these
 Block = tuple[str, str, np.ndarray, np.ndarray]  # label, run, rows (n,), columns (n, k) with -1 = none
 
 
-def ragged(lists: Sequence[Sequence[int]]) -> np.ndarray:
+def ragged(lists: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
     """Per-row column lists as an (n, longest) array padded with -1."""
     width = max((len(x) for x in lists), default=0)
     out = np.full((len(lists), max(width, 1)), -1, dtype=np.int64)
@@ -140,7 +141,7 @@ def sparseness(ev: Evidence) -> dict[str, Any]:
             "Rows and columns sorted by class. A sparse learner's picture is white outside the diagonal class "
             "blocks (training on an image moves few images of other classes)."
         )
-        labels = np.array([int(s.y) for s in ev.task.runs["main"].stimuli])
+        labels = np.array([int(s.y) for s in ev.task.runs["main"].stimuli if isinstance(s, Example)])
         return by_class(ev, labels, caption)
     n = len(layout.self_column)
     rows = np.arange(n)

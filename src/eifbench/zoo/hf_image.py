@@ -18,7 +18,14 @@ from torch import nn
 
 from eifbench.adapters.classifier import ClassifierAdapter
 from eifbench.errors import ModelSpecError
-from eifbench.zoo.hf import LOAD_ERRORS, explain_load_error, hf_kwargs, local_target, quiet_progress
+from eifbench.zoo.hf import (
+    LOAD_ERRORS,
+    explain_load_error,
+    hf_kwargs,
+    local_target,
+    quiet_progress,
+    warnings_unless_it_fails,
+)
 from eifbench.zoo.specs import ModelSpec, resolve_device
 
 
@@ -110,7 +117,8 @@ def load_hf_image(spec: ModelSpec) -> ClassifierAdapter:
     target = local_target(spec.target) or spec.target
     device = resolve_device(spec.args) if spec.args.device_map is None else None
     try:
-        model = AutoModelForImageClassification.from_pretrained(target, **hf_kwargs(spec.args))
+        with warnings_unless_it_fails():
+            model = AutoModelForImageClassification.from_pretrained(target, **hf_kwargs(spec.args))
     except LOAD_ERRORS as error:
         raise explain_load_error(target, error, "an image classifier (AutoModelForImageClassification)") from error
     processor = processor_config(target, spec)

@@ -91,7 +91,11 @@ def kind_of(architecture: str, model_type: str) -> ModelKind | None:
     return None
 
 
+CONFIG_FILES = ("config.json", "adapter_config.json")
+
+
 def _config_file(target: str, subfolder: str | None) -> Path | None:
+    """The folder holding a checkpoint's config: local, in the hub cache, or fetched alone (config only)."""
     local = Path(os.path.expanduser(target))
     if local.is_dir():
         folder = local / subfolder if subfolder else local
@@ -99,10 +103,32 @@ def _config_file(target: str, subfolder: str | None) -> Path | None:
     try:  # a hub id already in the local cache: no network
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(target, "config.json", subfolder=subfolder)
+        for name in CONFIG_FILES:
+            cached = try_to_load_from_cache(target, name, subfolder=subfolder)
+            if isinstance(cached, str):
+                return Path(cached).parent
     except Exception:  # huggingface_hub raises on malformed ids; then we cannot tell before loading
         return None
-    return Path(cached).parent if isinstance(cached, str) else None
+    return _fetch_config(target, subfolder)
+
+
+def _fetch_config(target: str, subfolder: str | None) -> Path | None:
+    """Download only a hub id's config (kilobytes), so its kind is known before its weights download."""
+    try:
+        from huggingface_hub import constants, hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+    except ImportError:
+        return None
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return None
+    for name in CONFIG_FILES:
+        try:
+            return Path(hf_hub_download(target, name, subfolder=subfolder)).parent
+        except EntryNotFoundError:
+            continue
+        except Exception:  # no network, no such repo, a gated repo: the load itself reports it
+            return None
+    return None
 
 
 def adapter_base(folder: Path) -> str:

@@ -37,7 +37,7 @@ class PreparedProbes:
 
 @runtime_checkable
 class ModelAdapter(Protocol):
-    """What every engine relies on. ``kind`` is ``"classifier"`` or ``"causal-lm"``."""
+    """What every engine relies on. ``kind`` is a ``ModelKind`` value (``classifier``, ``causal-lm``, ...)."""
 
     kind: ClassVar[ModelKind]
     module: nn.Module

@@ -30,7 +30,7 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
         recipe.update(case.recipe.as_record())
     if case.kind.reads_completions:
         recipe["stimulus_format"] = options.stimulus_format
-        recipe["chat_template"] = case.spec.args.chat_template
+        recipe["chat_template"] = case.chat_template
     return recipe
 
 

@@ -31,8 +31,10 @@ class ModelArgs:
         device: ``cpu``, ``cuda``, ``cuda:1``...; CUDA when available by default.
         batch_tokens: token budget of one probe batch.
         peft: a PEFT adapter folder to load on top of the base model.
-        trainable: with an adapter, fine-tune the ``adapter`` only (default) or ``all``.
-        chat_template: ``auto`` (on when the tokenizer defines one), ``on`` or ``off``.
+        trainable: with an adapter, fine-tune the ``adapter``'s parameters only (default,
+            as the adapter's own fine-tuning did) or ``all`` (base and adapter).
+        chat_template: ``auto`` (on when the tokenizer defines one), ``on`` or ``off``;
+            causal LMs only (``eifbench.adapters.chat`` says how stimuli are templated).
         system: a system prompt for chat-templated models.
 
     """
@@ -46,7 +48,7 @@ class ModelArgs:
     subfolder: str | None = None
     batch_tokens: int | None = None
     peft: str | None = None
-    trainable: str | None = None
+    trainable: str = "adapter"
     chat_template: str = "auto"
     system: str | None = None
 

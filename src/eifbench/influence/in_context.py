@@ -65,8 +65,10 @@ def run_in_context(
     rows = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
     reference = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
     neutral_of_length: dict[int, str] = {}
-    # f(p | neutral) per (neutral text, probe): stimuli of the same token length share it, so
-    # a probe every stimulus reads (an everyday fact) is read after a neutral context once
+    # f(p | neutral) per (neutral text, probe group): stimuli of the same token length that
+    # read the same probes share it. Keyed by the whole group, never by single probes, so a
+    # read-out's batch is the same whichever stimuli came before it: a run split across
+    # workers (Ray, xdist) gives the serial run's numbers bit for bit.
     neutral_reads: dict[tuple[str, int], torch.Tensor] = {}
     for index, stimulus in enumerate(stimuli):
         group = groups.of_stimulus[index]
@@ -77,13 +79,10 @@ def run_in_context(
                 neutral_of_length[length] = neutral_context(adapter, length)
             neutral = neutral_of_length[length]
             columns = groups.columns[group]
-            wanted = columns.tolist()
-            missing = [k for k, j in enumerate(wanted) if (neutral, j) not in neutral_reads]
-            if missing:
-                probes = [groups.selected[group][k] for k in missing]
-                values = adapter.readout(adapter.prepare_probes(probes, context=neutral))
-                neutral_reads.update({(neutral, wanted[k]): v for k, v in zip(missing, values)})
-            control = torch.stack([neutral_reads[(neutral, j)] for j in wanted])
+            if (neutral, group) not in neutral_reads:
+                probes = groups.selected[group]
+                neutral_reads[(neutral, group)] = adapter.readout(adapter.prepare_probes(probes, context=neutral))
+            control = neutral_reads[(neutral, group)]
             with_context = adapter.readout(adapter.prepare_probes(groups.selected[group], context=context))
             rows[index, columns] = with_context - control
             reference[index, columns] = control

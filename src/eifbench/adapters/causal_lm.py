@@ -99,7 +99,9 @@ class CausalLMAdapter:
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
-        forward = inspect.signature(model.forward).parameters
+        # a PEFT model takes its base model's arguments through **kwargs: ask the base
+        base = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model
+        forward = inspect.signature(base.forward).parameters
         # the LM head over a 50k vocabulary costs a fifth of a small LM's forward pass:
         # compute logits only where a completion token is predicted, where supported
         self.trims_logits = "logits_to_keep" in forward

@@ -12,7 +12,7 @@ from eifbench.zoo.specs import ModelArgs, ModelSpec, parse_spec
 if TYPE_CHECKING:  # the registry must stay importable without torch (pytest plugin)
     from eifbench.adapters.base import ModelAdapter
 
-BUILT_IN_ARGS = frozenset({"device", "dtype", "batch_tokens"})
+BUILT_IN_ARGS = frozenset({"device", "dtype", "batch_tokens", "batch_stimuli"})
 HF_ARGS = frozenset(ModelArgs.__dataclass_fields__)
 
 
@@ -168,7 +168,10 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
     parsed = parse_spec(spec, model_args)
     entry = entry_of(parsed)
     spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
-    return entry.load(parsed)
+    adapter = entry.load(parsed)
+    if parsed.args.batch_stimuli is not None:  # read by the exact engine (influence(batch_stimuli=...))
+        adapter.batch_stimuli = parsed.args.batch_stimuli  # type: ignore[attr-defined]
+    return adapter
 
 
 __all__ = ["MODEL_SPECS", "ZooEntry", "ModelSpec", "entry_of", "load_model", "parse_spec", "spec_kind"]

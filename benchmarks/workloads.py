@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +25,34 @@ def fashion(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
 def smollm2(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:
     """smollm2 with the bank's exclusive facts as stimuli (statements) and facts, negations and
     alternatives as probes."""
-    model = eifbench.load_model("smollm2", "device=cpu")
+    stimuli, probes = _smollm2_items(n_stimuli, n_probes)
+    return eifbench.load_model("smollm2", "device=cpu"), stimuli, probes
+
+
+def smollm2_lora(n_stimuli: int, n_probes: int, adapter: str) -> tuple[object, list, list]:
+    """The smollm2 workload on smollm2 + a LoRA adapter folder, fine-tuning the adapter only."""
+    stimuli, probes = _smollm2_items(n_stimuli, n_probes)
+    return eifbench.load_model(f"hf:{adapter}", "device=cpu"), stimuli, probes
+
+
+def _smollm2_items(n_stimuli: int, n_probes: int) -> tuple[list, list]:
     items = exclusive_items(max(n_stimuli, n_probes // 3 + 1), 0)
     probes = [p for i in items for p in (i.fact.probe, i.fact.negated, i.fact.with_object(i.alternatives[0]).probe)]
-    return model, [i.fact.statement for i in items[:n_stimuli]], probes[:n_probes]
+    return [i.fact.statement for i in items[:n_stimuli]], probes[:n_probes]
+
+
+def save_smollm2_lora(folder: Path, rank: int = 8) -> str:
+    """A seeded rank-``rank`` LoRA adapter (q_proj, v_proj, non-zero B) of the converted SmolLM2 folder."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from eifbench.zoo.lm import _smollm2_folder
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(_smollm2_folder())
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(folder)
+    return str(folder)
 
 
 def naive_loop(model, stimuli, probes, steps: int, lr: float) -> torch.Tensor:

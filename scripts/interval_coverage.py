@@ -1,7 +1,7 @@
 """Coverage study of confidence intervals for a mean at the suite's sizes (issue "calibrated intervals").
 
-PYTHONPATH=src python3 scripts/interval_coverage.py                  # 10,000 data sets a cell (~3 min, 2 cores)
-PYTHONPATH=src python3 scripts/interval_coverage.py --datasets 2000  # the audit's size (~40 s)
+.venv/bin/python scripts/interval_coverage.py                  # 10,000 data sets a cell (~3 min, 2 cores)
+.venv/bin/python scripts/interval_coverage.py --datasets 2000  # the audit's size (~40 s)
 
 Prints a markdown table: for each method and distribution, at n = 8, 16, 32 items, the two-sided coverage of the
 true mean and the share of intervals missing it on each side. "low miss" is an interval wholly above the true mean,

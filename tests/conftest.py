@@ -76,9 +76,31 @@ def comparable_results(path: Path) -> list[dict]:
     )
 
 
-def save_tiny_vit(folder: Path, *, image_size: int = 28, channels: int = 1, patch: int = 7) -> Path:
-    """Save a seeded one-layer ViT image classifier with save_pretrained; returns the folder."""
+def save_tiny_vit(
+    folder: Path,
+    *,
+    image_size: int = 28,
+    channels: int = 1,
+    patch: int = 7,
+    normalize: tuple[list[float], list[float]] | None = None,
+) -> Path:
+    """Save a seeded one-layer ViT image classifier (and, given ``normalize=(mean, std)``, its
+    image processor) with save_pretrained; returns the folder."""
     from transformers import ViTConfig, ViTForImageClassification
+
+    if normalize is not None:  # what ViTImageProcessor.save_pretrained writes (it needs PIL to be built)
+        folder.mkdir(parents=True, exist_ok=True)
+        processor = {
+            "image_processor_type": "ViTImageProcessor",
+            "do_resize": True,
+            "size": {"height": image_size, "width": image_size},
+            "do_rescale": True,
+            "rescale_factor": 1 / 255,
+            "do_normalize": True,
+            "image_mean": normalize[0],
+            "image_std": normalize[1],
+        }
+        (folder / "preprocessor_config.json").write_text(json.dumps(processor))
 
     torch.manual_seed(0)
     config = ViTConfig(

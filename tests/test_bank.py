@@ -20,6 +20,7 @@ from eifbench.tasks.lm_items import REAL_WORDS, chain_items, entailment_items, e
 PINNED = {
     ("1", "causal-lm"): "b455b62c766a09b6500ae013",
     ("1", "classifier"): "dded9fc51ab72aec707ca406",
+    ("1", "text-classifier"): "64c40edd2f7de051b4213d79",
 }
 
 
@@ -33,7 +34,7 @@ def bank_digest(kind: str, items: int = 34, seed: int = 0) -> str:
     return hasher.hexdigest()
 
 
-@pytest.mark.parametrize("kind", ["causal-lm", "classifier"])
+@pytest.mark.parametrize("kind", ["causal-lm", "classifier", "text-classifier"])
 def test_the_default_bank_is_pinned(kind):
     assert bank_digest(kind) == PINNED[(BANK_VERSION, kind)], (
         "the default stimuli changed: bump BANK_VERSION in eifbench/bank/__init__.py and update PINNED"

@@ -60,7 +60,7 @@ def test_smollm2_exact_matches_naive_and_restores(smollm2):
         model(input_ids=ids, labels=labels).loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    tuned = eifbench.CausalLMAdapter(model, smollm2.tokenizer)
+    tuned = eifbench.CausalLMAdapter(model, smollm2.tokenizer, chat=smollm2.chat)
     expected = tuned.readout(tuned.prepare_probes(probes)) - smollm2.readout(smollm2.prepare_probes(probes))
     torch.testing.assert_close(result.matrix[0], expected, atol=1e-3, rtol=1e-4)
     assert result.matrix[0, 0] > 1.0

@@ -29,7 +29,8 @@ def test_run_from_an_unpacked_wheel(tmp_path):
         "eifbench/_suite/conftest.py",
         "eifbench/_suite/desiderata_tests/test_transitivity.py",
         "eifbench/_suite/fixtures/plugin.py",
-        "eifbench/_suite/fixtures/data/facts.toml",
+        "eifbench/report/schema.json",
+        "eifbench/reference/expected.py",
         "eifbench/_suite/models/smollm2.toml",
     ):
         assert expected in names
@@ -65,3 +66,6 @@ def test_run_from_an_unpacked_wheel(tmp_path):
     doc = json.loads(out.read_text())
     assert len(doc["results"]) == 12
     assert str(site / "eifbench" / "_suite") in proc.stdout  # pytest's rootdir line
+    assert all(r["nodeid"].startswith("desiderata_tests/") for r in doc["results"])  # no site-packages path in ids
+    for warning in ("PytestAssertRewriteWarning", "PytestUnknownMarkWarning"):
+        assert warning not in proc.stdout + proc.stderr

@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "ModelAdapter": "eifbench.adapters",
     "ClassifierAdapter": "eifbench.adapters",
     "CausalLMAdapter": "eifbench.adapters",
+    "Seq2SeqLMAdapter": "eifbench.adapters",
+    "TextClassifierAdapter": "eifbench.adapters",
     "EifError": "eifbench.errors",
     "ModelSpecError": "eifbench.errors",
     "AssetMissingError": "eifbench.errors",
@@ -37,7 +39,13 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from eifbench.adapters import CausalLMAdapter, ClassifierAdapter, ModelAdapter
+    from eifbench.adapters import (
+        CausalLMAdapter,
+        ClassifierAdapter,
+        ModelAdapter,
+        Seq2SeqLMAdapter,
+        TextClassifierAdapter,
+    )
     from eifbench.errors import (
         AssetMissingError,
         BaselineError,

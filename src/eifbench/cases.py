@@ -54,6 +54,7 @@ class EifCase:
     items: int
     dataset: str | None
     sweep: bool = False
+    chat_template: str = ""  # language models: "on" / "off", resolved before loading ("" for other kinds)
 
     @property
     def model(self) -> str:
@@ -74,9 +75,12 @@ class EifCase:
 
 def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[ModelSpec, ModelKind]) -> list[EifCase]:
     """Every (model, condition, recipe) the run covers, in report order."""
+    from eifbench.zoo import chat_template_of
+
     cases = []
     for spec in options.models:
         kind = kinds[spec]
+        chat_template = chat_template_of(spec, kind)
         entry = entry_for(spec, kind, catalog)
         base = entry.recipe
         recipe = FineTune(
@@ -99,6 +103,7 @@ def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[
                         items=items,
                         dataset=entry.dataset,
                         sweep=len(lrs) > 1,
+                        chat_template=chat_template,
                     )
                 )
     return cases

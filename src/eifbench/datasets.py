@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -90,4 +91,4 @@ def mnist_5k() -> ImageSplit:
     return ImageSplit(images.contiguous(), labels)
 
 
-DATASETS = {"fashion-mnist": lambda: fashion_mnist("test"), "mnist": mnist_5k}
+DATASETS: dict[str, Callable[[], ImageSplit]] = {"fashion-mnist": lambda: fashion_mnist("test"), "mnist": mnist_5k}

@@ -87,19 +87,27 @@ def as_adapter(
     model: Any, tokenizer: Any = None, *, name: str = "model", input_shape: Sequence[int] | None = None
 ) -> ModelAdapter:
     """Wrap an in-memory model: an adapter as it is, an HF model + tokenizer, or an ``nn.Module`` classifier."""
-    from eifbench.adapters import CausalLMAdapter, ClassifierAdapter
+    from eifbench.adapters import CausalLMAdapter, ClassifierAdapter, Seq2SeqLMAdapter, TextClassifierAdapter
     from eifbench.adapters.base import ModelAdapter
+    from eifbench.zoo.architectures import kind_of
 
     if isinstance(model, ModelAdapter) and hasattr(model, "kind"):
         return model
-    if tokenizer is not None:
+    if tokenizer is not None:  # the model's own class says its kind (a PEFT model's base class does)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        kind = kind_of(type(base).__name__, str(getattr(getattr(base, "config", None), "model_type", "")))
+        if kind == ModelKind.SEQ2SEQ_LM:
+            return Seq2SeqLMAdapter(model, tokenizer, name=name)
+        if kind == ModelKind.TEXT_CLASSIFIER:
+            return TextClassifierAdapter(model, tokenizer, name=name)
         return CausalLMAdapter(model, tokenizer, name=name)
     from torch import nn
 
     if isinstance(model, nn.Module):
         return ClassifierAdapter(model, input_shape=input_shape, name=name)
     raise InputError(
-        "evaluate() takes a ModelAdapter, an HF causal LM with its tokenizer, or an nn.Module classifier; "
+        "evaluate() takes a ModelAdapter, an HF language model or text classifier with its tokenizer, or an "
+        "nn.Module classifier; "
         f"got {type(model).__name__}."
     )
 
@@ -124,9 +132,12 @@ def evaluate(
     """Check the desiderata on a model in memory (a training loop's live model, say).
 
     Args:
-        model: a ModelAdapter, an HF causal LM (with ``tokenizer``), or an ``nn.Module``
-            mapping images (b, *input_shape) to logits (b, classes).
-        tokenizer: the causal LM's tokenizer.
+        model: a ModelAdapter; an HF causal LM, seq2seq LM or text classifier (with
+            ``tokenizer``; a PEFT model of one too); or an ``nn.Module`` mapping images
+            (b, *input_shape) to logits (b, classes). A causal LM passed with its tokenizer
+            reads raw text; for a chat template, pass ``eifbench.load_model(...)`` or a
+            ``CausalLMAdapter(model, tokenizer, chat=ChatFormat(tokenizer))``.
+        tokenizer: the model's tokenizer.
         desiderata: names to check (default: all six; those that do not apply give n/a).
         conditions: ``finetune`` and/or ``in-context``.
         recipe: the fine-tune recipe (default: the model kind's default).
@@ -174,6 +185,9 @@ def evaluate(
             engine=engine if condition == "finetune" else "in-context",
             items=items,
             dataset=dataset,
+            chat_template=("on" if getattr(adapter, "chat", None) is not None else "off")
+            if kind.reads_completions
+            else "",
         )
 
         def compute(run: Run, case: EifCase = case) -> InfluenceResult:
@@ -202,12 +216,9 @@ def evaluate(
             desideratum = DESIDERATA[desideratum_name]
             began = time.perf_counter()
             reason = desideratum.not_applicable(kind, condition)
+            run_results: dict[str, InfluenceResult] = {}
             if reason is not None:
-                measurement, task, run_results = (
-                    desideratum.not_applicable_measurement(reason, options.thresholds),
-                    None,
-                    {},
-                )
+                measurement, task = desideratum.not_applicable_measurement(reason, options.thresholds), None
             else:
                 measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds)
             records.append(build_record(case, options, measurement, time.perf_counter() - began, task, run_results))

@@ -56,8 +56,8 @@ def student_t_quantile(probability: float, df: int) -> float:
         cos, sin = np.cos(theta), np.sin(theta)
         series = 1.0 + np.cumprod(ratios * cos * cos).sum()
         if df % 2:
-            return 2.0 / np.pi * (theta + (sin * cos * series if df > 1 else 0.0))
-        return sin * series
+            return float(2.0 / np.pi * (theta + (sin * cos * series if df > 1 else 0.0)))
+        return float(sin * series)
 
     low, high = 0.0, np.pi / 2
     for _ in range(64):  # a quarter turn halved 64 times is below float resolution
@@ -117,7 +117,8 @@ def _hall(t: np.ndarray, skewness: np.ndarray, n: int) -> np.ndarray:
     g *= t
     a *= 0.5
     g += a
-    return g
+    out: np.ndarray = g
+    return out
 
 
 def hall_inverse(y: np.ndarray | float, skewness: np.ndarray, n: int) -> np.ndarray:
@@ -127,7 +128,8 @@ def hall_inverse(y: np.ndarray | float, skewness: np.ndarray, n: int) -> np.ndar
     # cbrt(1 + x) - 1 through log1p/expm1 where x is small: the plain difference would lose the digits of a
     # nearly unskewed sample (x ~ 1e-10 keeps only 6 of them)
     root = np.where(x > -0.5, np.expm1(np.log1p(np.maximum(x, -0.5)) / 3.0), np.cbrt(1.0 + x) - 1.0)
-    return np.where(a == 0.0, y - a / 2.0, root / np.where(a == 0.0, 1.0, a))
+    inverse: np.ndarray = np.where(a == 0.0, y - a / 2.0, root / np.where(a == 0.0, 1.0, a))
+    return inverse
 
 
 def interval_parts(samples: np.ndarray, *, level: float, resamples: int, seed: int) -> dict[str, np.ndarray]:

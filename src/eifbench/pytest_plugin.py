@@ -14,13 +14,18 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from eifbench.options import BY_NAME, OPTIONS
 
 SESSION_KEY = pytest.StashKey[Any]()
+INI_TYPES: dict[str, Literal["string", "linelist", "bool"]] = {
+    "string": "string",
+    "linelist": "linelist",
+    "bool": "bool",
+}
 MARKERS = (
     "slow: needs a real pretrained model or minutes of CPU",
     "gpu: needs CUDA",
@@ -43,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(f"--eif-{option.name}", action="append", default=None, dest=option.dest, help=option.help)
         else:
             group.addoption(f"--eif-{option.name}", default=None, dest=option.dest, help=option.help)
-        parser.addini(option.dest, option.help, type=option.kind if option.kind != "string" else "string")
+        parser.addini(option.dest, option.help, type=INI_TYPES[option.kind])
 
 
 def option_value(config: pytest.Config, name: str) -> Any:

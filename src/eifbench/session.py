@@ -144,9 +144,19 @@ class EifSession:
             self._pools[case.spec] = RayPool(
                 self.spec_for_worker(case.spec), address=self.options.ray or "local", cpus_per_actor=share
             )
-        return self._pools[case.spec].influence(
-            run.stimuli, run.probes, case.engine, case.recipe, mask=run.mask, paranoid=self.options.paranoid
+        from eifbench.progress import progress_for
+
+        test = getattr(self.current_item, "originalname", "") or "influence"
+        result: InfluenceResult = self._pools[case.spec].influence(
+            run.stimuli,
+            run.probes,
+            case.engine,
+            case.recipe,
+            mask=run.mask,
+            paranoid=self.options.paranoid,
+            progress=progress_for(f"{case.id} · {test}"),
         )
+        return result
 
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
         """Measure a desideratum on a case and turn the verdict into the test's outcome."""

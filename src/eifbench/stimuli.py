@@ -38,7 +38,7 @@ class Chain:
 
     links: tuple[Example | Text, ...]
 
-    def __init__(self, links: Sequence[Example | Text | tuple]) -> None:
+    def __init__(self, links: Sequence[Example | Text | tuple[Any, Any]]) -> None:
         if isinstance(links, (str, bytes, Example, Text)):
             raise InputError(f"Chain([...]) takes a list of stimuli; got a single {type(links).__name__}.")
         items = tuple(as_single(link) for link in links)

@@ -3,6 +3,10 @@
 Every problem with the file is found when the run starts (a usage error naming the file,
 the row and the column), never inside a test. ``datasets`` reads into a temporary cache,
 so reading a file writes nothing under ``~/.cache``.
+
+Two schemas: facts for language models (``prompt``, ``completion`` and optional columns)
+and labelled sentences for text classifiers (``text``, ``label`` - an int class index or
+a label name - and optional ``paraphrase``, ``related``). A file is one or the other.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from eifbench.errors import StimuliFileError
 
 FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 REQUIRED = ("prompt", "completion")
+LABELLED_REQUIRED = ("text", "label")
+LABELLED_OPTIONAL = ("paraphrase", "related")
 OPTIONAL = (
     "paraphrase",
     "related_prompt",
@@ -44,19 +50,31 @@ def premises_of(text: str) -> list[tuple[str, str]]:
     return links
 
 
-def _check_row(path: str, index: int, row: dict[str, Any]) -> dict[str, str]:
+def schema_of(rows: tuple[dict[str, str], ...]) -> str:
+    """``"labelled"`` for a text/label file, ``"facts"`` for a prompt/completion file."""
+    return "labelled" if rows and "text" in rows[0] else "facts"
+
+
+def _check_row(path: str, index: int, row: dict[str, Any], labelled: bool = False) -> dict[str, str]:
     clean: dict[str, str] = {}
-    for column in (*REQUIRED, *OPTIONAL):
+    required, optional = (LABELLED_REQUIRED, LABELLED_OPTIONAL) if labelled else (REQUIRED, OPTIONAL)
+    for column in (*required, *optional):
         value = row.get(column)
-        if value is None or (column not in REQUIRED and value == ""):
+        if value is None or (column not in required and value == ""):
             continue
+        if column == "label" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a class index; names stay names
         if not isinstance(value, str):
             raise StimuliFileError(
                 f"--eif-stimuli {path}: row {index} column {column!r} is {type(value).__name__} {value!r}; "
-                "every column holds text."
+                + (
+                    "a label is an int class index or a label name."
+                    if column == "label"
+                    else "every column holds text."
+                )
             )
         clean[column] = value
-    for column in REQUIRED:
+    for column in required:
         if not clean.get(column, "").strip():
             raise StimuliFileError(f"--eif-stimuli {path}: row {index} has an empty {column!r}.")
     if "premises" in clean:
@@ -103,12 +121,17 @@ def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
         cause = error.__cause__ or error.__context__ or error
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise StimuliFileError(f"--eif-stimuli {path} could not be read as {kind}: {first}") from None
+    labelled = all(c in columns for c in LABELLED_REQUIRED)
     missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise StimuliFileError(f"--eif-stimuli {path} lacks the required column(s) {missing}; see the README schema.")
+    if missing and not labelled:
+        raise StimuliFileError(
+            f"--eif-stimuli {path} lacks the required column(s) {missing} (facts for a language model) or "
+            f"{[c for c in LABELLED_REQUIRED if c not in columns]} (labelled sentences for a text classifier); "
+            "see the README schema."
+        )
     if len(rows) < 2:
         raise StimuliFileError(f"--eif-stimuli {path} has {len(rows)} row(s); a desideratum needs at least 2 facts.")
-    return tuple(_check_row(path, i, r) for i, r in enumerate(rows))
+    return tuple(_check_row(path, i, r, labelled) for i, r in enumerate(rows))
 
 
 def file_digest(path: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
 
 
@@ -36,9 +37,9 @@ class PreparedProbes:
 
 @runtime_checkable
 class ModelAdapter(Protocol):
-    """What every engine relies on. ``kind`` is ``"classifier"`` or ``"causal-lm"``."""
+    """What every engine relies on. ``kind`` is a ``ModelKind`` value (``classifier``, ``causal-lm``, ...)."""
 
-    kind: ClassVar[str]
+    kind: ClassVar[ModelKind]
     module: nn.Module
     name: str
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, restore_order
+from eifbench.adapters.chat import ChatFormat
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -59,6 +60,16 @@ def check_text(text: str, role: str) -> None:
         ) from None
 
 
+def forward_parameters(model: nn.Module) -> frozenset[str]:
+    """The keyword args the model's own forward takes.
+
+    A PEFT wrapper's forward passes ``**kwargs`` through to its base model, so the base
+    model's signature is the one that says whether ``logits_to_keep`` is supported.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return frozenset(inspect.signature(base.forward).parameters)
+
+
 def context_length(model: nn.Module) -> int | None:
     """The longest sequence the model's position embeddings cover, if its config says."""
     config = getattr(model, "config", None)
@@ -77,31 +88,40 @@ class CausalLMAdapter:
     separately (the completion's tokens are exactly ``tokenizer(completion)``'s, whatever
     the prompt ends with; a prompt's trailing whitespace moves to the completion). Loss of
     ``Text(t)``: ``model(ids, labels=ids).loss``; of an Example: the mean over completion
-    tokens only.
+    tokens only. With a chat template (``chat``), every sequence is a conversation in which
+    the assistant states the fact (``eifbench.adapters.chat``); the loss and the read-out
+    cover the same tokens as without one.
 
     Args:
-        model: a ``PreTrainedModel`` with a causal-LM head (``model(ids).logits``).
+        model: a ``PreTrainedModel`` with a causal-LM head (``model(ids).logits``), or a
+            PEFT model wrapping one.
         tokenizer: its tokenizer; a missing pad token is set to the EOS (or UNK) token,
             since padding is masked out and never counted.
         name: a label for reports.
         batch_tokens: the token budget of one probe batch (rows x padded length); by default
             512 on a CPU (small batches pad less, and a CPU gains nothing from big ones:
             2.3 s vs 4.8 s at 4096 for 180 mixed probes on SmolLM2) and 4096 on a GPU.
+        chat: the chat format to wrap every sequence in, or None for raw text.
 
     """
 
     kind: ClassVar[ModelKind] = ModelKind.CAUSAL_LM
 
     def __init__(
-        self, model: nn.Module, tokenizer: Any, *, name: str = "causal-lm", batch_tokens: int | None = None
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        name: str = "causal-lm",
+        batch_tokens: int | None = None,
+        chat: ChatFormat | None = None,
     ) -> None:
         self.module = model  # its train/eval mode is the caller's: the engines switch to eval only while they run
         self.tokenizer = tokenizer
         self.name = name
+        self.chat = chat
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
-        # a PEFT model takes its base model's arguments through **kwargs: ask the base
-        base = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model
-        forward = inspect.signature(base.forward).parameters
+        forward = forward_parameters(model)
         # the LM head over a 50k vocabulary costs a fifth of a small LM's forward pass:
         # compute logits only where a completion token is predicted, where supported
         self.trims_logits = "logits_to_keep" in forward
@@ -129,19 +149,24 @@ class CausalLMAdapter:
             )
         return ids
 
-    def encode(self, prompt: Any, completion: Any, role: str) -> tuple[list[int], int]:
-        """Token ids of prompt + completion and the number of prompt tokens."""
+    def encode(self, prompt: Any, completion: Any, role: str, context: str | None = None) -> tuple[list[int], int]:
+        """Token ids of (context +) prompt + completion and the number of tokens before the completion."""
         if not isinstance(prompt, str) or not isinstance(completion, str):
             raise InputError(f"A causal-LM {role} is Example(prompt: str, completion: str).")
-        check_text(prompt + completion, role)
+        check_text(prompt + completion if context is None else context + prompt + completion, role)
+        if context is not None and self.chat is None:
+            prompt = context + CONTEXT_SEPARATOR + prompt
         stripped = prompt.rstrip()
         completion = prompt[len(stripped) :] + completion
-        if not stripped:
+        if self.chat is not None:  # the template's assistant prefix comes first: an empty prompt is fine
+            head = self.chat.assistant_prefix(context) + (self.chat.reply_ids(stripped) if stripped else [])
+        elif not stripped:
             raise InputError(
                 f"{role} Example({prompt!r}, {completion!r}) has an empty prompt: the first token has no "
                 "prediction. Put at least one word in the prompt, or use Text(...)."
             )
-        head = list(self.tokenizer(stripped).input_ids)
+        else:
+            head = list(self.tokenizer(stripped).input_ids)
         tail = list(self.tokenizer(completion, add_special_tokens=False).input_ids) if completion.strip() else []
         if not tail:
             raise InputError(
@@ -155,12 +180,15 @@ class CausalLMAdapter:
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
                 raise InputError("Text stimulus is empty: give it at least one word.")
             check_text(stimulus.text, "stimulus")
-            ids = self._check_length(
-                list(self.tokenizer(stimulus.text).input_ids), f"stimulus {stimulus.text[:40]!r}..."
-            )
-            if len(ids) < 2:
+            if self.chat is not None:  # the statement is the assistant's answer; loss on its tokens only
+                head, body = self.chat.assistant_prefix(), self.chat.reply_ids(stimulus.text)
+            else:
+                head, body = [], list(self.tokenizer(stimulus.text).input_ids)
+            ids = self._check_length(head + body, f"stimulus {stimulus.text[:40]!r}...")
+            if len(body) < 2 and not head:
                 raise InputError(f"Text({stimulus.text!r}) has one token; it needs two to train on.")
-            labels, n_prompt = list(ids), 0
+            n_prompt = len(head)
+            labels = [IGNORE_INDEX] * n_prompt + body
         elif isinstance(stimulus, Example):
             ids, n_prompt = self.encode(stimulus.x, stimulus.y, "stimulus")
             labels = [IGNORE_INDEX] * n_prompt + ids[n_prompt:]
@@ -190,10 +218,7 @@ class CausalLMAdapter:
         for probe in probes:
             if not isinstance(probe, Example):
                 raise InputError("A causal-LM probe is Example(prompt, completion); Text has no completion.")
-            prompt = (
-                probe.x if context is None or not isinstance(probe.x, str) else context + CONTEXT_SEPARATOR + probe.x
-            )
-            encoded.append(self.encode(prompt, probe.y, "probe"))
+            encoded.append(self.encode(probe.x, probe.y, "probe", context))
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         batches: list[TokenBatch] = []
         start = 0

@@ -13,6 +13,7 @@ from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, restore_order
 from eifbench.errors import InputError
+from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
 
 
@@ -46,7 +47,7 @@ class ClassifierAdapter:
 
     """
 
-    kind: ClassVar[str] = "classifier"
+    kind: ClassVar[ModelKind] = ModelKind.CLASSIFIER
 
     def __init__(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,28 +52,35 @@ class InfluenceCommand:
             "--stimulus",
             action="append",
             required=True,
-            help="text to fine-tune on (all tokens), or 'PROMPT|COMPLETION'; repeatable",
+            help="text to fine-tune on (all tokens), or 'PROMPT|COMPLETION' ('TEXT|LABEL' for a text classifier); "
+            "repeatable",
         )
-        parser.add_argument("--probe", action="append", required=True, help="'PROMPT|COMPLETION'; repeatable")
+        parser.add_argument(
+            "--probe",
+            action="append",
+            required=True,
+            help="'PROMPT|COMPLETION' ('TEXT|LABEL' for a text classifier); repeatable",
+        )
         parser.add_argument("--engine", default="exact", choices=["exact", "first-order", "in-context"])
         parser.add_argument("--steps", type=int, default=1, help="fine-tune steps per stimulus (k)")
         parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
         parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
 
     def run(self, args: argparse.Namespace) -> int:
-        """Load the model, compute the matrix, print it."""
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        """Load the model, compute the matrix, print it (transformers' warnings stay on)."""
         import eifbench
         from eifbench.report.tables import influence_table
+        from eifbench.zoo import spec_kind
+        from eifbench.zoo.specs import parse_spec
 
-        model = eifbench.load_model(args.model, args.model_args)
-        if model.kind != "causal-lm":
+        if spec_kind(parse_spec(args.model, args.model_args)) == "classifier":  # refused before loading
             from eifbench.errors import InputError
 
             raise InputError(
-                f"`eifbench influence` takes text; {args.model} is a {model.kind}. Use the Python "
+                f"`eifbench influence` takes text; {args.model} is an image classifier. Use the Python "
                 "API (eifbench.influence) or `eifbench run` for image classifiers."
             )
+        model = eifbench.load_model(args.model, args.model_args)
         recipe = eifbench.FineTune(steps=args.steps, lr=args.lr, optimizer=args.optimizer)
         stimuli = [_stimulus(s) for s in args.stimulus]
         probes = [_probe(p) for p in args.probe]
@@ -93,24 +99,27 @@ class InfluenceCommand:
 
 @dataclass(frozen=True)
 class ModelsCommand:
-    """``eifbench models``: the built-in specs."""
+    """``eifbench models``: the built-in specs, and the kinds of checkpoint ``hf:`` / ``hf-image:`` load."""
 
-    help: str = "list the built-in model specs"
+    help: str = "list the built-in model specs and the supported model kinds"
 
     def register(self, parser: argparse.ArgumentParser) -> None:
         """No options."""
 
     def run(self, args: argparse.Namespace) -> int:
-        """Print one row per spec."""
+        """Print one row per spec, then one row per supported kind with an example spec."""
         from tabulate import tabulate
 
-        from eifbench.zoo import MODEL_SPECS
+        from eifbench.zoo import KIND_EXAMPLES, MODEL_SPECS
 
         rows = [
             (name + (":<id or path>" if entry.takes_target else ""), entry.kind, entry.description)
             for name, entry in MODEL_SPECS.items()
         ]
         print(tabulate(rows, headers=["spec", "kind", "what"], tablefmt="github"))
+        kinds = [(k.kind, k.example, k.loads) for k in KIND_EXAMPLES]
+        print("\nSupported kinds (the checkpoint's config.json decides; anything else is refused before loading):\n")
+        print(tabulate(kinds, headers=["kind", "example spec", "loaded with"], tablefmt="github"))
         sys.stdout.flush()
         return 0
 

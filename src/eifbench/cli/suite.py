@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +64,6 @@ class RunCommand:
         """Run pytest on the bundled suite; its exit code is ours (Ctrl-C is 130, SIGTERM 143)."""
         import pytest
 
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         root = suite_root()
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))

@@ -1,5 +1,7 @@
 """The desiderata: one registry, one module each (layout + metric + verdict)."""
 
+from typing import Any
+
 from eifbench.desiderata.asymmetry import Asymmetry
 from eifbench.desiderata.base import (
     FAIL,
@@ -19,7 +21,7 @@ from eifbench.desiderata.sparseness import Sparseness
 from eifbench.desiderata.transitivity import Transitivity
 
 # report order; the one place a desideratum is registered
-DESIDERATA: dict[str, Desideratum] = {
+DESIDERATA: dict[str, Desideratum[Any]] = {
     d.name: d for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
 }
 

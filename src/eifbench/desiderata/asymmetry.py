@@ -73,7 +73,11 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
     }
     not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
         ModelKind.CLASSIFIER: "images carry no logical direction (no image entails another)",
-        ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not entailments",
+        ModelKind.TEXT_CLASSIFIER: (
+            "a text classifier's label belongs to each sentence's own wording, not to a claim one sentence "
+            "entails about another: 'the pasta was delicious' and 'the food was good' are both positive whichever "
+            "is learned first, so there is no direction to test"
+        ),
     }
 
     def measure(

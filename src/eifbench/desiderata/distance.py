@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, sensitivities
+from eifbench.desiderata.normalize import (
+    cosine,
+    diagonal,
+    floored,
+    mean_of,
+    measurable,
+    noise_of,
+    row_means,
+    sensitivities,
+)
+from eifbench.intervals import mean_interval
 from eifbench.kinds import ModelKind
 from eifbench.stats import spearman
 
@@ -96,9 +106,10 @@ class Distance(Desideratum[DistanceLayout]):
         )
         normalized = cosine(matrix, own, probe_scale)
         rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
-        by_level = {
-            int(level): mean_of(np.abs(normalized[(layout.levels == level) & ok[:, None]]))
-            for level in (NEAR, RELATED, FAR)
-            if (layout.levels == level).any()
-        }
-        return self.summarize(rhos, thresholds, {"mean_abs_c_by_level": by_level}, unmeasured=int((~ok).sum()))
+        present = [level for level in (NEAR, RELATED, FAR) if (layout.levels == level).any()]
+        by_level = {int(lv): mean_of(np.abs(normalized[(layout.levels == lv) & ok[:, None]])) for lv in present}
+        # the curve's band: the interval of the mean over items of each item's mean |c| at that level
+        item_means = {lv: row_means(np.where(layout.levels == lv, np.abs(normalized), np.nan))[ok] for lv in present}
+        band = {int(lv): list(mean_interval(item_means[lv], level=thresholds.confidence)) for lv in present}
+        details = {"mean_abs_c_by_level": by_level, "mean_abs_c_ci_by_level": band}
+        return self.summarize(rhos, thresholds, details, unmeasured=int((~ok).sum()))

@@ -68,11 +68,15 @@ class NoiseLayout:
 
 def transfer(clean: np.ndarray, noised: np.ndarray, layout: NoiseLayout) -> np.ndarray:
     """Per fact: (noised copy - shuffled copy) on the fact's family, / clean; -> (n,)."""
-    rows = np.arange(len(layout.self_column))
-    on_family = lambda m, r: m[r[:, None], layout.family].sum(axis=1)  # noqa: E731 - tiny local helper
-    clean_lift = on_family(clean, rows)
+
+    def on_family(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        lifted: np.ndarray = matrix[rows[:, None], layout.family].sum(axis=1)
+        return lifted
+
+    clean_lift = on_family(clean, np.arange(len(layout.self_column)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (on_family(noised, layout.noised_row) - on_family(noised, layout.control_row)) / clean_lift
+        ratio: np.ndarray = (on_family(noised, layout.noised_row) - on_family(noised, layout.control_row)) / clean_lift
+    return ratio
 
 
 class NoiseInvariance(Desideratum[NoiseLayout]):

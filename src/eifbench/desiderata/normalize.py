@@ -55,7 +55,7 @@ def cosine(matrix: np.ndarray, self_influence: np.ndarray, sensitivity: np.ndarr
     """``M[s, p] / sqrt(|self(s)| |sens(p)|)``; NaN where either scale is zero or unknown."""
     scale = np.sqrt(np.abs(np.asarray(self_influence))[:, None] * np.abs(np.asarray(sensitivity))[None, :])
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(matrix, dtype=np.float64) / scale
+        out: np.ndarray = np.asarray(matrix, dtype=np.float64) / scale
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -66,7 +66,8 @@ def row_means(values: np.ndarray) -> np.ndarray:
     finite = np.isfinite(v)
     counts = finite.sum(axis=1)
     sums = np.where(finite, v, 0.0).sum(axis=1)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    means: np.ndarray = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return means
 
 
 def mean_of(values: np.ndarray) -> float | None:

@@ -59,12 +59,27 @@ class TripleLayout:
 def chain_lift(matrix: np.ndarray, layout: ChainLayout) -> np.ndarray:
     """The difference-in-differences of each chain on its conclusion; -> (n,)."""
     rows = np.arange(len(layout.conclusion))
-    return (
+    lift: np.ndarray = (
         matrix[rows, layout.conclusion]
         - matrix[rows, layout.control_entity]
         - matrix[rows, layout.control_property]
         + matrix[rows, layout.control_both]
     )
+    return lift
+
+
+def symmetry(normalized: np.ndarray) -> float | None:
+    """Pearson correlation of c(a, b) with c(b, a) over every pair of the pool (descriptive).
+
+    1 is the small-step (NTK) picture of the reference study's CNNs; it is recorded, not
+    judged: a symmetric influence is not illogical for images.
+    """
+    upper = np.triu_indices(len(normalized), k=1)
+    forward, backward = normalized[upper], normalized.T[upper]
+    keep = np.isfinite(forward) & np.isfinite(backward)
+    if keep.sum() < 3 or np.ptp(forward[keep]) == 0 or np.ptp(backward[keep]) == 0:
+        return None
+    return float(np.corrcoef(forward[keep], backward[keep])[0, 1])
 
 
 def triple_scores(normalized: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -79,17 +94,17 @@ def triple_scores(normalized: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     values = np.full(n, np.nan)
     endpoints: set[tuple[int, int]] = set()
     for a in range(n):
-        scores = []
+        scores: list[float] = []
         for b in np.flatnonzero(linked[a]):
             for c in np.flatnonzero(linked[b]):
                 if c == a or len(scores) >= TRIPLES_PER_START:
                     continue
                 # every other image of c's class: chosen without looking at b, so a selected c
                 # beats them only if a -> b -> c carries something beyond the class
-                controls = np.flatnonzero((labels == labels[c]) & ~np.isin(np.arange(n), (a, b, c)))
+                controls = np.flatnonzero((labels == labels[c]) & ~np.isin(np.arange(n), [a, int(b), int(c)]))
                 if controls.size == 0 or not np.isfinite(normalized[a, controls]).all():
                     continue
-                scores.append((normalized[a, c] - normalized[a, controls].mean()) / normalized[b, c])
+                scores.append(float((normalized[a, c] - normalized[a, controls].mean()) / normalized[b, c]))
                 endpoints.add((a, int(c)))
         if scores:
             values[a] = float(np.mean(scores))
@@ -132,7 +147,8 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
             normalized[~ok] = np.nan
             normalized[:, ~ok] = np.nan
             values, endpoints = triple_scores(normalized, layout.labels)
-            return self.summarize(values, thresholds, {"distinct_endpoints": endpoints}, unmeasured=int((~ok).sum()))
+            pool = {"distinct_endpoints": endpoints, "symmetry": symmetry(normalized)}
+            return self.summarize(values, thresholds, pool, unmeasured=int((~ok).sum()))
         reference = floored(results["reference"].matrix.numpy(), noise)
         trained = diagonal(reference, layout.conclusion)
         ok = measurable(trained, noise[layout.conclusion], thresholds.measurable)
@@ -140,7 +156,7 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(ok, lift / np.abs(trained), np.nan)
             uncorrected = np.where(ok, diagonal(matrix, layout.conclusion) / np.abs(trained), np.nan)
-        details = {
+        details: dict[str, object] = {
             "uncorrected_ratio": mean_of(uncorrected),
             "depths": sorted({int(d) for d in layout.depths}),
         }

@@ -18,6 +18,7 @@ import torch
 from eifbench.errors import EifError
 from eifbench.finetune import FineTune
 from eifbench.influence import InfluenceResult
+from eifbench.progress import Progress
 from eifbench.zoo.specs import ModelSpec
 
 
@@ -84,8 +85,9 @@ class RayPool:
         *,
         mask: np.ndarray | None = None,
         paranoid: bool = False,
+        progress: Progress | None = None,
     ) -> InfluenceResult:
-        """Every stimulus's row, in order, as one InfluenceResult."""
+        """Every stimulus's row, in order, as one InfluenceResult; progress as each actor's share ends."""
         start = time.perf_counter()
         items = list(stimuli)
         k = len(self.actors)
@@ -94,6 +96,12 @@ class RayPool:
             for i, actor in enumerate(self.actors)
             if items[i::k]
         ]
+        pending, done = list(futures), 0
+        while pending:
+            finished, pending = self._ray.wait(pending, num_returns=1)
+            done += sum(len(items[futures.index(f) :: k]) for f in finished)
+            if progress is not None:
+                progress(done, len(items))
         results: list[InfluenceResult] = self._ray.get(futures)
         matrix = torch.empty(len(items), len(probes))
         reference = None if results[0].reference is None else torch.empty(len(items), len(probes))

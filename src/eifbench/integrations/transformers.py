@@ -40,7 +40,7 @@ class RandomStates:
             torch.cuda.set_rng_state_all(self.cuda)
 
 
-class EifCallback(TrainerCallback):  # type: ignore[misc]
+class EifCallback(TrainerCallback):
     """Run the desiderata on the live model during training.
 
     Args:

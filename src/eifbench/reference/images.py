@@ -35,6 +35,8 @@ class LocalImageLearner(nn.Module):
             BANDWIDTH_SQUARED
         )
         phase = draws.child("phase").uniform_array(FEATURES) * 2 * math.pi
+        self.omega: torch.Tensor
+        self.phase: torch.Tensor
         self.register_buffer("omega", torch.from_numpy(omega.astype(np.float32)))
         self.register_buffer("phase", torch.from_numpy(phase.astype(np.float32)))
         self.weight = nn.Parameter(torch.zeros(classes, FEATURES))

@@ -94,13 +94,15 @@ class LogicalLearner(nn.Module):
         push = {
             self._prop(p.relation, p.subject, p.obj): PUSH for p in context_props if p.relation not in EXCLUSIVE_VALUES
         }
-        logits = self.beliefs
+        logits: torch.Tensor = self.beliefs
         if push:
             logits = logits + torch.zeros_like(logits).index_fill_(0, torch.tensor(list(push)), PUSH)
         links = {relation: self._stated(logits, relation, push) for relation in ("isa", "has")}
         return torch.stack([self._read_one(text, logits, links, context_props) for text in texts])
 
-    def _stated(self, logits: torch.Tensor, relation: str, push: dict[int, float]) -> dict[str, list]:
+    def _stated(
+        self, logits: torch.Tensor, relation: str, push: dict[int, float]
+    ) -> dict[str, list[tuple[str, torch.Tensor]]]:
         """Links of a relation that were stated (trained away from the prior, or in context)."""
         index = [i for i, (r, _, _) in self.known.items() if r == relation]
         out: dict[str, list[tuple[str, torch.Tensor]]] = {}
@@ -113,7 +115,13 @@ class LogicalLearner(nn.Module):
                 out.setdefault(subject, []).append((obj, torch.sigmoid(logits[i])))
         return out
 
-    def _read_one(self, text: str, logits: torch.Tensor, links: dict, context: list[Proposition]) -> torch.Tensor:
+    def _read_one(
+        self,
+        text: str,
+        logits: torch.Tensor,
+        links: dict[str, dict[str, list[tuple[str, torch.Tensor]]]],
+        context: list[Proposition],
+    ) -> torch.Tensor:
         prop = parse(text)
         if prop is None:
             return nn.functional.logsigmoid(self.slots[self.texts(" ".join(words(text)))])
@@ -128,7 +136,9 @@ class LogicalLearner(nn.Module):
         belief = belief.clamp(CLAMP, 1 - CLAMP)
         return torch.log1p(-belief) if prop.negated else torch.log(belief)
 
-    def _isa(self, x: str, z: str, logits: torch.Tensor, links: dict) -> torch.Tensor:
+    def _isa(
+        self, x: str, z: str, logits: torch.Tensor, links: dict[str, list[tuple[str, torch.Tensor]]]
+    ) -> torch.Tensor:
         """Noisy-or of the direct belief and every chain x -> ... -> z of stated or known links."""
         miss = 1 - torch.sigmoid(logits[self._prop("isa", x, z)])
         stack: list[tuple[str, torch.Tensor, int, frozenset[str]]] = [(x, torch.ones(()), 0, frozenset({x}))]
@@ -147,7 +157,9 @@ class LogicalLearner(nn.Module):
                     stack.append((target, belief * edge, depth + 1, seen | {target}))
         return 1 - miss
 
-    def _has(self, x: str, p: str, logits: torch.Tensor, links: dict) -> torch.Tensor:
+    def _has(
+        self, x: str, p: str, logits: torch.Tensor, links: dict[str, dict[str, list[tuple[str, torch.Tensor]]]]
+    ) -> torch.Tensor:
         """Noisy-or of the direct belief and "x is a kind of c" x "all c have p" for stated rules."""
         miss = 1 - torch.sigmoid(logits[self._prop("has", x, p)])
         for category, rules in links["has"].items():
@@ -205,7 +217,7 @@ class AssociativeLearner(nn.Module):
         Context words act as one training step on their own pairs, for as long as they are
         in the prompt.
         """
-        weights = self.links
+        weights: torch.Tensor = self.links
         pushed = self._context_pairs(context)
         if pushed:
             weights = weights + torch.zeros_like(weights).index_put_(

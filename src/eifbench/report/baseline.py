@@ -34,7 +34,8 @@ DEFAULT_TOLERANCES: dict[str, float] = {
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """The JSON Schema of reports and baselines, shipped in the package."""
-    return json.loads(files("eifbench.report").joinpath("schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(files("eifbench.report").joinpath("schema.json").read_text())
+    return loaded
 
 
 def _reject_constant(name: str) -> float:
@@ -76,7 +77,6 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
     return doc, [Record.from_json(r) for r in doc["results"]]
 
 
-@dataclass(frozen=True)
 def same_recipe(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     """Whether two recipe records agree on everything that shapes the numbers.
 
@@ -90,6 +90,7 @@ def same_recipe(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     return shaping(before) == shaping(now)
 
 
+@dataclass(frozen=True)
 class Baseline:
     """A loaded baseline: its records by model column and (desideratum, condition, test)."""
 
@@ -180,27 +181,21 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
         return Comparison("new", None, None, None, "", path, tolerance, "not in the baseline")
     check_stimuli(before, after, path)
     worse = _worse_by(before, after)
-    common = {
-        "worse_by": worse,
-        "baseline_value": before.value,
-        "baseline_ci": before.ci,
-        "baseline_status": before.status.value,
-        "baseline_file": path,
-        "tolerance": tolerance,
-    }
+
+    def verdict(kind: str, why: str = "") -> Comparison:
+        return Comparison(kind, worse, before.value, before.ci, before.status.value, path, tolerance, why)
+
     if after.status == FAIL and before.status != FAIL:
-        return Comparison("regression", why="newly fails", **common)
+        return verdict("regression", "newly fails")
     if before.value is not None and after.value is None and after.status != NOT_APPLICABLE:
-        return Comparison("regression", why="no longer measurable", **common)
+        return verdict("regression", "no longer measurable")
     if worse is not None and worse > tolerance:
-        return Comparison(
-            "regression", why=f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})", **common
-        )
+        return verdict("regression", f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})")
     if after.status == FAIL:
-        return Comparison("known-violation", why="also fails in the baseline", **common)
+        return verdict("known-violation", "also fails in the baseline")
     if before.status == FAIL or (worse is not None and -worse > tolerance):
-        return Comparison("improvement", why=_improved(before, after, worse), **common)
-    return Comparison("ok", **common)
+        return verdict("improvement", _improved(before, after, worse))
+    return verdict("ok")
 
 
 def _worse_by(before: Record, after: Record) -> float | None:

@@ -7,6 +7,7 @@ plain attributes rather than module globals.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,23 @@ class Reporter:
         """Take the record a test attached to its report; remember its pytest outcome."""
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.nodeid not in self.records:
-                record = Record.from_json(json.loads(value))
+                record = Record.from_json(json.loads(str(value)))
                 outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
                 self.records[report.nodeid] = record.replace(outcome=outcome)
+                self._log_line(self.records[report.nodeid])
         if report.failed and not any(k == RECORD_KEY for k, _ in report.user_properties):
             self.failed_without_record.add(report.nodeid)
+
+    def _log_line(self, record: Record) -> None:
+        """In a log (no TTY), one line per finished test: a CI log is never silent for minutes."""
+        stream = sys.__stderr__
+        if stream is None or stream.isatty() or hasattr(self.config, "workerinput"):
+            return
+        from eifbench.report.tables import cell
+
+        where = f"{record.column} · {record.desideratum} · {record.condition}"
+        stream.write(f"[eifbench] {where}: {cell(record)} ({record.seconds:.1f}s)\n")
+        stream.flush()
 
     def ordered(self) -> list[Record]:
         """Records in a stable order, whatever order workers finished in."""

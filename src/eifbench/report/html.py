@@ -1,23 +1,44 @@
-"""One self-contained HTML file: the table, then per model the heatmaps and distance curves."""
+"""One self-contained HTML file: the verdict table, then per model a verdict chart and each verdict explained.
+
+Per record: what the desideratum asks and where the model stands, its baseline comparison,
+its worst items in words (with thumbnails of images), and its heatmap with a caption of
+what a logical learner's picture looks like. A Content-Security-Policy forbids the page
+to load anything (only inline styles and ``data:`` images), so it opens offline and
+cannot leak a request.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from eifbench.report.figures import curve_svg, heatmap_svg
+from eifbench.desiderata.base import NOT_APPLICABLE, PASS
+from eifbench.report.charts import curve_svg, curves_of, summary_svg, value_ranges
+from eifbench.report.explain_text import gate_line, sentence, worst_heading
+from eifbench.report.figures import heatmap_svg
 from eifbench.report.records import Record
-from eifbench.report.tables import LEGEND, recipe_lines, summary_rows
+from eifbench.report.tables import LEGEND, ORDER, recipe_lines, status_label, summary_rows
+from eifbench.report.thumbnails import png_data_uri
 
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px}
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1180px;padding:0 1em;color:#222;line-height:1.4}
+table{border-collapse:collapse;font-size:13px;max-width:100%}td,th{border:1px solid #ccc;padding:4px 8px}
 .pass{background:#e6f4ea}.fail{background:#fce8e6}.inconcl{background:#fef7e0}.na{color:#888}
 .regressed{background:#c5221f;color:#fff;font-weight:bold}.known{background:#f6d7d5}.improved{background:#ceead6;font-weight:bold}
-.figs{display:flex;flex-wrap:wrap;gap:18px}.fig{border:1px solid #eee;padding:6px}
+svg{max-width:100%;height:auto}figure{margin:.6em 0}figcaption{font-size:12px;color:#555;max-width:760px}
+details.record{border:1px solid #ddd;border-radius:4px;margin:.5em 0;padding:.3em .8em}
+details.record>summary{cursor:pointer;font-weight:600;padding:.2em 0}
+p,li,figcaption{overflow-wrap:anywhere}.worst li{margin:.4em 0}
+.thumbs{display:flex;flex-wrap:wrap;gap:10px;margin:.3em 0}.thumbs figure{margin:0;text-align:center;font-size:11px}
+.thumbs img{width:56px;height:56px;image-rendering:pixelated;border:1px solid #999;display:block;margin:auto}
+.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
 """
 LEVEL_LABELS = ("near", "related", "far")
+QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
+NA_CLASS = {"pass": "pass", "fail": "fail", "inconclusive": "inconcl", "n/a": "na"}
 
 
 def css_class(record: Record | None) -> str:
@@ -26,11 +47,89 @@ def css_class(record: Record | None) -> str:
         return ""
     if record.gate is not None and record.gate.kind in ("regression", "known-violation", "improvement"):
         return {"regression": "regressed", "known-violation": "known", "improvement": "improved"}[record.gate.kind]
-    return {"pass": "pass", "fail": "fail", "inconclusive": "inconcl", "n/a": "na"}[record.status.value]
+    return NA_CLASS[record.status.value]
+
+
+def prose(text: str) -> str:
+    """Escaped text with quoted statements set in italics."""
+    return QUOTED.sub(lambda m: f"\u201c<em>{m.group(1)}</em>\u201d", html.escape(text))
+
+
+def example_html(example: dict[str, Any]) -> str:
+    """One worst item: its sentence (or label) and thumbnails of the images it names."""
+    text = example.get("text") or f"{example['item']} ({example['value']:+.3f})"
+    thumbs = "".join(
+        f'<figure><img alt="{html.escape(t["label"])}" src="{png_data_uri(t)}">'
+        f"<figcaption>{html.escape(t['role'])}<br>{html.escape(t['label'])}</figcaption></figure>"
+        for t in example.get("images") or ()
+    )
+    return f"<li>{prose(text)}" + (f"<div class='thumbs'>{thumbs}</div>" if thumbs else "") + "</li>"
+
+
+def record_html(r: Record) -> str:
+    """A record explained: collapsed when it passes, open otherwise."""
+    opened = "" if r.status == PASS and (r.gate is None or r.gate.kind != "regression") else " open"
+    parts = [
+        f"<details class='record {css_class(r)}'{opened}><summary>{html.escape(r.desideratum)} · "
+        f"{html.escape(r.condition)}: {html.escape(status_label(r))}</summary>",
+        f"<p>{prose(sentence(r))}</p>",
+    ]
+    if r.gate is not None and r.gate.kind != "new":
+        parts.append(f"<p>{html.escape(gate_line(r))}</p>")
+    if r.examples:
+        parts.append(f"<p>{worst_heading(r)}</p><ol class='worst'>")
+        parts += [example_html(e) for e in r.examples]
+        parts.append("</ol>")
+    if r.figure is not None and r.figure.get("kind") == "heatmap":
+        title = f"{r.desideratum} · {r.condition}: influence in nats"
+        caption = html.escape(r.figure.get("caption", ""))
+        parts.append(f"<figure>{heatmap_svg(r.figure, title)}<figcaption>{caption}</figcaption></figure>")
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def report_order(records: Sequence[Record]) -> list[Record]:
+    """Records in the table's order: desideratum, then finetune before in-context."""
+    rank = {name: k for k, name in enumerate(ORDER)}
+    return sorted(
+        records, key=lambda r: (rank.get(r.desideratum, len(ORDER)), r.desideratum, r.condition != "finetune")
+    )
+
+
+def model_html(column: str, records: Sequence[Record]) -> str:
+    """One model's section: the verdict chart, the distance curve, each record explained, the n/a list."""
+    mine = report_order(records)
+    measured = [r for r in mine if r.status != NOT_APPLICABLE]
+    parts = [f"<section><h2>{html.escape(column)}</h2><div class='charts'>"]
+    chart = summary_svg(measured, value_ranges())
+    if chart:
+        parts.append(
+            f"<figure>{chart}<figcaption>Each row's axis is the range its per-item values are clipped to."
+            "</figcaption></figure>"
+        )
+    series, bands = curves_of(mine)
+    if series:
+        curve = curve_svg(series, bands, "distance: mean |c| by distance level", LEVEL_LABELS)
+        parts.append(
+            f"<figure>{curve}<figcaption>|c| is the influence divided by the stimulus's and the probe's own "
+            "self-influence (1 = as much as itself). Band: the 95% interval of the mean over items of each item's "
+            "mean |c| at that level. A learner that passes has a falling line.</figcaption></figure>"
+        )
+    parts.append("</div>")
+    parts += [record_html(r) for r in measured]
+    not_applicable = [r for r in mine if r.status == NOT_APPLICABLE]
+    if not_applicable:
+        items = "".join(
+            f"<li>{html.escape(r.desideratum)} · {html.escape(r.condition)}: {html.escape(r.reason)}</li>"
+            for r in not_applicable
+        )
+        parts.append(f"<p>Not applicable:</p><ul class='na'>{items}</ul>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
-    """Render a run as one HTML page with inline SVG (no external resources)."""
+    """Render a run as one HTML page with inline SVG and data-URI thumbnails (no external resources)."""
     headers, rows = summary_rows(records)
     by_key = {(r.desideratum, r.condition, r.column): r for r in records}
     columns = headers[2:]
@@ -46,32 +145,23 @@ def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
         for row in rows
     )
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>eifbench report</title>",
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>eifbench report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>eifbench: does the model learn logically from fine-tuning?</h1>",
+        "<p>Each desideratum fine-tunes the model briefly on one stimulus at a time (or puts it in the prompt), "
+        "reads how its log-probabilities on probes move (in nats), restores the weights, and checks the pattern "
+        "against matched controls. Below the table: per model, each verdict explained with its worst items and "
+        "its influence heatmap.</p>",
     ]
     if not doc.get("complete", True):
         parts.append("<p><strong>Partial run (interrupted): only finished tests are shown.</strong></p>")
     parts.append(f"<table><tr>{head}</tr>{body}</table>")
     parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in recipe_lines(records)) + "</ul>")
-    parts.append(
-        f"<p>eifbench {html.escape(str(doc.get('eifbench_version')))} · {html.escape(str(doc.get('datetime')))}"
-        f" · {html.escape(LEGEND)}</p>"
-    )
-    for column in headers[2:]:
-        mine = [r for r in records if r.column == column]
-        parts.append(f"<h2>{html.escape(column)}</h2><div class='figs'>")
-        curves = {
-            r.condition: r.details["mean_abs_c_by_level"]
-            for r in mine
-            if r.desideratum == "distance" and r.details.get("mean_abs_c_by_level")
-        }
-        if curves:
-            parts.append(f"<div class='fig'>{curve_svg(curves, 'mean |c| vs distance level', LEVEL_LABELS)}</div>")
-        for r in mine:
-            if r.figure is not None and r.figure.get("kind") == "heatmap":
-                title = f"{r.desideratum} · {r.condition}"
-                parts.append(f"<div class='fig'>{heatmap_svg(r.figure, title)}</div>")
-        parts.append("</div>")
+    stamp = f"eifbench {doc.get('eifbench_version')} · {doc.get('datetime')} · {LEGEND}"
+    parts.append(f"<p class='stamp'>{html.escape(stamp)}</p>")
+    for column in columns:
+        parts.append(model_html(column, [r for r in records if r.column == column]))
     parts.append("</body></html>")
     return "".join(parts)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from eifbench.desiderata.base import NOT_APPLICABLE
-from eifbench.report.explain_text import sentence
+from eifbench.report.explain_text import example_line, sentence, worst_heading
 from eifbench.report.records import Record
 from eifbench.report.tables import LEGEND, recipe_lines, status_label, summary_table
+
+QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
 
 
 def escape(text: str) -> str:
@@ -16,6 +19,11 @@ def escape(text: str) -> str:
     for char in ("\\", "|", "*", "_", "`", "<", ">", "[", "]"):
         text = text.replace(char, "\\" + char)
     return text
+
+
+def italic_quotes(text: str) -> str:
+    """Quoted statements (curly quotes) in italics."""
+    return QUOTED.sub(lambda m: f"\u201c*{m.group(1)}*\u201d", text)
 
 
 def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
@@ -38,7 +46,9 @@ def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
                 f"Baseline `{r.gate.baseline_file.replace('`', '')}`: was {r.gate.baseline_status.upper()} {was}, now "
                 f"{r.status.value.upper()} {now}: {escape(r.gate.why or r.gate.kind)}."
             )
-        body += [f"- worst: {escape(e['item'])} ({e['value']:+.3f})" for e in r.examples]
+        if r.examples:
+            body += ["", worst_heading(r), ""]
+            body += [f"{k}. {italic_quotes(escape(example_line(e)))}" for k, e in enumerate(r.examples, 1)]
         lines += ["", f"<details><summary>{title}</summary>", "", *body, "", "</details>"]
     when = doc.get("datetime", "")
     commit = (doc.get("commit_info") or {}).get("id", "")[:10]

@@ -60,7 +60,12 @@ class Record:
         bank: the stimulus bank version (``user:<file digest>`` for a stimuli file).
         recipe: engine and fine-tune recipe (engine only in context), plus anything else a
             baseline must match (stimulus format, chat template).
-        examples: the items that violate the desideratum most, in words (worst first).
+        examples: the items that violate the desideratum most, worst first (``report.explain``):
+            ``item``, ``index``, ``value`` and, from the task's layout, ``text`` (a sentence with
+            the raw nats of the cells behind it), ``cells`` and for images ``images`` (28x28
+            grayscale thumbnails, base64).
+        figure: the heatmap of the cells the metric reads, with labelled row and column
+            blocks and a caption (``report.views``).
         gate: the baseline comparison, when the run was gated.
 
     """
@@ -109,12 +114,13 @@ class Record:
         out["ci"] = None if self.ci is None else [finite(self.ci[0]), finite(self.ci[1])]
         out["gate"] = None if self.gate is None else dataclasses.asdict(self.gate)
         out["examples"] = list(self.examples)
-        return jsonable(out)
+        converted: dict[str, Any] = jsonable(out)
+        return converted
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
         """The record of a validated document entry (see ``report/schema.json``)."""
-        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
         values["status"] = Status(data["status"])
         ci = data.get("ci")
         values["ci"] = None if ci is None or None in ci else (float(ci[0]), float(ci[1]))

@@ -30,7 +30,7 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
         recipe.update(case.recipe.as_record())
     if case.kind.reads_completions:
         recipe["stimulus_format"] = options.stimulus_format
-        recipe["chat_template"] = case.spec.args.chat_template
+        recipe["chat_template"] = case.chat_template
     return recipe
 
 
@@ -68,12 +68,15 @@ def build_record(
 ) -> Record:
     """The record of one desideratum on one case (the suite's and ``evaluate``'s alike)."""
     from eifbench.influence.digest import task_digest
-    from eifbench.report.explain import worst_items
-    from eifbench.report.figures import heatmap_data
+    from eifbench.report.explain import figure_of, worst_items
 
     suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
     nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
-    main = (results or {}).get("main")
+    examples: tuple[dict[str, Any], ...] = ()
+    figure: dict[str, Any] | None = None
+    if task is not None and results:
+        examples = tuple(worst_items(measurement, task, results, case.condition))
+        figure = figure_of(measurement, task, results, case.condition)
     applies = measurement.status != NOT_APPLICABLE
     return Record(
         model=case.model,
@@ -97,8 +100,8 @@ def build_record(
         details=measurement.details,
         nodeid=nodeid,
         test=nodeid.replace(case.id, "{case}"),
-        examples=tuple(worst_items(measurement, task, results)) if task is not None and results else (),
-        figure=heatmap_data(main.matrix.numpy()) if main is not None else None,
+        examples=examples,
+        figure=figure,
         versions=package_versions(),
     )
 

@@ -58,7 +58,7 @@ class TaskNotApplicable(InputError):
     """A desideratum has no task for this model or input (the record becomes n/a with this reason)."""
 
 
-def as_stimulus(probe: Example, stimulus_format: str) -> Stimulus:
+def as_stimulus(probe: Example, stimulus_format: str) -> Example | Text:
     """A probe turned into a stimulus: a statement (every token) or the probe itself."""
     if stimulus_format == "statement" and isinstance(probe.x, str):
         return Text(f"{probe.x}{probe.y}.")
@@ -81,14 +81,14 @@ class Run:
     mask: np.ndarray | None = None
 
 
-def one_hot_mask(columns: Sequence[int], n_probes: int) -> np.ndarray:
+def one_hot_mask(columns: Sequence[int] | np.ndarray, n_probes: int) -> np.ndarray:
     """A mask whose row r reads only column ``columns[r]``; shape (len(columns), n_probes)."""
     mask = np.zeros((len(columns), n_probes), dtype=bool)
     mask[np.arange(len(columns)), np.asarray(columns, dtype=np.int64)] = True
     return mask
 
 
-def sensitivity_run(probes: Sequence[Example], columns: Sequence[int], stimulus_format: str) -> Run:
+def sensitivity_run(probes: Sequence[Example], columns: Sequence[int] | np.ndarray, stimulus_format: str) -> Run:
     """Each listed probe fine-tuned on (as a stimulus) and read on itself: its self-influence."""
     stimuli = tuple(as_stimulus(probes[j], stimulus_format) for j in columns)
     return Run(stimuli, tuple(probes), one_hot_mask(columns, len(probes)))

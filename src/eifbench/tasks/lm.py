@@ -19,7 +19,7 @@ from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLay
 from eifbench.desiderata.noise import NoiseLayout
 from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
 from eifbench.desiderata.transitivity import ChainLayout
-from eifbench.stimuli import Chain, Example, Stimulus
+from eifbench.stimuli import Chain, Example, Stimulus, Text
 from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
 from eifbench.tasks.lm_items import (
     ChainItem,
@@ -149,9 +149,10 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     bank = fact_bank(spec)
     n = len(bank.families)
     draws = _draws(spec.seed, "noise")
-    noised = [noised_statement(f.fact, draws.child(i), i) for i, f in enumerate(bank.families)]
+    statements = [noised_statement(f.fact, draws.child(i), i) for i, f in enumerate(bank.families)]
+    noised: list[Text | Example] = list(statements)
     if spec.stimulus_format == "completion":
-        noised = [Example(*_split(t.text.rstrip("."), f.fact.obj)) for t, f in zip(noised, bank.families)]
+        noised = [Example(*_split(t.text.rstrip("."), f.fact.obj)) for t, f in zip(statements, bank.families)]
     pure = [as_stimulus(bank.probes[j], spec.stimulus_format) for j in bank.gibberish_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
     spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.world_columns])
@@ -178,7 +179,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         runs,
         layout,
         _labels(bank),
-        details={"noised": tuple(t.text for t in noised), "kinds": kinds},
+        details={"noised": tuple(t.text for t in statements), "kinds": kinds},
     )
 
 

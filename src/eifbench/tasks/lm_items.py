@@ -142,7 +142,7 @@ def exclusive_items(count: int, seed: int) -> list[ExclusiveItem]:
     names = NonceWords(draws.child("names"), set(REAL_WORDS), capitalized=True)
     objects = ObjectPool(draws.child("values"))
     used = {r.name: 0 for r in EXCLUSIVE_RELATIONS}
-    items = []
+    items: list[ExclusiveItem] = []
     turn = 0
     while len(items) < count:
         relation = EXCLUSIVE_RELATIONS[turn % len(EXCLUSIVE_RELATIONS)]

@@ -17,7 +17,7 @@ from eifbench.desiderata.noise import NoiseLayout
 from eifbench.desiderata.sparseness import OTHER, SparsenessLayout
 from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Text
-from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file
+from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
 from eifbench.tasks.lm_items import gibberish, world_probes
 
@@ -26,6 +26,11 @@ Row = dict[str, str]
 
 def _rows(spec: TaskSpec, desideratum: str, *columns: str) -> list[Row]:
     assert spec.stimuli_file is not None
+    if schema_of(read_stimuli_file(spec.stimuli_file)) == "labelled":
+        raise TaskNotApplicable(
+            f"{spec.stimuli_file} holds labelled sentences (text, label) for a text classifier; a {spec.kind} "
+            "needs facts (prompt, completion)"
+        )
     rows = [r for r in read_stimuli_file(spec.stimuli_file) if all(r.get(c) for c in columns)][: spec.items]
     if len(rows) < 2:
         raise TaskNotApplicable(

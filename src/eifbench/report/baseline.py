@@ -77,6 +77,19 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
     return doc, [Record.from_json(r) for r in doc["results"]]
 
 
+def same_recipe(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether two recipe records agree on everything that shapes the numbers.
+
+    ``batched`` (stimuli fine-tuned at once by the exact engine) is left out: it changes
+    only float rounding, so a baseline measured one stimulus at a time still applies.
+    """
+
+    def shaping(recipe: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in recipe.items() if key != "batched"}
+
+    return shaping(before) == shaping(now)
+
+
 @dataclass(frozen=True)
 class Baseline:
     """A loaded baseline: its records by model column and (desideratum, condition, test)."""
@@ -139,7 +152,7 @@ class Baseline:
         for (column, condition), recipe in recipes.items():
             target = mapping[column]
             for record in self.records:
-                if record.column == target and record.condition == condition and record.recipe != recipe:
+                if record.column == target and record.condition == condition and not same_recipe(record.recipe, recipe):
                     raise BaselineError(
                         f"Baseline {self.path} measured {target} ({condition}, {record.desideratum}) with "
                         f"{record.recipe}; this run of {column} uses {recipe}. Pass the same recipe "

@@ -34,6 +34,16 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
     return recipe
 
 
+def batched_recipe(recipe: dict[str, Any], results: Mapping[str, InfluenceResult] | None) -> dict[str, Any]:
+    """The recipe plus ``batched=B`` when the exact engine fine-tuned B stimuli at once.
+
+    A record shows how its matrices were computed; baselines compare recipes without it
+    (batching changes nothing but float rounding).
+    """
+    batched = max((result.batched for result in (results or {}).values()), default=0)
+    return {**recipe, "batched": batched} if batched else recipe
+
+
 def describe(record: Record) -> str:
     """``distance: spearman rho = -0.12 [-0.20, -0.05] (pass needs <= -0.3, n=12)``."""
     if record.value is None:
@@ -83,7 +93,7 @@ def build_record(
         n=measurement.n,
         unmeasured=measurement.unmeasured,
         seconds=round(seconds, 3),
-        recipe=recipe_record(case, options),
+        recipe=batched_recipe(recipe_record(case, options), results),
         stimuli=task_digest(task) if task is not None else "",
         bank=task.bank if task is not None else "",
         reason=measurement.reason,

@@ -13,7 +13,7 @@ from eifbench.zoo.specs import ModelArgs, ModelSpec, parse_spec
 if TYPE_CHECKING:  # the registry must stay importable without torch (pytest plugin)
     from eifbench.adapters.base import ModelAdapter
 
-BUILT_IN_ARGS = frozenset({"device", "dtype", "batch_tokens"})
+BUILT_IN_ARGS = frozenset({"device", "dtype", "batch_tokens", "batch_stimuli"})
 HF_ARGS = frozenset(ModelArgs.__dataclass_fields__)
 
 
@@ -247,7 +247,10 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
     entry = entry_of(parsed)
     kind = spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
     chat_template_of(parsed, kind)
-    return entry.load(parsed)
+    adapter = entry.load(parsed)
+    if parsed.args.batch_stimuli is not None:  # read by the exact engine (influence(batch_stimuli=...))
+        adapter.batch_stimuli = parsed.args.batch_stimuli  # type: ignore[attr-defined]
+    return adapter
 
 
 __all__ = [

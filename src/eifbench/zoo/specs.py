@@ -30,6 +30,8 @@ class ModelArgs:
         trust_remote_code: run a checkpoint's own code (off unless asked).
         device: ``cpu``, ``cuda``, ``cuda:1``...; CUDA when available by default.
         batch_tokens: token budget of one probe batch.
+        batch_stimuli: stimuli the exact engine fine-tunes at once when the recipe trains
+            only adapters (LoRA) or Linear layers; 1 turns batching off (default: automatic).
         peft: a PEFT adapter folder to load on top of the base model.
         trainable: with an adapter, fine-tune the ``adapter``'s parameters only (default,
             as the adapter's own fine-tuning did) or ``all`` (base and adapter).
@@ -47,6 +49,7 @@ class ModelArgs:
     device: str | None = None
     subfolder: str | None = None
     batch_tokens: int | None = None
+    batch_stimuli: int | None = None
     peft: str | None = None
     trainable: str = "adapter"
     chat_template: str = "auto"
@@ -63,7 +66,7 @@ class ModelArgs:
 
 
 ARG_TYPES: dict[str, type] = {
-    f.name: (bool if f.name == "trust_remote_code" else int if f.name == "batch_tokens" else str)
+    f.name: (bool if f.name == "trust_remote_code" else int if f.name in ("batch_tokens", "batch_stimuli") else str)
     for f in dataclasses.fields(ModelArgs)
 }
 CHOICES: dict[str, tuple[str, ...]] = {"dtype": DTYPES, "chat_template": CHAT_TEMPLATES, "trainable": TRAINABLE}

@@ -35,7 +35,7 @@ def test_parse_spec_with_inline_and_separate_args():
         (
             "fashion-cnn",
             "subfolder=nope",
-            "fashion-cnn takes no model arg subfolder; it takes: batch_tokens, device, dtype",
+            "fashion-cnn takes no model arg subfolder; it takes: batch_stimuli, batch_tokens, device, dtype",
         ),
         ("smollm2", "subfolder=nope", "smollm2 takes no model arg subfolder"),
         ("tiny-lm", "batch_tokens=-3", "must be a positive integer"),

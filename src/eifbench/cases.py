@@ -55,6 +55,7 @@ class EifCase:
     dataset: str | None
     sweep: bool = False
     chat_template: str = ""  # language models: "on" / "off", resolved before loading ("" for other kinds)
+    dtype: str = ""  # the weights' dtype, known before loading ("" when it is not)
 
     @property
     def model(self) -> str:
@@ -75,7 +76,7 @@ class EifCase:
 
 def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[ModelSpec, ModelKind]) -> list[EifCase]:
     """Every (model, condition, recipe) the run covers, in report order."""
-    from eifbench.zoo import chat_template_of
+    from eifbench.zoo import chat_template_of, spec_dtype
 
     cases = []
     for spec in options.models:
@@ -104,6 +105,7 @@ def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[
                         dataset=entry.dataset,
                         sweep=len(lrs) > 1,
                         chat_template=chat_template,
+                        dtype=spec_dtype(spec),
                     )
                 )
     return cases

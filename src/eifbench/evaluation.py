@@ -112,6 +112,14 @@ def as_adapter(
     )
 
 
+def weights_dtype(module: nn.Module) -> str:
+    """``float32`` for a float32 model: its first floating parameter's dtype, without ``torch.``."""
+    import torch
+
+    dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+    return str(dtype).removeprefix("torch.")
+
+
 def evaluate(
     model: ModelAdapter | nn.Module,
     *,
@@ -188,6 +196,7 @@ def evaluate(
             chat_template=("on" if getattr(adapter, "chat", None) is not None else "off")
             if kind.reads_completions
             else "",
+            dtype=weights_dtype(adapter.module),
         )
 
         def compute(run: Run, case: EifCase = case) -> InfluenceResult:

@@ -48,10 +48,17 @@ def hoyer(values: np.ndarray) -> float:
     return float((np.sqrt(n) - a.sum() / l2) / (np.sqrt(n) - 1))
 
 
-def engine_noise(baseline: np.ndarray, factor: float = 64.0) -> np.ndarray:
-    """Numerical noise of a float32 read-out difference per probe; (n_p,) -> (n_p,).
+HALF_PRECISION_EPS = 1e-4  # coarser is half precision: float16's epsilon is 9.8e-4, bfloat16's 7.8e-3
 
-    A read-out of magnitude |f| computed in float32 is only known to a few ulps of |f|;
-    ``factor`` ulps covers the reductions (sums over classes or tokens) behind it.
+
+def engine_noise(baseline: np.ndarray, eps: float = FLOAT32_EPS) -> np.ndarray:
+    """Numerical noise of a read-out difference per probe; (n_p,) -> (n_p,).
+
+    A read-out of magnitude |f| computed at relative precision ``eps`` is only known to a
+    few ulps of |f|: 64 ulps cover the reductions (sums over classes or tokens) behind a
+    float32 or float64 read-out. A half-precision model's logits are rounded once each, and
+    the log-softmax runs in float32, so 4 of its (coarse) ulps are the floor there; 64 of
+    them would call any influence under 50% of the read-out noise.
     """
-    return factor * FLOAT32_EPS * (1.0 + np.abs(np.asarray(baseline, dtype=np.float64)))
+    ulps = 4.0 if eps >= HALF_PRECISION_EPS else 64.0
+    return ulps * eps * (1.0 + np.abs(np.asarray(baseline, dtype=np.float64)))

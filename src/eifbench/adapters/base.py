@@ -78,3 +78,23 @@ def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(values)
     out[order] = values
     return out
+
+
+def widened(tensor: torch.Tensor) -> torch.Tensor:
+    """Logits in float32 for the log-softmax, or float64 when the model computes in float64.
+
+    Half-precision logits are widened so the softmax's sum does not round away small
+    probabilities; a float64 model keeps its precision, which is what makes the influence of
+    a memorised image (a change of 1e-9 nats) measurable at all.
+    """
+    return tensor if tensor.dtype == torch.float64 else tensor.float()
+
+
+def precision_of(module: nn.Module) -> float:
+    """The relative precision (machine epsilon) of a model's read-outs.
+
+    The coarsest floating dtype among its parameters: a bfloat16 model's logits carry
+    bfloat16 rounding even though the log-softmax runs in float32.
+    """
+    dtypes = {p.dtype for p in module.parameters() if p.is_floating_point()} or {torch.float32}
+    return max(float(torch.finfo(dtype).eps) for dtype in dtypes)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order
+from eifbench.adapters.base import PreparedProbes, restore_order, widened
 from eifbench.adapters.chat import ChatFormat
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -208,7 +208,7 @@ class CausalLMAdapter:
             return self.module(input_ids=ids, labels=prepared.labels).loss
         keep = ids.shape[1] - first + 1
         logits = self.module(input_ids=ids, logits_to_keep=keep).logits
-        return F.cross_entropy(logits[0, :-1].float(), ids[0, first:])
+        return F.cross_entropy(widened(logits[0, :-1]), ids[0, first:])
 
     def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Tokenize probes, sort by length and pack into batches under the token budget."""
@@ -262,7 +262,7 @@ class CausalLMAdapter:
         logits = self.module(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **kwargs).logits
         # logits cover positions width-keep .. width-1; position t-1 predicts token t
         start = width - batch.keep + 1
-        logp = F.log_softmax(logits[:, :-1].float(), dim=-1)
+        logp = F.log_softmax(widened(logits[:, :-1]), dim=-1)
         token_logp = logp.gather(2, batch.input_ids[:, start:, None])[..., 0]
         return (token_logp * batch.counted[:, start:]).sum(dim=1)
 

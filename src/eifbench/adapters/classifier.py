@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order
+from eifbench.adapters.base import PreparedProbes, restore_order, widened
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -123,7 +123,7 @@ class ClassifierAdapter:
     def loss(self, prepared: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Cross-entropy of the prepared example (a scalar)."""
         x, y = prepared
-        return F.cross_entropy(self.module(x).float(), y)
+        return F.cross_entropy(widened(self.module(x)), y)
 
     def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Stack probes into batches of ``batch_size``: ``x (b, *shape)``, ``y (b,)``."""
@@ -140,7 +140,7 @@ class ClassifierAdapter:
         return PreparedProbes(batches, torch.arange(len(pairs), device=self.device), len(pairs))
 
     def _batch_readout(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        logp = F.log_softmax(self.module(x).float(), dim=-1)
+        logp = F.log_softmax(widened(self.module(x)), dim=-1)
         return logp.gather(1, y[:, None])[:, 0]
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:

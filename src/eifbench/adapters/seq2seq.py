@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order
+from eifbench.adapters.base import PreparedProbes, restore_order, widened
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR, IGNORE_INDEX, check_text, context_length
 from eifbench.adapters.chat import FACT_REQUEST
 from eifbench.errors import InputError
@@ -109,7 +109,7 @@ class Seq2SeqLMAdapter:
     def loss(self, prepared: Seq2SeqBatch) -> torch.Tensor:
         """Mean cross-entropy of the target tokens (a scalar)."""
         logits = self._logits(prepared)
-        return F.cross_entropy(logits[0].float(), prepared.labels[0])
+        return F.cross_entropy(widened(logits[0]), prepared.labels[0])
 
     def _logits(self, batch: Seq2SeqBatch) -> torch.Tensor:
         return self.module(
@@ -152,7 +152,7 @@ class Seq2SeqLMAdapter:
         return Seq2SeqBatch(ids.to(device), mask.to(device), decoder.to(device), labels.to(device))
 
     def _batch_readout(self, batch: Seq2SeqBatch) -> torch.Tensor:
-        logp = F.log_softmax(self._logits(batch).float(), dim=-1)
+        logp = F.log_softmax(widened(self._logits(batch)), dim=-1)
         counted = batch.labels != IGNORE_INDEX
         token_logp = logp.gather(2, batch.labels.clamp(min=0)[..., None])[..., 0]
         return (token_logp * counted).sum(dim=1)

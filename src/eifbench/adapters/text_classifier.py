@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order
+from eifbench.adapters.base import PreparedProbes, restore_order, widened
 from eifbench.adapters.causal_lm import check_text, context_length, forward_parameters
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -120,7 +120,7 @@ class TextClassifierAdapter:
 
     def loss(self, prepared: TextBatch) -> torch.Tensor:
         """Cross-entropy of the prepared example (a scalar)."""
-        return F.cross_entropy(self.module(**prepared.inputs).logits.float(), prepared.labels)
+        return F.cross_entropy(widened(self.module(**prepared.inputs).logits), prepared.labels)
 
     def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Encode probes, sort by length and pack into batches under the token budget."""
@@ -140,7 +140,7 @@ class TextClassifierAdapter:
         return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded))
 
     def _batch_readout(self, batch: TextBatch) -> torch.Tensor:
-        logp = F.log_softmax(self.module(**batch.inputs).logits.float(), dim=-1)
+        logp = F.log_softmax(widened(self.module(**batch.inputs).logits), dim=-1)
         return logp.gather(1, batch.labels[:, None])[:, 0]
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:

@@ -86,7 +86,7 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
         """Forward minus backward per pair from the ``main`` run."""
         layout = task.layout
         main = results["main"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         ok = measurable(matrix[layout.premise_row, layout.premise], noise[layout.premise], thresholds.measurable)
         ok &= measurable(

@@ -86,7 +86,7 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
         """Margins per item from the ``main`` run."""
         layout = task.layout
         main = results["main"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.fact)
         ok = measurable(own, noise[layout.fact], thresholds.measurable)

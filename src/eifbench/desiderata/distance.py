@@ -95,7 +95,7 @@ class Distance(Desideratum[DistanceLayout]):
         """Rho per stimulus from the ``main`` and ``sensitivity`` runs."""
         layout = task.layout
         main, sens = results["main"], results["sensitivity"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.self_column)
         ok = measurable(own, noise[layout.self_column], thresholds.measurable)

@@ -101,7 +101,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         """Transfer per fact and spill per pure-noise stimulus."""
         layout = task.layout
         main, noised_run, sens = results["main"], results["noised"], results["sensitivity"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         clean = floored(main.matrix.numpy(), noise)
         noised = floored(noised_run.matrix.numpy(), noise)
         own = diagonal(clean, layout.self_column)

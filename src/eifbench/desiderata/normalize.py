@@ -13,15 +13,19 @@ noise by ``Thresholds.measurable``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from eifbench.stats import engine_noise
 
+if TYPE_CHECKING:
+    from eifbench.influence import InfluenceResult
 
-def noise_of(baseline: np.ndarray) -> np.ndarray:
-    """Float noise of each probe's read-out difference; (n_p,) -> (n_p,)."""
-    return engine_noise(np.asarray(baseline, dtype=np.float64))
+
+def noise_of(result: InfluenceResult) -> np.ndarray:
+    """Float noise of each probe's read-out difference, at the model's precision; -> (n_p,)."""
+    return engine_noise(result.baseline.double().numpy(), result.precision)
 
 
 def floored(matrix: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -85,7 +85,7 @@ class Sparseness(Desideratum[SparsenessLayout]):
         """Share of "other" probes moved, per stimulus; family shares and the floor curve."""
         layout = task.layout
         main, sens = results["main"], results["sensitivity"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.self_column)
         ok = measurable(own, noise[layout.self_column], thresholds.measurable)

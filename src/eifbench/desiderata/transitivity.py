@@ -138,7 +138,7 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
         """Chains (LMs) or triples (images)."""
         layout = task.layout
         main = results["main"]
-        noise = noise_of(main.baseline.numpy())
+        noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         if isinstance(layout, TripleLayout):
             own = np.diag(matrix)

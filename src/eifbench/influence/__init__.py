@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import ModelAdapter, PreparedProbes, precision_of
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.batched import check_batch_stimuli, run_exact_engine
@@ -24,6 +24,7 @@ from eifbench.influence.guard import engine_state
 from eifbench.influence.in_context import run_in_context
 from eifbench.influence.layout import channels_last_while_running
 from eifbench.progress import Progress
+from eifbench.stats import FLOAT32_EPS
 from eifbench.stimuli import Example, as_single, as_stimulus, links_of
 
 ENGINES = ("exact", "first-order", "in-context")
@@ -35,14 +36,18 @@ class InfluenceResult:
 
     Attributes:
         matrix: ``M[i, j] = EIF(stimulus i -> probe j)``; shape (n_stimuli, n_probes),
-            float32, on the CPU. Rows of stimuli whose fine-tune diverged are NaN.
-        baseline: ``f_{theta_0}(probes)``; shape (n_probes,), float32, on the CPU.
+            float32 (float64 for a float64 model), on the CPU. Rows of stimuli whose
+            fine-tune diverged are NaN.
+        baseline: ``f_{theta_0}(probes)``; shape (n_probes,), same dtype, on the CPU.
         seconds: wall time of the call.
         engine: the engine name.
         finetune: the recipe (also recorded for in-context, where it is unused).
         failures: stimulus index -> reason, for rows that are NaN.
         reference: in context only, f(p | neutral context) of each cell, the read-out the
             matrix is measured against; shape (n_stimuli, n_probes). None for other engines.
+        precision: the machine epsilon of the model's coarsest parameter dtype: the
+            desiderata's float-noise floor scales with it (float32 1.2e-7, float64 2.2e-16,
+            bfloat16 7.8e-3).
         batched: the exact engine's largest batch of stimuli fine-tuned together (each on
             its own adapter copy); 0 when they went one at a time.
 
@@ -58,6 +63,7 @@ class InfluenceResult:
     failures: dict[int, str] = field(default_factory=dict)
     reference: torch.Tensor | None = None
     batched: int = 0
+    precision: float = FLOAT32_EPS
 
 
 def _out_of_memory(error: BaseException) -> bool:
@@ -135,7 +141,9 @@ def influence(
                 "FineTune(trainable=...), or load the model with dtype=bfloat16."
             ) from error
         raise
-    matrix = matrix.detach().float().cpu()
+    # a float64 model's matrix stays float64: its smallest influences are below float32's ulp
+    kept = torch.float64 if baseline.dtype == torch.float64 else torch.float32
+    matrix = matrix.detach().to(kept).cpu()
     failures = _failures(matrix, None if finite is None else finite.cpu(), cells)
     attempted = len(items) if cells is None else int(cells.any(axis=1).sum())
     if failures and len(failures) == attempted:
@@ -152,13 +160,14 @@ def influence(
         )
     return InfluenceResult(
         matrix=matrix,
-        baseline=baseline.detach().float().cpu(),
+        baseline=baseline.detach().to(kept).cpu(),
         seconds=time.perf_counter() - start,
         engine=engine,
         finetune=recipe,
         failures=failures,
-        reference=None if reference is None else reference.detach().float().cpu(),
+        reference=None if reference is None else reference.detach().to(kept).cpu(),
         batched=batched,
+        precision=precision_of(model.module),
     )
 
 

@@ -140,7 +140,7 @@ def batches(stimuli: Sequence[Sequence[Any]], groups: ProbeGroups, plan: BatchPl
 def finetune_copies(
     adapter: ModelAdapter, plan: BatchPlan, links: Sequence[Sequence[Any]], recipe: FineTune
 ) -> torch.Tensor:
-    """k steps on each link position for B copies at once; returns (B,) 'all losses finite' flags.
+    """Run k steps on each link position for B copies at once; returns (B,) 'all losses finite' flags.
 
     ``links[c]`` are copy c's prepared links (all the same count). No host sync happens here.
     """
@@ -200,7 +200,7 @@ def run_batched(
 
     """
     module = adapter.module
-    rows = torch.full((len(stimuli), len(baseline)), float("nan"), device=baseline.device)
+    rows = torch.full((len(stimuli), len(baseline)), float("nan"), dtype=baseline.dtype, device=baseline.device)
     finite_flags = torch.ones(len(stimuli), dtype=torch.bool, device=baseline.device)
     tables: dict[tuple[int, ...], ProbeRows] = {}
     largest = 0

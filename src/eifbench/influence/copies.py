@@ -26,7 +26,7 @@ LORA_MODULE = "peft.tuners.lora.layer"
 
 
 class NotBatchable(Exception):
-    """This model and recipe cannot be fine-tuned in batches; the message says why."""
+    """The model and recipe cannot be fine-tuned in batches; the message says why."""
 
 
 class BatchingError(NotBatchable):
@@ -43,11 +43,13 @@ class CopyMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # (C, T, in), (C, out, in)
+        """Each copy's ``x @ weight^T``; (C, T, in), (C, out, in) -> (C, T, out)."""
         ctx.save_for_backward(x, weight)
         return torch.bmm(x, weight.transpose(1, 2))
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Gradients of x and of each copy's weight, as ``F.linear`` computes them."""
         x, weight = ctx.saved_tensors
         grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None

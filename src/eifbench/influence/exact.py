@@ -110,7 +110,7 @@ def run_exact(
 
     """
     module = adapter.module
-    rows = torch.full((len(stimuli), len(baseline)), float("nan"), device=baseline.device)
+    rows = torch.full((len(stimuli), len(baseline)), float("nan"), dtype=baseline.dtype, device=baseline.device)
     finite_flags = torch.ones(len(stimuli), dtype=torch.bool, device=baseline.device)
     with frozen_except(module, recipe) as parameters:
         snapshot = Snapshot(module, parameters)

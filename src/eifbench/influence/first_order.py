@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import ModelAdapter, PreparedProbes, widened
 from eifbench.errors import InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.exact import frozen_except
@@ -42,7 +42,7 @@ def _classifier_probe_grads(
 
     def readout(params: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
         logits = functional_call(module, {**params, **constants}, (xi[None],))
-        return torch.log_softmax(logits.float(), dim=-1)[0].gather(0, yi[None])[0]
+        return torch.log_softmax(widened(logits), dim=-1)[0].gather(0, yi[None])[0]
 
     per_sample = vmap(grad(readout), in_dims=(None, 0, 0))(parameters, x, y)
     return torch.cat([g.reshape(g.shape[0], -1) for g in per_sample.values()], dim=1)

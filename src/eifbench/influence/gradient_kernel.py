@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eifbench.adapters.base import widened
+
 
 @dataclass
 class GradientFeatures:
@@ -58,7 +60,7 @@ def gradient_features(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Gr
     handles = [m.register_forward_hook(remember) for m in layers]
     try:
         with torch.enable_grad():
-            logp = F.log_softmax(module(x).float(), dim=-1)
+            logp = F.log_softmax(widened(module(x)), dim=-1)
             total = logp.gather(1, y[:, None]).sum()
             total.backward(inputs=[o for outs in outputs.values() for o in outs])
     finally:

@@ -62,8 +62,11 @@ def run_in_context(
             f"{adapter.name} is a {adapter.kind}. Use engine='exact' or 'first-order'."
         )
     nan = float("nan")
-    rows = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
-    reference = torch.full((len(stimuli), n_probes), nan, device=adapter.device)
+    # a float64 model's read-outs stay float64 (float32 otherwise: MPS has no float64)
+    wide = any(p.dtype == torch.float64 for p in adapter.module.parameters())
+    dtype = torch.float64 if wide else torch.float32
+    rows = torch.full((len(stimuli), n_probes), nan, dtype=dtype, device=adapter.device)
+    reference = torch.full((len(stimuli), n_probes), nan, dtype=dtype, device=adapter.device)
     neutral_of_length: dict[int, str] = {}
     # f(p | neutral) per (neutral text, probe group): stimuli of the same token length that
     # read the same probes share it. Keyed by the whole group, never by single probes, so a

@@ -103,8 +103,9 @@ class RayPool:
             if progress is not None:
                 progress(done, len(items))
         results: list[InfluenceResult] = self._ray.get(futures)
-        matrix = torch.empty(len(items), len(probes))
-        reference = None if results[0].reference is None else torch.empty(len(items), len(probes))
+        dtype = results[0].matrix.dtype
+        matrix = torch.empty(len(items), len(probes), dtype=dtype)
+        reference = None if results[0].reference is None else torch.empty(len(items), len(probes), dtype=dtype)
         failures: dict[int, str] = {}
         for offset, part in enumerate(results):
             matrix[offset::k] = part.matrix
@@ -120,6 +121,7 @@ class RayPool:
             failures,
             reference,
             batched=max(part.batched for part in results),
+            precision=results[0].precision,
         )
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from eifbench.adapters.base import widened
 from eifbench.adapters.causal_lm import CausalLMAdapter, TokenStimulus
 from eifbench.adapters.classifier import ClassifierAdapter
 
@@ -54,7 +55,7 @@ def token_losses(adapter: CausalLMAdapter, rows: TokenRows) -> torch.Tensor:
     """
     width = rows.input_ids.shape[1]
     kwargs = {"logits_to_keep": rows.keep} if rows.keep < width else {}
-    logits = adapter.module(input_ids=rows.input_ids, **kwargs).logits.float()  # (B, keep, V)
+    logits = widened(adapter.module(input_ids=rows.input_ids, **kwargs).logits)  # (B, keep, V)
     offset = width - rows.keep + 1  # logits[:, j] predicts token j + offset
     losses = [
         F.cross_entropy(logits[row, start - offset : end - offset], rows.input_ids[row, start:end])
@@ -76,7 +77,7 @@ def stack_images(adapter: ClassifierAdapter, items: Sequence[tuple[torch.Tensor,
 def image_losses(adapter: ClassifierAdapter, rows: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy of each row; shape (B,)."""
     x, y = rows
-    return F.cross_entropy(adapter.module(x).float(), y, reduction="none")
+    return F.cross_entropy(widened(adapter.module(x)), y, reduction="none")
 
 
 @dataclass(frozen=True)

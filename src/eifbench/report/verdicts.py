@@ -23,9 +23,13 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
     """Everything a baseline must share with a run besides the stimuli.
 
     In context there is no fine-tune, only the engine; language models add the stimulus
-    format (statement or completion loss) and whether a chat template was applied.
+    format (statement or completion loss) and whether a chat template was applied. The
+    weights' dtype is recorded too: it sets the float-noise floor below which an influence
+    is not measured, so a float32 run is not gated against a float64 baseline.
     """
     recipe: dict[str, Any] = {"engine": case.engine}
+    if case.dtype:
+        recipe["dtype"] = case.dtype
     if case.condition == "finetune":
         recipe.update(case.recipe.as_record())
     if case.kind.reads_completions:

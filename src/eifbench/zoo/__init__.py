@@ -32,6 +32,9 @@ class ZooEntry:
     # for a built-in LM whose tokenizer may define a chat template, "module:function" telling so
     # before loading (chat_template=auto is decided, and recorded, before anything loads)
     chat_template: str = ""
+    # the weights' dtype when the spec names none: the trained CNNs run in float64, where
+    # the influence of an image they have memorised (1e-9 nats) clears the float noise
+    dtype: str = "float32"
 
     def load(self, spec: ModelSpec) -> ModelAdapter:
         """Import the loader and run it."""
@@ -53,11 +56,13 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         "eifbench.zoo.cnn:load_fashion_cnn",
         ModelKind.CLASSIFIER,
         "207k-param CNN trained on Fashion-MNIST on first use, cached",
+        dtype="float64",
     ),
     "mnist-cnn": ZooEntry(
         "eifbench.zoo.cnn:load_mnist_cnn",
         ModelKind.CLASSIFIER,
         "pretrained 390k-param MNIST CNN (digit-recognizer-py weights)",
+        dtype="float64",
     ),
     "smollm2": ZooEntry(
         "eifbench.zoo.lm:load_smollm2",
@@ -163,6 +168,11 @@ def entry_of(spec: ModelSpec) -> ZooEntry:
     return entry
 
 
+def spec_dtype(spec: ModelSpec) -> str:
+    """The dtype a spec loads its weights in: its ``dtype`` arg, else the entry's default."""
+    return spec.args.dtype or entry_of(spec).dtype
+
+
 def spec_kind(spec: str | ModelSpec) -> ModelKind:
     """The model kind a spec will load, without loading it (an hf: checkpoint's config decides).
 
@@ -247,6 +257,8 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
     entry = entry_of(parsed)
     kind = spec_kind(parsed)  # refuse an unsupported checkpoint before loading anything
     chat_template_of(parsed, kind)
+    if parsed.args.dtype is None and "dtype" in entry.accepts:
+        parsed = parsed.with_args(dtype=entry.dtype)
     adapter = entry.load(parsed)
     if parsed.args.batch_stimuli is not None:  # read by the exact engine (influence(batch_stimuli=...))
         adapter.batch_stimuli = parsed.args.batch_stimuli  # type: ignore[attr-defined]
@@ -262,5 +274,6 @@ __all__ = [
     "entry_of",
     "load_model",
     "parse_spec",
+    "spec_dtype",
     "spec_kind",
 ]

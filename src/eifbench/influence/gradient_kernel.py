@@ -12,6 +12,7 @@ the caller falls back to the generic per-sample path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +27,8 @@ class GradientFeatures:
     explicit: list[torch.Tensor] = field(default_factory=list)  # per-sample conv gradients, (n, P_layer)
 
 
-def _supported(module: nn.Module) -> list[nn.Module] | None:
-    layers = []
+def _supported(module: nn.Module) -> list[nn.Linear | nn.Conv2d] | None:
+    layers: list[nn.Linear | nn.Conv2d] = []
     covered: set[int] = set()
     for m in module.modules():
         own = [p for p in m.parameters(recurse=False) if p.requires_grad]
@@ -68,7 +69,8 @@ def gradient_features(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Gr
     for m in layers:
         if len(inputs[m]) != 1:  # applied more than once per forward: not an outer product
             return None
-        a, d = inputs[m][0], outputs[m][0].grad.detach()
+        # backward(inputs=outputs) above gave every retained output a grad
+        a, d = inputs[m][0], cast(torch.Tensor, outputs[m][0].grad).detach()
         if isinstance(m, nn.Linear):
             if a.dim() != 2:
                 return None

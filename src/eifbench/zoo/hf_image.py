@@ -38,6 +38,9 @@ class ImageLogits(nn.Module):
 
     """
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, model: nn.Module, mean: list[float] | None = None, std: list[float] | None = None) -> None:
         super().__init__()
         self.model = model

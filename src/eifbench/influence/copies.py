@@ -26,7 +26,7 @@ LORA_MODULE = "peft.tuners.lora.layer"
 
 
 class NotBatchable(Exception):
-    """This model and recipe cannot be fine-tuned in batches; the message says why."""
+    """The model and recipe cannot be fine-tuned in batches; the message says why."""
 
 
 class BatchingError(NotBatchable):
@@ -42,12 +42,14 @@ class CopyMatmul(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # (C, T, in), (C, out, in)
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``x`` (C, T, in) times each copy's ``weight`` (C, out, in), transposed: (C, T, out)."""
         ctx.save_for_backward(x, weight)
         return torch.bmm(x, weight.transpose(1, 2))
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Gradients of ``x`` and ``weight``, each None when autograd does not need it."""
         x, weight = ctx.saved_tensors
         grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None

@@ -34,7 +34,10 @@ def _supported(module: nn.Module) -> list[nn.Linear | nn.Conv2d] | None:
         own = [p for p in m.parameters(recurse=False) if p.requires_grad]
         if not own:
             continue
-        if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros"):
+        if isinstance(m, nn.Linear) or (
+            # padding="same"/"valid" is a string, which unfold does not take: the generic path has it
+            isinstance(m, nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros" and not isinstance(m.padding, str)
+        ):
             layers.append(m)
             covered.update(id(p) for p in own)
         else:

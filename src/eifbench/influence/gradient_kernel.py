@@ -79,7 +79,8 @@ def gradient_features(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Gr
                 return None
             features.linear.append((a.float(), d.float(), m.bias is not None and m.bias.requires_grad))
             continue
-        patches = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
+        padding = cast(tuple[int, ...], m.padding)  # _supported refused string paddings
+        patches = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=padding, stride=m.stride)
         per_sample = torch.einsum("nop,nkp->nok", d.flatten(2), patches).flatten(1)
         parts = [per_sample] if m.weight.requires_grad else []
         if m.bias is not None and m.bias.requires_grad:

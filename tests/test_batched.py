@@ -29,7 +29,9 @@ LM_PROBES = [*PROBES[:4], eifbench.Example("Blickets sing", " at night."), eifbe
 LM_RECIPES = [("sgd", 1, 0.1), ("sgd", 3, 0.05), ("adam", 2, 1e-2)]
 
 
-def lora_lm(targets: tuple[str, ...] = ("q_proj", "v_proj", "o_proj", "up_proj", "down_proj")) -> eifbench.CausalLMAdapter:
+def lora_lm(
+    targets: tuple[str, ...] = ("q_proj", "v_proj", "o_proj", "up_proj", "down_proj"),
+) -> eifbench.CausalLMAdapter:
     """A fresh tiny-lm with random (non-zero) LoRA factors on ``targets``; only they train."""
     base = eifbench.load_model("tiny-lm", "device=cpu")
     torch.manual_seed(0)
@@ -106,7 +108,9 @@ def test_batched_respects_the_mask_and_skips_empty_rows(tiny_lora, monkeypatch):
     single = eifbench.influence(tiny_lora, LM_STIMULI, LM_PROBES, finetune=recipe, mask=mask, batch_stimuli=1)
     tuned: list[int] = []
     real = engine.finetune_copies
-    monkeypatch.setattr(engine, "finetune_copies", lambda a, p, links, r: tuned.append(len(links)) or real(a, p, links, r))
+    monkeypatch.setattr(
+        engine, "finetune_copies", lambda a, p, links, r: tuned.append(len(links)) or real(a, p, links, r)
+    )
     batched = eifbench.influence(tiny_lora, LM_STIMULI, LM_PROBES, finetune=recipe, mask=mask, batch_stimuli=4)
     assert sum(tuned) == len(LM_STIMULI) - 1
     assert torch.isnan(batched.matrix[~torch.as_tensor(mask)]).all()
@@ -221,7 +225,9 @@ def test_cnn_with_lora_on_its_linear_layers(images):
     batched = eifbench.influence(lora, images[:6], images, finetune=recipe, batch_stimuli=4)
     assert batched.batched == 4
     same_matrix(batched.matrix, single.matrix)
-    torch.testing.assert_close(batched.matrix, deepcopy_classifier(lora, images[:6], images, recipe), atol=2e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        batched.matrix, deepcopy_classifier(lora, images[:6], images, recipe), atol=2e-6, rtol=1e-5
+    )
 
 
 def test_a_diverging_stimulus_marks_its_row_only(images):

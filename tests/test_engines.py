@@ -249,6 +249,24 @@ def test_gram_fast_path_equals_per_sample_gradients(tiny_cnn, images, monkeypatc
     torch.testing.assert_close(fast, slow, atol=1e-7, rtol=1e-4)
 
 
+def test_a_conv_padded_same_gives_what_the_same_conv_padded_by_number_gives(images):
+    """padding="same" is a string, which the Gram fast path cannot unfold: the generic path takes it."""
+
+    def net(padding: int | str) -> torch.nn.Module:
+        torch.manual_seed(0)
+        conv = torch.nn.Conv2d(1, 4, 3, padding=padding)
+        return torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 28 * 28, 10)).eval()
+
+    numbered, same = net(1), net("same")  # the same function and weights: a 3x3 kernel, stride 1
+    recipe = eifbench.FineTune(lr=1e-3)
+    stimuli, probes = images[:3], images[:5]
+    expected, got = (
+        eifbench.influence(eifbench.ClassifierAdapter(m), stimuli, probes, engine="first-order", finetune=recipe).matrix
+        for m in (numbered, same)
+    )
+    torch.testing.assert_close(got, expected, atol=1e-7, rtol=1e-4)
+
+
 def test_first_order_falls_back_for_other_layers(images):
     torch.manual_seed(0)
     net = torch.nn.Sequential(

@@ -128,6 +128,31 @@ def test_a_vit_gets_its_input_shape_and_its_processor_normalisation(tmp_path):
     assert not bare.module.normalizes
 
 
+@pytest.mark.parametrize("subfolder", [None, "weights"])
+def test_a_hub_id_in_the_local_cache_is_inspected_offline(monkeypatch, tmp_path, subfolder):
+    """A hub id already in the HF cache: its kind and processor config are read from the cache, in its subfolder."""
+    import huggingface_hub.constants
+
+    from eifbench.kinds import ModelKind
+    from eifbench.zoo.architectures import inspect_checkpoint
+    from eifbench.zoo.hf_image import processor_config
+    from eifbench.zoo.specs import parse_spec
+
+    commit = "0" * 40
+    repo = tmp_path / "models--org--tiny"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    snapshot = repo / "snapshots" / commit
+    folder = write_config(snapshot / subfolder if subfolder else snapshot, "LlamaForCausalLM", "llama")
+    (folder / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.5], "image_std": [0.2]}))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # the cache or nothing
+    checkpoint = inspect_checkpoint("org/tiny", subfolder)
+    assert checkpoint is not None and checkpoint.kind == ModelKind.CAUSAL_LM
+    spec = parse_spec("hf-image:org/tiny", f"subfolder={subfolder}" if subfolder else None)
+    assert processor_config("org/tiny", spec) == {"image_mean": [0.5], "image_std": [0.2]}
+
+
 def test_image_tasks_pick_the_same_images_at_any_input_shape():
     small = DESIDERATA["distance"].build(TaskSpec("classifier", 4, dataset="fashion-mnist", input_shape=(1, 28, 28)))
     large = DESIDERATA["distance"].build(TaskSpec("classifier", 4, dataset="fashion-mnist", input_shape=(3, 224, 224)))

@@ -36,7 +36,28 @@ _EXPORTS: dict[str, str] = {
     "BaselineError": "eifbench.errors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+# spelled out (not derived from _EXPORTS) so type checkers see the re-exports; tests/test_types.py checks they agree
+__all__ = [
+    "AssetMissingError",
+    "BaselineError",
+    "CausalLMAdapter",
+    "Chain",
+    "ClassifierAdapter",
+    "EifError",
+    "Example",
+    "FineTune",
+    "FineTuneDivergedError",
+    "InfluenceResult",
+    "InputError",
+    "ModelAdapter",
+    "ModelSpecError",
+    "Seq2SeqLMAdapter",
+    "Text",
+    "TextClassifierAdapter",
+    "influence",
+    "load_model",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eifbench.adapters import (

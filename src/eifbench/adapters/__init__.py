@@ -1,6 +1,6 @@
 """Model adapters: one protocol, one class per model kind."""
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter, PreparedProbes
 from eifbench.adapters.causal_lm import CausalLMAdapter
 from eifbench.adapters.chat import ChatFormat
 from eifbench.adapters.classifier import ClassifierAdapter
@@ -9,6 +9,7 @@ from eifbench.adapters.text_classifier import TextClassifierAdapter
 
 __all__ = [
     "ModelAdapter",
+    "LanguageModelAdapter",
     "PreparedProbes",
     "ClassifierAdapter",
     "CausalLMAdapter",

@@ -73,6 +73,15 @@ class ModelAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class LanguageModelAdapter(ModelAdapter, Protocol):
+    """A ``ModelAdapter`` for a language model, which can also count tokens (the in-context engine needs it)."""
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` encodes to, without special tokens."""
+        ...
+
+
 def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """Undo a bucketing permutation: ``out[order[j]] = values[j]``; shapes (n,) -> (n,)."""
     out = torch.empty_like(values)

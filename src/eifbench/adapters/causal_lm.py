@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +66,8 @@ def forward_parameters(model: nn.Module) -> frozenset[str]:
     A PEFT wrapper's forward passes ``**kwargs`` through to its base model, so the base
     model's signature is the one that says whether ``logits_to_keep`` is supported.
     """
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
+    base = hf.get_base_model() if hasattr(hf, "get_base_model") else hf
     return frozenset(inspect.signature(base.forward).parameters)
 
 
@@ -140,7 +141,9 @@ class CausalLMAdapter:
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return self.module.get_input_embeddings().weight.device
+        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
+        device: torch.device = model.get_input_embeddings().weight.device
+        return device
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
         if self.max_length is not None and len(ids) > self.max_length:
@@ -205,7 +208,7 @@ class CausalLMAdapter:
         """
         ids, first = prepared.input_ids, prepared.first_label
         if first <= 1 or not self.trims_logits:
-            return self.module(input_ids=ids, labels=prepared.labels).loss
+            return cast(torch.Tensor, self.module(input_ids=ids, labels=prepared.labels).loss)  # transformers: untyped
         keep = ids.shape[1] - first + 1
         logits = self.module(input_ids=ids, logits_to_keep=keep).logits
         return F.cross_entropy(widened(logits[0, :-1]), ids[0, first:])

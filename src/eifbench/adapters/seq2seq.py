@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -63,13 +63,16 @@ class Seq2SeqLMAdapter:
             if fallback is None:
                 raise InputError("The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token.")
             tokenizer.pad_token = fallback
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        self._shift = base.prepare_decoder_input_ids_from_labels
+        hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
+        base = hf.get_base_model() if hasattr(hf, "get_base_model") else hf
+        self._shift: Callable[..., torch.Tensor] = base.prepare_decoder_input_ids_from_labels
 
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return self.module.get_input_embeddings().weight.device
+        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
+        device: torch.device = model.get_input_embeddings().weight.device
+        return device
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
         if self.max_length is not None and len(ids) > self.max_length:
@@ -112,9 +115,10 @@ class Seq2SeqLMAdapter:
         return F.cross_entropy(widened(logits[0]), prepared.labels[0])
 
     def _logits(self, batch: Seq2SeqBatch) -> torch.Tensor:
-        return self.module(
+        logits: torch.Tensor = self.module(
             input_ids=batch.input_ids, attention_mask=batch.attention_mask, decoder_input_ids=batch.decoder_input_ids
         ).logits
+        return logits
 
     def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Encode probes, sort by length and pack into batches under the token budget."""

@@ -54,7 +54,7 @@ class TextClassifierAdapter:
         self.name = name
         self.batch_tokens = batch_tokens or (2048 if self.device.type == "cpu" else 8192)
         self.max_length = context_length(model)
-        config = model.config
+        config: Any = model.config  # a transformers PretrainedConfig
         self.num_classes = int(config.num_labels)
         self.label_ids = {str(name): int(i) for i, name in (getattr(config, "id2label", None) or {}).items()}
         self.inputs = tuple(name for name in MODEL_INPUTS if name in forward_parameters(model))
@@ -69,7 +69,9 @@ class TextClassifierAdapter:
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return self.module.get_input_embeddings().weight.device
+        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
+        device: torch.device = model.get_input_embeddings().weight.device
+        return device
 
     def label_of(self, label: Any, role: str) -> int:
         """The class index of an int label or a label name."""
@@ -80,7 +82,7 @@ class TextClassifierAdapter:
             elif label in self.label_ids:
                 return self.label_ids[label]
             else:
-                names = ", ".join(sorted(self.label_ids, key=self.label_ids.get)) or "none"
+                names = ", ".join(sorted(self.label_ids, key=self.label_ids.__getitem__)) or "none"
                 raise InputError(f"{role} label {label!r} is not one of {self.name}'s labels ({names}) nor an index.")
         if isinstance(label, bool) or not isinstance(label, int):
             raise InputError(f"A text-classifier {role} is Example(text: str, label: int or label name).")

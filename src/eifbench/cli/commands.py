@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the CLI imports eifbench lazily, so `eifbench --help` stays fast
+    from eifbench.stimuli import Example, Text
 
 
 class Command(Protocol):
     """A sub-command of ``eifbench``."""
 
-    help: str
+    @property
+    def help(self) -> str:  # a read-only property: the commands are frozen dataclasses
+        """One line for ``eifbench --help``."""
+        ...
 
     def register(self, parser: argparse.ArgumentParser) -> None:
         """Add the command's options."""
@@ -22,7 +28,7 @@ class Command(Protocol):
         ...
 
 
-def _probe(text: str):  # noqa: ANN202 - returns eifbench.Example
+def _probe(text: str) -> Example:
     from eifbench.errors import InputError
     from eifbench.stimuli import Example
 
@@ -32,7 +38,7 @@ def _probe(text: str):  # noqa: ANN202 - returns eifbench.Example
     return Example(prompt, completion)
 
 
-def _stimulus(text: str):  # noqa: ANN202 - returns eifbench.Text or Example
+def _stimulus(text: str) -> Text | Example:
     from eifbench.stimuli import Text
 
     return _probe(text) if "|" in text else Text(text)

@@ -140,7 +140,7 @@ def batches(stimuli: Sequence[Sequence[Any]], groups: ProbeGroups, plan: BatchPl
 def finetune_copies(
     adapter: ModelAdapter, plan: BatchPlan, links: Sequence[Sequence[Any]], recipe: FineTune
 ) -> torch.Tensor:
-    """Run k steps on each link position for B copies at once; returns (B,) 'all losses finite' flags.
+    """Take k steps on each link position for B copies at once; returns (B,) 'all losses finite' flags.
 
     ``links[c]`` are copy c's prepared links (all the same count). No host sync happens here.
     """

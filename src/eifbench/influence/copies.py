@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -42,14 +42,14 @@ class CopyMatmul(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # (C, T, in), (C, out, in)
-        """Each copy's ``x @ weight^T``; (C, T, in), (C, out, in) -> (C, T, out)."""
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``x`` (C, T, in) times each copy's ``weight`` (C, out, in), transposed: (C, T, out)."""
         ctx.save_for_backward(x, weight)
         return torch.bmm(x, weight.transpose(1, 2))
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Gradients of x and of each copy's weight, as ``F.linear`` computes them."""
+        """Gradients of ``x`` and ``weight``, each None when autograd does not need it."""
         x, weight = ctx.saved_tensors
         grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
@@ -59,7 +59,8 @@ class CopyMatmul(torch.autograd.Function):
 def row_matmul(owner: PerCopyWeights, x: torch.Tensor, stack: torch.Tensor) -> torch.Tensor:
     """Each row of ``x`` (R, T, in) times its copy of ``stack`` (C, out, in), transposed: (R, T, out)."""
     if owner.rows is None:
-        return CopyMatmul.apply(x, stack)
+        # torch leaves Function.apply unannotated (untyped *args); it returns forward's tensor
+        return cast(torch.Tensor, CopyMatmul.apply(x, stack))  # type: ignore[no-untyped-call]
     return torch.bmm(x, stack.index_select(0, owner.rows).transpose(1, 2))
 
 
@@ -78,13 +79,13 @@ class _CopiedLayer:
 class _LoraLinear(_CopiedLayer):
     """A PEFT ``lora.Linear``: ``base(x) + B_c (A_c dropout(x)) * scaling`` for each row's copy c."""
 
-    def __init__(self, module: nn.Module, adapter: str, trainable: set[int]) -> None:
+    def __init__(self, module: Any, adapter: str, trainable: set[int]) -> None:  # a peft lora.Linear
         super().__init__(module, [module.lora_A[adapter].weight, module.lora_B[adapter].weight], trainable)
         self.adapter = adapter
         self.variant_keys = tuple(getattr(sys.modules[LORA_MODULE], "VARIANT_KWARG_KEYS", ()))
 
     def forward(self, owner: PerCopyWeights, stacks: list[torch.Tensor], x: torch.Tensor, *args: Any, **kw: Any) -> Any:
-        layer = self.module
+        layer: Any = self.module  # a peft lora.Linear (peft is imported lazily, so duck-typed)
         for key in self.variant_keys:  # as peft does: never passed on to the base layer
             kw.pop(key, None)
         result = layer.base_layer(x, *args, **kw)
@@ -119,8 +120,11 @@ class _Linear(_CopiedLayer):
         return y.reshape(*x.shape[:-1], out)
 
 
-def _lora_layer(module: nn.Module, pending: dict[int, torch.Tensor], names: dict[int, str]) -> _CopiedLayer | None:
-    """The copied form of a PEFT LoRA layer whose factors are trained, None if they are not."""
+def _lora_layer(module: Any, pending: dict[int, torch.Tensor], names: dict[int, str]) -> _CopiedLayer | None:
+    """The copied form of a PEFT LoRA layer whose factors are trained, None if they are not.
+
+    ``module`` is a peft ``LoraLayer``, duck-typed: peft is imported lazily, only if in use.
+    """
     lora = sys.modules[LORA_MODULE]
     owned = [p for key in module.lora_A for p in (*module.lora_A[key].parameters(), *module.lora_B[key].parameters())]
     trained = [p for p in owned if id(p) in pending]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -55,7 +55,7 @@ class FusedSGD:
 
     def _step(self, parameter: torch.Tensor) -> None:
         with torch.no_grad():
-            parameter.add_(parameter.grad, alpha=-self.lr)
+            parameter.add_(cast(torch.Tensor, parameter.grad), alpha=-self.lr)  # just accumulated: not None
         parameter.grad = None
 
     def close(self) -> None:

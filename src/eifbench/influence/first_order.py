@@ -9,7 +9,7 @@ item, with probe gradients held in chunks under a memory budget.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -116,7 +116,8 @@ def _run_generic(
         chunk = max(1, GRADIENT_BUDGET_BYTES // (4 * n_params))
         descent = []
         for links in stimuli:
-            g = sum(_flat_grad(-adapter.loss(link), parameters) for link in links)
+            # a stimulus has at least one link, so the sum is a tensor, never the start value 0
+            g = cast(torch.Tensor, sum(_flat_grad(-adapter.loss(link), parameters) for link in links))
             descent.append(g)
             if progress is not None:
                 progress(len(descent), len(stimuli))

@@ -12,6 +12,7 @@ the caller falls back to the generic per-sample path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -28,14 +29,17 @@ class GradientFeatures:
     explicit: list[torch.Tensor] = field(default_factory=list)  # per-sample conv gradients, (n, P_layer)
 
 
-def _supported(module: nn.Module) -> list[nn.Module] | None:
-    layers = []
+def _supported(module: nn.Module) -> list[nn.Linear | nn.Conv2d] | None:
+    layers: list[nn.Linear | nn.Conv2d] = []
     covered: set[int] = set()
     for m in module.modules():
         own = [p for p in m.parameters(recurse=False) if p.requires_grad]
         if not own:
             continue
-        if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros"):
+        if isinstance(m, nn.Linear) or (
+            # padding="same"/"valid" is a string, which unfold does not take: the generic path has it
+            isinstance(m, nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros" and not isinstance(m.padding, str)
+        ):
             layers.append(m)
             covered.update(id(p) for p in own)
         else:
@@ -70,13 +74,15 @@ def gradient_features(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Gr
     for m in layers:
         if len(inputs[m]) != 1:  # applied more than once per forward: not an outer product
             return None
-        a, d = inputs[m][0], outputs[m][0].grad.detach()
+        # backward(inputs=outputs) above gave every retained output a grad
+        a, d = inputs[m][0], cast(torch.Tensor, outputs[m][0].grad).detach()
         if isinstance(m, nn.Linear):
             if a.dim() != 2:
                 return None
             features.linear.append((a.float(), d.float(), m.bias is not None and m.bias.requires_grad))
             continue
-        patches = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
+        padding = cast(tuple[int, ...], m.padding)  # _supported refused string paddings
+        patches = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=padding, stride=m.stride)
         per_sample = torch.einsum("nop,nkp->nok", d.flatten(2), patches).flatten(1)
         parts = [per_sample] if m.weight.requires_grad else []
         if m.bias is not None and m.bias.requires_grad:

@@ -76,7 +76,7 @@ def probe_groups(
         if key not in patterns:
             index = np.flatnonzero(row)
             patterns[key] = len(columns)
-            subset = tuple(probes[j] for j in index)
+            subset = tuple(probes[int(j)] for j in index)
             columns.append(torch.as_tensor(index, device=device))
             prepared.append(adapter.prepare_probes(list(subset)))
             selected.append(subset)

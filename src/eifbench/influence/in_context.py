@@ -9,10 +9,11 @@ about what the stimulus states. No weights change, so nothing needs restoring.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 
-from eifbench.adapters.base import ModelAdapter
+from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
 from eifbench.bank.lexicon import NEUTRAL_PASSAGE
 from eifbench.errors import InputError
@@ -28,7 +29,7 @@ def context_of(adapter: ModelAdapter, stimulus: Stimulus) -> str:
     return CONTEXT_SEPARATOR.join(adapter.stimulus_text(link) for link in links_of(stimulus))
 
 
-def neutral_context(adapter: ModelAdapter, tokens: int) -> str:
+def neutral_context(adapter: LanguageModelAdapter, tokens: int) -> str:
     """The shortest prefix of the neutral passage with at least ``tokens`` tokens.
 
     The passage repeats when a stimulus is longer than it.
@@ -79,7 +80,8 @@ def run_in_context(
             context = context_of(adapter, stimulus)
             length = adapter.count_tokens(context)
             if length not in neutral_of_length:
-                neutral_of_length[length] = neutral_context(adapter, length)
+                # the hasattr check above: this adapter counts tokens
+                neutral_of_length[length] = neutral_context(cast(LanguageModelAdapter, adapter), length)
             neutral = neutral_of_length[length]
             columns = groups.columns[group]
             if (neutral, group) not in neutral_reads:

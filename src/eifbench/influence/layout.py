@@ -22,7 +22,8 @@ def channels_last_while_running(module: nn.Module) -> Iterator[None]:
         return
     tensors = [p for p in module.parameters() if p.dim() == 4]
     strides = [t.stride() for t in tensors]
-    module.to(memory_format=torch.channels_last)
+    # torch's stub of Module.to omits memory_format, which Module.to takes (and documents)
+    module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     try:
         yield
     finally:

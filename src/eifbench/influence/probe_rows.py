@@ -45,9 +45,9 @@ def probe_rows(
     """
     items: list[Any] = []
     copies: list[int] = []
-    for copy, group in enumerate(group_of_copy):
+    for index, group in enumerate(group_of_copy):
         items.extend(groups.selected[group])
-        copies.extend([copy] * len(groups.selected[group]))
+        copies.extend([index] * len(groups.selected[group]))
     prepared = adapter.prepare_probes(items)
     device = prepared.order.device
     # read-out position j holds item order[j]: its copy and its column in the matrix

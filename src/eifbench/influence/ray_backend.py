@@ -74,7 +74,8 @@ class RayPool:
         count = actors or max(1, min(8, int(ray.cluster_resources().get("CPU", 1))))
         remote = ray.remote(num_cpus=cpus_per_actor, num_gpus=gpus_per_actor)(_Replica)
         self._ray = ray
-        self.actors = [remote.remote(spec, torch.get_num_threads()) for _ in range(count)]
+        # Any: ray types an actor handle's methods as plain methods, without their `.remote`
+        self.actors: list[Any] = [remote.remote(spec, torch.get_num_threads()) for _ in range(count)]
 
     def influence(
         self,

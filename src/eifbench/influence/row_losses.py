@@ -106,7 +106,8 @@ ROW_LOSSES: dict[type, RowLoss] = {
 
 def row_loss_for(adapter: Any) -> RowLoss | None:
     """The registered row loss of the adapter's class, None if its ``loss`` is its own."""
-    for cls in type(adapter).__mro__:
+    mro: tuple[type[Any], ...] = type(adapter).__mro__  # type[Any]: a class's `loss` is looked up by name
+    for cls in mro:
         if cls in ROW_LOSSES:
             return ROW_LOSSES[cls] if type(adapter).loss is cls.loss else None
     return None

@@ -21,6 +21,7 @@ label.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ def _draws(seed: int, purpose: str) -> Draws:
     return Draws("eifbench-bank", BANK_VERSION, seed, "labelled", purpose)
 
 
-def noise_sentences(count: int, seed: int, labels: list[object]) -> list[Example]:
+def noise_sentences(count: int, seed: int, labels: Sequence[object]) -> list[Example]:
     """Pure-noise sentences of nonce words, each with a label drawn from ``labels``."""
     draws = _draws(seed, "gibberish-labels")
     return [Example(g.x + g.y, labels[draws.child(i).below(len(labels))]) for i, g in enumerate(gibberish(count, seed))]
@@ -167,8 +168,8 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     n = len(bank.families)
     draws = _draws(spec.seed, "noise")
     noised = []
-    for i, family in enumerate(bank.families):
-        review = family.review
+    for i, review_family in enumerate(bank.families):
+        review = review_family.review
         if i % 3 == 2:
             noised.append(review.paraphrase(1))
         else:

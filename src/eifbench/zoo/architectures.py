@@ -104,7 +104,8 @@ def _config_file(target: str, subfolder: str | None) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
 
         for name in CONFIG_FILES:
-            cached = try_to_load_from_cache(target, name, subfolder=subfolder)
+            # it takes no subfolder (hf_hub_download does): the repo path is "subfolder/name"
+            cached = try_to_load_from_cache(target, f"{subfolder}/{name}" if subfolder else name)
             if isinstance(cached, str):
                 return Path(cached).parent
     except Exception:  # huggingface_hub raises on malformed ids; then we cannot tell before loading

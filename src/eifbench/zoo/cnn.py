@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +21,18 @@ from eifbench.zoo.specs import ModelSpec, resolve_device, resolve_dtype
 log = logging.getLogger(__name__)
 INPUT_SHAPE = (1, 28, 28)
 FASHION_VERSION = "fashion-cnn-v1"
-FASHION_RECIPE = {"epochs": 3, "batch_size": 128, "lr": 2e-3, "seed": 0}
+
+
+class FashionRecipe(TypedDict):
+    """The keyword arguments of ``train_fashion`` that define fashion-cnn's weights."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+
+
+FASHION_RECIPE: FashionRecipe = {"epochs": 3, "batch_size": 128, "lr": 2e-3, "seed": 0}
 
 
 class SmallCNN(nn.Module):
@@ -39,7 +51,8 @@ class SmallCNN(nn.Module):
         x = (x - self.mean) / self.std
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+        logits: torch.Tensor = self.fc2(F.relu(self.fc1(x.flatten(1))))
+        return logits
 
 
 class MnistCNN(nn.Module):
@@ -66,7 +79,8 @@ class MnistCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (b, 10) of images (b, 1, 28, 28)."""
         x = (x - 0.1307) / 0.3081
-        return self.fc_layers(self.conv_layers(x).flatten(1))
+        logits: torch.Tensor = self.fc_layers(self.conv_layers(x).flatten(1))
+        return logits
 
 
 def _adapter(module: nn.Module, spec: ModelSpec) -> ClassifierAdapter:

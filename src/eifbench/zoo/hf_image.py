@@ -38,6 +38,9 @@ class ImageLogits(nn.Module):
 
     """
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, model: nn.Module, mean: list[float] | None = None, std: list[float] | None = None) -> None:
         super().__init__()
         self.model = model
@@ -61,7 +64,9 @@ def processor_config(target: str, spec: ModelSpec) -> dict[str, Any]:
         try:  # a hub id already in the local cache: no network
             from huggingface_hub import try_to_load_from_cache
 
-            cached = try_to_load_from_cache(target, "preprocessor_config.json", subfolder=spec.args.subfolder)
+            # it takes no subfolder (hf_hub_download does): the repo path is "subfolder/name"
+            name = "preprocessor_config.json"
+            cached = try_to_load_from_cache(target, f"{spec.args.subfolder}/{name}" if spec.args.subfolder else name)
         except Exception:  # a malformed id: the load reports it
             return {}
         if not isinstance(cached, str):

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
+from torch import nn
 
 from eifbench.adapters.causal_lm import CausalLMAdapter
 from eifbench.datasets import packaged_file
@@ -56,7 +57,8 @@ def load_tiny_lm(spec: ModelSpec) -> CausalLMAdapter:
     state = torch.random.get_rng_state()
     torch.manual_seed(0)
     try:
-        model = LlamaForCausalLM(config)
+        # nn.Module: transformers' functools.wraps-decorated `to` reads as unbound to type checkers
+        model: nn.Module = LlamaForCausalLM(config)
     finally:
         torch.random.set_rng_state(state)
     model = model.to(device=device, dtype=resolve_dtype(spec.args)).eval()
@@ -96,7 +98,8 @@ def convert_gguf(gguf: Path, entry: Path) -> None:
     quiet_progress()
     log.info("converting %s to safetensors (once)", gguf)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # Any: its hf_quantizer and config attributes are untyped (nn.Module types them Tensor | Module)
+    model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # the GGUF is dequantized to float32 on load; drop the quantizer so it can be saved
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

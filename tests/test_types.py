@@ -13,6 +13,7 @@ import eifbench
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.typecheck
 def test_mypy_strict_reports_no_errors():
     pytest.importorskip("mypy", reason="mypy is in the test extras")
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -83,13 +83,17 @@ def summary_table(records: Sequence[Record], tablefmt: str = "simple_grid") -> s
 
 
 def recipe_lines(records: Sequence[Record]) -> list[str]:
-    """One line per model: its fine-tune recipe (and batching, stimulus format)."""
+    """One line per model: its fine-tune recipe (and dtype, stimulus format, chat template, batching)."""
     seen: dict[str, str] = {}
     for r in records:
         if r.condition != "finetune" or "lr" not in r.recipe:
             continue
         recipe = r.recipe
-        extra = "".join(f" {k}={recipe[k]}" for k in ("stimulus_format", "trainable", "batched") if recipe.get(k))
+        extra = "".join(
+            f" {k}={recipe[k]}"
+            for k in ("dtype", "stimulus_format", "chat_template", "trainable", "batched")
+            if recipe.get(k)
+        )
         seen.setdefault(
             r.column,
             f"{r.column}: engine={recipe['engine']} steps={recipe['steps']} lr={recipe['lr']:g} "

@@ -41,8 +41,11 @@ def _smollm2_items(n_stimuli: int, n_probes: int) -> tuple[list, list]:
     return [i.fact.statement for i in items[:n_stimuli]], probes[:n_probes]
 
 
-def save_smollm2_lora(folder: Path, rank: int = 8) -> str:
-    """A seeded rank-``rank`` LoRA adapter (q_proj, v_proj, non-zero B) of the converted SmolLM2 folder."""
+ATTENTION_AND_MLP = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def save_smollm2_lora(folder: Path, rank: int = 8, targets: tuple[str, ...] = ("q_proj", "v_proj")) -> str:
+    """A seeded rank-``rank`` LoRA adapter (non-zero B) on ``targets`` of the converted SmolLM2 folder."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
@@ -50,7 +53,7 @@ def save_smollm2_lora(folder: Path, rank: int = 8) -> str:
 
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_pretrained(_smollm2_folder())
-    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=list(targets), init_lora_weights=False)
     get_peft_model(base, config).save_pretrained(folder)
     return str(folder)
 

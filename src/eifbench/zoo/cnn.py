@@ -177,7 +177,9 @@ def load_mnist_cnn(spec: ModelSpec) -> ClassifierAdapter:
 def accuracy(adapter: ClassifierAdapter, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Top-1 accuracy of a classifier on ``images`` (n, 1, 28, 28) with ``labels`` (n,)."""
     correct = 0
-    for i in range(0, len(labels), 1000):
-        logits = adapter.module(images[i : i + 1000].to(adapter.device))
-        correct += int((logits.argmax(1).cpu() == labels[i : i + 1000]).sum())
+    dtype = next(adapter.module.parameters()).dtype  # the catalogue's CNNs run in float64
+    with torch.no_grad():
+        for i in range(0, len(labels), 1000):
+            logits = adapter.module(images[i : i + 1000].to(adapter.device, dtype))
+            correct += int((logits.argmax(1).cpu() == labels[i : i + 1000]).sum())
     return correct / len(labels)

@@ -42,8 +42,10 @@ def run_suite(json_path: Path, sweep_path: Path) -> None:
 
 def cell(records: dict, model: str, desideratum: str, condition: str = "finetune") -> str:
     r = records.get((model, desideratum, condition))
-    if r is None or r["value"] is None:
-        return "n/a" if r is None or r["status"] == "n/a" else f"{r['status'].upper()} (unmeasured)"
+    if r is None:
+        return "not measured"  # a run cut short: never shown as n/a, which is a verdict
+    if r["value"] is None:
+        return "n/a" if r["status"] == "n/a" else f"{r['status'].upper()} (unmeasured)"
     return f"{r['status'].upper()} {r['value']:.2f} [{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]"
 
 
@@ -56,17 +58,30 @@ def symmetry(records: dict, model: str) -> float | None:
     return None if r is None else r["details"].get("symmetry")
 
 
+def complete(records: dict, model: str) -> bool:
+    """Whether every (desideratum, condition) of the model was measured (a cut-short run leaves gaps)."""
+    return all((model, d, c) in records for d in ORDER for c in ("finetune", "in-context"))
+
+
+def judged(agrees: bool, *needed: dict | None) -> str:
+    """``agrees`` / ``disagrees``, or ``not measured`` when a record the claim needs is missing."""
+    if any(r is None for r in needed):
+        return "not measured"
+    return "agrees" if agrees else "disagrees"
+
+
 def claims(records: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     for model in (*CNNS, "smollm2"):
         bad = failing(records, model)
         who = f"small CNNs ({model})" if model in CNNS else "a modern LLM (smollm2 standing in for Phi-3-mini)"
+        partial = "" if complete(records, model) else " (of the cells measured)"
         rows.append(
             (
                 f"{who} violate the desiderata under fine-tuning",
                 "violations",
-                f"fails {len(bad)}: {', '.join(bad)}",
-                "agrees" if bad else "disagrees",
+                f"fails {len(bad)}{partial}: {', '.join(bad)}",
+                "agrees" if bad else ("disagrees" if not partial else "not measured"),
             )
         )
     for model in CNNS:
@@ -87,7 +102,7 @@ def claims(records: dict) -> list[tuple[str, str, str, str]]:
                 f"{d} fails under LM fine-tuning",
                 "FAIL",
                 cell(records, "smollm2", d),
-                "agrees" if r and r["status"] == "fail" else "disagrees",
+                judged(bool(r and r["status"] == "fail"), r),
             )
         )
     ft, ctx = records.get(("smollm2", "asymmetry", "finetune")), records.get(("smollm2", "asymmetry", "in-context"))
@@ -99,7 +114,7 @@ def claims(records: dict) -> list[tuple[str, str, str, str]]:
             "prompting is more asymmetric than fine-tuning (entailment direction)",
             "in-context > finetune",
             shown,
-            "agrees" if more else "disagrees",
+            judged(more, ft, ctx),
         )
     )
     passes = {
@@ -113,7 +128,10 @@ def claims(records: dict) -> list[tuple[str, str, str, str]]:
             "prompting partly rescues the desiderata",
             "more passes in context",
             shown,
-            "agrees" if len(passes["in-context"]) > len(passes["finetune"]) else "disagrees",
+            judged(
+                len(passes["in-context"]) > len(passes["finetune"]),
+                *(records.get(("smollm2", d, c)) for d in MEANINGFUL for c in ("finetune", "in-context")),
+            ),
         )
     )
     return rows
@@ -145,6 +163,15 @@ def write_page(doc: dict, out: Path, sweep: dict | None = None) -> None:
         f' or not. "Prompting rescues" counts only {", ".join(MEANINGFUL)}: the desiderata the logical reference'
         " learner passes and the associative one fails, so a pass there cannot come from word overlap.",
         "",
+        *(
+            []
+            if doc.get("complete", True)
+            else [
+                "**This run was cut short**: cells marked *not measured* were not run, and claims that need "
+                "them are not judged.",
+                "",
+            ]
+        ),
         "| claim of the reference study | expected | eifbench measured | |",
         "|---|---|---|---|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in claims(records)],
@@ -162,7 +189,8 @@ def write_page(doc: dict, out: Path, sweep: dict | None = None) -> None:
         "",
         "Recipes: " + "; ".join(f"{m}: {r['optimizer']} lr={r['lr']:g} k={r['steps']}" for m, r in recipes.items()),
         f"Run: eifbench {doc['eifbench_version']} (bank {doc['versions'].get('bank')}), {doc['datetime']}, "
-        f"{doc.get('seconds', '?')} s on {doc['machine_info'].get('cpu_count')} CPUs.",
+        f"{sum(r.get('seconds', 0) for r in doc['results']):.0f} s of measurement on "
+        f"{doc['machine_info'].get('cpu_count')} CPUs.",
         "",
     ]
     if sweep is not None:

@@ -137,7 +137,9 @@ def _lora_layer(module: Any, pending: dict[int, torch.Tensor], names: dict[int, 
     if len(active) != 1 or module.merged or module.disable_adapters:
         raise NotBatchable(f"{where}: batching needs exactly one active, unmerged LoRA adapter")
     adapter = active[0]
-    if adapter in module.lora_variant or module.lora_bias.get(adapter, False):
+    # peft >= 0.15 keeps DoRA and other variants in lora_variant; older releases flag DoRA in use_dora
+    variant = adapter in getattr(module, "lora_variant", {}) or getattr(module, "use_dora", {}).get(adapter, False)
+    if variant or getattr(module, "lora_bias", {}).get(adapter, False):
         raise NotBatchable(f"{where}: LoRA variants (DoRA, ...) and LoRA biases are not batched")
     layer = _LoraLinear(module, adapter, set(pending))
     if any(id(p) not in {id(s) for s in layer.slots} for p in trained):

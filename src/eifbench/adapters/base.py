@@ -7,7 +7,7 @@ of an engine only runs forward and backward passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -87,6 +87,13 @@ def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(values)
     out[order] = values
     return out
+
+
+def read_batches(prepared: PreparedProbes, read: Callable[[Any], torch.Tensor]) -> torch.Tensor:
+    """Every batch's read-out under inference mode, back in the probes' order; shape (n,)."""
+    with torch.inference_mode():
+        values = torch.cat([read(batch) for batch in prepared.batches])
+    return restore_order(values, prepared.order)
 
 
 def widened(tensor: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order, widened
+from eifbench.adapters.base import PreparedProbes, read_batches, widened
 from eifbench.adapters.chat import ChatFormat
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -270,10 +270,8 @@ class CausalLMAdapter:
         return (token_logp * batch.counted[:, start:]).sum(dim=1)
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
-        """Summed completion log-probability of every probe; shape (n,), float32."""
-        with torch.inference_mode():
-            values = torch.cat([self._batch_readout(b) for b in prepared.batches])
-        return restore_order(values, prepared.order)
+        """Summed completion log-probability of every probe; shape (n,), float32 (float64 for a float64 model)."""
+        return read_batches(prepared, self._batch_readout)
 
     def probe_terms(self, prepared: PreparedProbes) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(index, summed completion log-prob)`` with grad, one forward per probe."""

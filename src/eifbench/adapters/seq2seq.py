@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order, widened
+from eifbench.adapters.base import PreparedProbes, read_batches, widened
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR, IGNORE_INDEX, check_text, context_length
 from eifbench.adapters.chat import FACT_REQUEST
 from eifbench.errors import InputError
@@ -162,10 +162,8 @@ class Seq2SeqLMAdapter:
         return (token_logp * counted).sum(dim=1)
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
-        """Summed target log-probability of every probe; shape (n,), float32."""
-        with torch.inference_mode():
-            values = torch.cat([self._batch_readout(b) for b in prepared.batches])
-        return restore_order(values, prepared.order)
+        """Summed target log-probability of every probe; shape (n,), float32 (float64 for a float64 model)."""
+        return read_batches(prepared, self._batch_readout)
 
     def probe_terms(self, prepared: PreparedProbes) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(index, summed target log-prob)`` with grad, one forward per probe."""

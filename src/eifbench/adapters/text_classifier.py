@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, restore_order, widened
+from eifbench.adapters.base import PreparedProbes, read_batches, widened
 from eifbench.adapters.causal_lm import check_text, context_length, forward_parameters
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -146,10 +146,8 @@ class TextClassifierAdapter:
         return logp.gather(1, batch.labels[:, None])[:, 0]
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
-        """Log p(label | text) of every probe; shape (n,), float32."""
-        with torch.inference_mode():
-            values = torch.cat([self._batch_readout(b) for b in prepared.batches])
-        return restore_order(values, prepared.order)
+        """Log p(label | text) of every probe; shape (n,), float32 (float64 for a float64 model)."""
+        return read_batches(prepared, self._batch_readout)
 
     def probe_terms(self, prepared: PreparedProbes) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(index, log p(label | text))`` with grad, one forward per probe."""

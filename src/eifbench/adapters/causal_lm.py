@@ -81,6 +81,31 @@ def context_length(model: nn.Module) -> int | None:
     return None
 
 
+def ensure_pad_token(tokenizer: Any) -> None:
+    """Give a tokenizer without a pad token its EOS (or UNK) token to pad with; padding is masked out."""
+    if tokenizer.pad_token_id is None:
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise InputError(
+                "The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token before wrapping it."
+            )
+        tokenizer.pad_token = fallback
+
+
+def embedding_device(model: nn.Module) -> torch.device:
+    """The device of a transformers model's input embeddings (where its inputs must go)."""
+    hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
+    device: torch.device = hf.get_input_embeddings().weight.device
+    return device
+
+
+def checked_length(ids: list[int], max_length: int | None, name: str, what: str) -> list[int]:
+    """``ids`` unchanged, or an InputError when they are longer than the model's context."""
+    if max_length is not None and len(ids) > max_length:
+        raise InputError(f"{what} is {len(ids)} tokens, but {name} takes at most {max_length}; shorten it.")
+    return ids
+
+
 class CausalLMAdapter:
     """Wrap a Hugging Face causal LM.
 
@@ -129,28 +154,15 @@ class CausalLMAdapter:
         # left padding keeps every completion at the right edge; it needs explicit positions
         self.left_pads = "position_ids" in forward
         self.max_length = context_length(model)
-        if tokenizer.pad_token_id is None:
-            fallback = tokenizer.eos_token or tokenizer.unk_token
-            if fallback is None:
-                raise InputError(
-                    "The tokenizer has no pad, EOS or UNK token to pad with; "
-                    "set tokenizer.pad_token before wrapping it."
-                )
-            tokenizer.pad_token = fallback
+        ensure_pad_token(tokenizer)
 
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
-        device: torch.device = model.get_input_embeddings().weight.device
-        return device
+        return embedding_device(self.module)
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
-        if self.max_length is not None and len(ids) > self.max_length:
-            raise InputError(
-                f"{what} is {len(ids)} tokens, but {self.name} takes at most {self.max_length}; shorten it."
-            )
-        return ids
+        return checked_length(ids, self.max_length, self.name, what)
 
     def encode(self, prompt: Any, completion: Any, role: str, context: str | None = None) -> tuple[list[int], int]:
         """Token ids of (context +) prompt + completion and the number of tokens before the completion."""

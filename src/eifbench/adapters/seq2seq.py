@@ -11,7 +11,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, read_batches, widened
-from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR, IGNORE_INDEX, check_text, context_length
+from eifbench.adapters.causal_lm import (
+    CONTEXT_SEPARATOR,
+    IGNORE_INDEX,
+    check_text,
+    checked_length,
+    context_length,
+    embedding_device,
+    ensure_pad_token,
+)
 from eifbench.adapters.chat import FACT_REQUEST
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -58,11 +66,7 @@ class Seq2SeqLMAdapter:
         self.name = name
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
         self.max_length = context_length(model)
-        if tokenizer.pad_token_id is None:
-            fallback = tokenizer.eos_token or tokenizer.unk_token
-            if fallback is None:
-                raise InputError("The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token.")
-            tokenizer.pad_token = fallback
+        ensure_pad_token(tokenizer)
         hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
         base = hf.get_base_model() if hasattr(hf, "get_base_model") else hf
         self._shift: Callable[..., torch.Tensor] = base.prepare_decoder_input_ids_from_labels
@@ -70,16 +74,10 @@ class Seq2SeqLMAdapter:
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
-        device: torch.device = model.get_input_embeddings().weight.device
-        return device
+        return embedding_device(self.module)
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
-        if self.max_length is not None and len(ids) > self.max_length:
-            raise InputError(
-                f"{what} is {len(ids)} tokens, but {self.name} takes at most {self.max_length}; shorten it."
-            )
-        return ids
+        return checked_length(ids, self.max_length, self.name, what)
 
     def encode(
         self, prompt: Any, completion: Any, role: str, context: str | None = None

@@ -11,7 +11,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, read_batches, widened
-from eifbench.adapters.causal_lm import check_text, context_length, forward_parameters
+from eifbench.adapters.causal_lm import (
+    check_text,
+    context_length,
+    embedding_device,
+    ensure_pad_token,
+    forward_parameters,
+)
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -58,20 +64,14 @@ class TextClassifierAdapter:
         self.num_classes = int(config.num_labels)
         self.label_ids = {str(name): int(i) for i, name in (getattr(config, "id2label", None) or {}).items()}
         self.inputs = tuple(name for name in MODEL_INPUTS if name in forward_parameters(model))
-        if tokenizer.pad_token_id is None:
-            fallback = tokenizer.eos_token or tokenizer.unk_token
-            if fallback is None:
-                raise InputError("The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token.")
-            tokenizer.pad_token = fallback
+        ensure_pad_token(tokenizer)
         if getattr(config, "pad_token_id", None) is None:
             config.pad_token_id = tokenizer.pad_token_id
 
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        model: Any = self.module  # a transformers model: nn.Module types its attributes Tensor | Module
-        device: torch.device = model.get_input_embeddings().weight.device
-        return device
+        return embedding_device(self.module)
 
     def label_of(self, label: Any, role: str) -> int:
         """The class index of an int label or a label name."""

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,6 +67,39 @@ def run_suite(*args: str, json_path: Path | None = None, env: dict | None = None
         timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
+
+
+def interrupted_run(tmp_path: Path, signum: int) -> tuple[int, str, dict]:
+    """Run a two-test suite on tiny-cnn, send ``signum`` once the second test is running.
+
+    The first test records a PASS; the second sleeps. Returns the exit code, the output and
+    the JSON report the interrupted run wrote.
+    """
+    started = tmp_path / "started"
+    (tmp_path / "test_slow.py").write_text(
+        "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
+        "def test_a(eif, eif_case):\n"
+        "    d = DESIDERATA['distance']\n    eif.check(d, eif_case) if eif_case.condition == 'in-context' else None\n"
+        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8, -0.85, -0.88]), eif.thresholds))\n"
+        "def test_b(eif, eif_case):\n"
+        f"    pathlib.Path({str(started)!r}).touch()\n    time.sleep(60)\n"
+    )
+    out = tmp_path / "partial.json"
+    argv = [sys.executable, "-m", "pytest", str(tmp_path / "test_slow.py"), "--eif-model", "tiny-cnn"]
+    proc = subprocess.Popen(
+        [*argv, f"--eif-json={out}", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.time() + 300  # a loaded 2-core machine can take a minute to start pytest and torch
+    while not started.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert started.exists(), "the child run never reached its second test"
+    proc.send_signal(signum)
+    output, _ = proc.communicate(timeout=300)
+    return proc.returncode, output, json.loads(out.read_text())
 
 
 def comparable_results(path: Path) -> list[dict]:

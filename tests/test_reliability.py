@@ -6,8 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,15 @@ import eifbench
 from eifbench.errors import DeviceMemoryError, RestoreError
 from eifbench.influence.snapshot import checksum
 from eifbench.zoo.specs import parse_spec
-from tests.conftest import FACTS, PROBES, TINY_MODELS, comparable_results, fail_readout_on_call, run_suite
+from tests.conftest import (
+    FACTS,
+    PROBES,
+    TINY_MODELS,
+    comparable_results,
+    fail_readout_on_call,
+    interrupted_run,
+    run_suite,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,40 +52,8 @@ def test_paranoid_mode_catches_a_broken_restore(tiny_cnn, images, monkeypatch):
 
 
 def test_sigint_mid_run_still_writes_the_partial_report(tmp_path):
-    (tmp_path / "test_slow.py").write_text(
-        "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
-        "def test_a(eif, eif_case):\n"
-        "    d = DESIDERATA['distance']\n    eif.check(d, eif_case) if eif_case.condition == 'in-context' else None\n"
-        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8, -0.85, -0.88]), eif.thresholds))\n"
-        "def test_b(eif, eif_case):\n"
-        f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
-    )
-    out = tmp_path / "partial.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(tmp_path / "test_slow.py"),
-            "--eif-model",
-            "tiny-cnn",
-            f"--eif-json={out}",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.time() + 300  # a loaded 2-core machine can take a minute to start pytest and torch
-    while not (tmp_path / "started").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 2, output
-    doc = json.loads(out.read_text())
+    returncode, output, doc = interrupted_run(tmp_path, signal.SIGINT)
+    assert returncode == 2, output
     assert doc["complete"] is False
     assert [r["status"] for r in doc["results"] if r["condition"] == "finetune"] == ["pass"]
 

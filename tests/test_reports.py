@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import TINY_MODELS, comparable_results, run_suite
+from tests.conftest import TINY_MODELS, comparable_results, interrupted_run, run_suite
 
 pytest_plugins = ["pytester"]
 
@@ -209,38 +208,8 @@ def test_interrupted_run_writes_a_partial_report(planted, tmp_path):
 
 
 def test_sigterm_writes_the_same_partial_report_and_exits_143(tmp_path):
-    (tmp_path / "test_slow.py").write_text(
-        "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
-        "def test_a(eif, eif_case):\n"
-        "    d = DESIDERATA['distance']\n    eif.check(d, eif_case) if eif_case.condition == 'in-context' else None\n"
-        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8, -0.85, -0.88]), eif.thresholds))\n"
-        "def test_b(eif, eif_case):\n"
-        f"    pathlib.Path({str(tmp_path / 'started')!r}).touch()\n    time.sleep(60)\n"
-    )
-    out = tmp_path / "partial.json"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(tmp_path / "test_slow.py"),
-        "--eif-model",
-        "tiny-cnn",
-        f"--eif-json={out}",
-    ]
-    proc = subprocess.Popen(
-        [*argv, "-p", "no:cacheprovider", "-q"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.time() + 300  # a loaded 2-core machine can take a minute to start pytest and torch
-    while not (tmp_path / "started").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
-    output, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 143, output
-    doc = json.loads(out.read_text())
+    returncode, output, doc = interrupted_run(tmp_path, signal.SIGTERM)
+    assert returncode == 143, output
     assert doc["complete"] is False and [r["status"] for r in doc["results"] if r["condition"] == "finetune"] == [
         "pass"
     ]

@@ -191,7 +191,13 @@ def test_a_lora_adapter_trained_on_smollm2_is_gated_against_the_base_baseline(tm
     passing = ["--threshold", "distance=2"]  # rho <= 2 always: the baseline passes wherever it measures
     saved = _eifbench_run("--model", "smollm2", "--save-baseline", "base.json", *passing, *common, cwd=tmp_path)
     assert saved.returncode == 0, saved.stdout[-3000:] + saved.stderr[-2000:]
-    gate = ["--model", "hf:./adapter", "--compare", "base.json", "--compare-as", "smollm2"]
+    # the adapter's default probe trains only the adapter, the base's trained every weight: refused at start
+    refused = _eifbench_run(
+        "--model", "hf:./adapter", "--compare", "base.json", "--compare-as", "smollm2", *common, cwd=tmp_path
+    )
+    assert refused.returncode == 4, refused.stdout[-3000:] + refused.stderr[-2000:]
+    assert "trainable=all" in refused.stdout + refused.stderr
+    gate = ["--model", "hf:./adapter,trainable=all", "--compare", "base.json", "--compare-as", "smollm2"]
     # the same passing threshold and a tolerance that forgives any move: nothing can regress -> 0
     lenient = [*gate, *passing, "--tolerance", "distance=100", "--json", "ok.json"]
     ok = _eifbench_run(*lenient, *common, cwd=tmp_path)

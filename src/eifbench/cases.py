@@ -56,6 +56,7 @@ class EifCase:
     sweep: bool = False
     chat_template: str = ""  # language models: "on" / "off", resolved before loading ("" for other kinds)
     dtype: str = ""  # the weights' dtype, known before loading ("" when it is not)
+    trained: str = ""  # a PEFT model: "adapter" (only the adapter trains) or "all"; "" for a plain model
 
     @property
     def model(self) -> str:
@@ -76,12 +77,13 @@ class EifCase:
 
 def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[ModelSpec, ModelKind]) -> list[EifCase]:
     """Every (model, condition, recipe) the run covers, in report order."""
-    from eifbench.zoo import chat_template_of, spec_dtype
+    from eifbench.zoo import chat_template_of, spec_dtype, spec_trained
 
     cases = []
     for spec in options.models:
         kind = kinds[spec]
         chat_template = chat_template_of(spec, kind)
+        trained = spec_trained(spec)
         entry = entry_for(spec, kind, catalog)
         base = entry.recipe
         recipe = FineTune(
@@ -106,6 +108,7 @@ def cases_of(options: RunOptions, catalog: dict[str, CatalogEntry], kinds: dict[
                         sweep=len(lrs) > 1,
                         chat_template=chat_template,
                         dtype=spec_dtype(spec),
+                        trained=trained,
                     )
                 )
     return cases

@@ -40,3 +40,7 @@ class StimuliFileError(EifError, ValueError):
 
 class RestoreError(EifError, RuntimeError):
     """``paranoid=True`` found weights that differ from theta_0 after a restore (a bug: report it)."""
+
+
+class IncompleteReportError(BaselineError):
+    """A report or baseline that does not hold every result its run selected (crashed or interrupted tests)."""

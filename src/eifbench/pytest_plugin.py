@@ -33,6 +33,7 @@ MARKERS = (
     "cnn: runs an image classifier",
     "desideratum(name): the desideratum a test checks",
     "falsify: a falsification (@given) test; runs with --eif-falsify",
+    "eif_measures: a test that must produce one eifbench record (set on every eif_case parameter)",
 )
 
 
@@ -86,10 +87,11 @@ def start_session(config: pytest.Config) -> Any:
     except EifError as error:  # one line, no traceback
         raise pytest.UsageError(str(error)) from None
     config.stash[SESSION_KEY] = session
-    reporter = Reporter(config, session.options)
+    reporter = Reporter(config, session)
     config.pluginmanager.register(reporter, "eifbench-reporter")
     if not hasattr(config, "workerinput"):
         _terminate_as_interrupt(reporter)
+        _note_interrupt(reporter)
         samples = session.options.reports.get("log-samples")
         if samples:
             Path(samples).parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,20 @@ def _terminate_as_interrupt(reporter: Any) -> None:
     try:
         signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread (embedded pytest): leave the signal alone
+        pass
+
+
+def _note_interrupt(reporter: Any) -> None:
+    """Ctrl-C marks the run interrupted before pytest renders it (the rendering itself can fail)."""
+
+    def on_int(signum: int, frame: Any) -> None:
+        reporter.interrupted = True
+        raise KeyboardInterrupt
+
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # leave a host's own handler alone
+            signal.signal(signal.SIGINT, on_int)
+    except ValueError:  # not the main thread (embedded pytest)
         pass
 
 
@@ -139,10 +155,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "eif_case" not in metafunc.fixturenames:
         return
     session = start_session(metafunc.config)
-    marks = []
-    if metafunc.config.pluginmanager.hasplugin("xdist"):
-        marks = [pytest.mark.xdist_group]
-    params = [pytest.param(c, id=c.id, marks=[m(c.model) for m in marks]) for c in session.cases]
+    from eifbench.report.records import MEASURES_MARK
+
+    # a test that must record one verdict per case; a falsification (@given) test records none
+    marks = [] if metafunc.definition.get_closest_marker("falsify") else [getattr(pytest.mark, MEASURES_MARK)]
+    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
+    params = [
+        pytest.param(c, id=c.id, marks=[*marks, *([pytest.mark.xdist_group(c.model)] if grouped else [])])
+        for c in session.cases
+    ]
     metafunc.parametrize("eif_case", params)
 
 

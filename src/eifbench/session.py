@@ -59,6 +59,7 @@ class EifSession:
         self.current_start: float = time.perf_counter()
         self.baseline: Baseline | None = None
         self.baseline_columns: dict[str, str] = {}
+        self._refusals: dict[ModelSpec, str] = {}  # specs that failed to load, with the one-line reason
 
     @property
     def thresholds(self) -> Thresholds:
@@ -74,10 +75,8 @@ class EifSession:
             return
         baseline = Baseline.load(self.options.compare)
         run = {c.column: c.kind.value for c in self.cases}
-        self.baseline_columns = baseline.resolve(run, self.options.compare_as)
-        baseline.check_recipes(
-            self.baseline_columns, {(c.column, c.condition): recipe_record(c, self.options) for c in self.cases}
-        )
+        recipes = {(c.column, c.condition): recipe_record(c, self.options) for c in self.cases}
+        self.baseline_columns = baseline.prepare(run, recipes, self.options.compare_as)
         self.baseline = baseline
 
     def spec_for_worker(self, spec: ModelSpec) -> ModelSpec:
@@ -159,7 +158,39 @@ class EifSession:
         return result
 
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
-        """Measure a desideratum on a case and turn the verdict into the test's outcome."""
+        """Measure a desideratum on a case and turn the verdict into the test's outcome.
+
+        A user's mistake found on the way (a model that cannot load, a probe its head cannot
+        read, a baseline on other stimuli) ends the run as a usage error: one line, exit 4.
+        """
+        from eifbench.errors import EifError, RestoreError
+
+        if case.spec in self._refusals:  # the model failed to load in an earlier test: say so again, at once
+            self._refuse(self._refusals[case.spec])
+        try:
+            self._check(desideratum, case)
+            return
+        except RestoreError:  # a bug, not a user's mistake: keep the traceback
+            raise
+        except EifError as error:
+            message = f"{case.model}: {error}"
+        if case.spec not in self._models:
+            self._refusals[case.spec] = message
+        self._refuse(message)  # outside the except: the one line, without the chained traceback
+
+    def _refuse(self, message: str) -> None:
+        """Fail the running test with one line, mark it a usage error, and stop the run."""
+        import pytest
+
+        from eifbench.report.records import USAGE_ERROR_KEY
+
+        item = self.current_item
+        if item is not None:
+            item.user_properties.append((USAGE_ERROR_KEY, message))
+            item.session.shouldstop = f"eifbench: {message}"
+        pytest.fail(f"eifbench: {message}", pytrace=False)
+
+    def _check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
         from eifbench.evaluation import measure
 
         reason = desideratum.not_applicable(case.kind, case.condition)

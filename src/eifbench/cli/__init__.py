@@ -1,6 +1,7 @@
 """The ``eifbench`` command line: ``influence``, ``run``, ``compare``, ``models``.
 
-A user's mistake prints one line and exits 2; nothing prints a stack trace for it.
+A user's mistake prints one line and exits 2 (3 for a report or baseline whose run did not
+finish); nothing prints a stack trace for it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from eifbench.errors import EifError
+    from eifbench.errors import EifError, IncompleteReportError
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command].run(args)
+    except IncompleteReportError as error:  # distinct: nothing is wrong with the input's form, it is partial
+        print(f"eifbench: error: {error}", file=sys.stderr)
+        return 3
     except EifError as error:
         print(f"eifbench: error: {error}", file=sys.stderr)
         return 2

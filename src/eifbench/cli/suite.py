@@ -73,9 +73,9 @@ class RunCommand:
 
 @dataclass(frozen=True)
 class CompareCommand:
-    """``eifbench compare OLD NEW``: exit 0 (no regression), 1 (regression), 2 (bad input)."""
+    """``eifbench compare OLD NEW``: exit 0 (no regression), 1 (regression), 2 (bad input), 3 (incomplete)."""
 
-    help: str = "compare two JSON reports; exit 1 on a regression, 2 on bad input"
+    help: str = "compare two JSON reports; exit 1 on a regression, 2 on bad input, 3 on an incomplete report"
 
     def register(self, parser: argparse.ArgumentParser) -> None:
         """Add the command's options."""
@@ -98,8 +98,9 @@ class CompareCommand:
         tolerances = check_tolerances(pairs(args.tolerance, "tolerance"), list(DESIDERATA))
         old = Baseline.load(args.old)
         _, new = load_report(args.new, role="report")
-        mapping = old.resolve({r.column: r.kind for r in new}, args.compare_as)
-        old.check_recipes(mapping, {(r.column, r.condition): r.recipe for r in new})
+        mapping = old.prepare(
+            {r.column: r.kind for r in new}, {(r.column, r.condition): r.recipe for r in new}, args.compare_as
+        )
         rows, regressions = [], 0
         for record in new:
             if record.status == NOT_APPLICABLE:
@@ -119,6 +120,13 @@ class CompareCommand:
                     result.kind.upper() if result.kind == "regression" else result.kind,
                     result.why,
                 ]
+            )
+        for column, before in old.missing(mapping, new):  # measured before, not now: never a silent pass
+            regressions += 1
+            why = "measured in the baseline, not in the new report"
+            rows.append(
+                [column, before.desideratum, before.condition, before.status.value, _value(before.value)]
+                + ["—", "—", "REGRESSION", why]
             )
         headers = ["model", "desideratum", "condition", "was", "value", "now", "value", "verdict", "why"]
         print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.desiderata.base import FAIL, NOT_APPLICABLE
-from eifbench.errors import BaselineError
+from eifbench.errors import BaselineError, IncompleteReportError
 from eifbench.report.records import SCHEMA_VERSION, Comparison, Record
 
 # how far a value may move in the bad direction before it is a regression
@@ -42,6 +42,13 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf: no report ever holds one
+        raise ValueError(f"{text} overflows to {value}, not a number a report holds")
+    return value
+
+
 def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any], list[Record]]:
     """Read and validate an eifbench JSON report (``role`` names it in messages).
 
@@ -55,7 +62,7 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
         hint = f"create one with --eif-save-baseline {file}" if role == "baseline" else "write one with --eif-json"
         raise BaselineError(f"No {role} file at {file}; {hint}.")
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+        doc = json.loads(file.read_text(encoding="utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
         raise BaselineError(f"{file} is not valid JSON ({error}); the {role} is corrupt: regenerate it.") from error
     if not isinstance(doc, dict) or "schema_version" not in doc or not isinstance(doc.get("results"), list):
@@ -74,20 +81,94 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
         raise BaselineError(
             f"{file}: {where}: {error.message}; the {role} does not fit schema {SCHEMA_VERSION}."
         ) from None
-    return doc, [Record.from_json(r) for r in doc["results"]]
+    records = [Record.from_json(r) for r in doc["results"]]
+    _check_keys(file, role, records)
+    _check_complete(file, role, doc, records)
+    return doc, records
 
 
-def same_recipe(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
-    """Whether two recipe records agree on everything that shapes the numbers.
+def _check_keys(file: Path, role: str, records: Sequence[Record]) -> None:
+    """Refuse unknown desiderata and two records for one cell: either would make matching ambiguous."""
+    from eifbench.desiderata import DESIDERATA
+
+    seen: set[tuple[str, str, str]] = set()
+    for index, record in enumerate(records):
+        if record.desideratum not in DESIDERATA:
+            raise BaselineError(
+                f"{file}: results/{index}: unknown desideratum {record.desideratum!r} (known: "
+                f"{', '.join(DESIDERATA)}); the {role} was edited or written by another tool: regenerate it."
+            )
+        cell = (record.column, *record.key)
+        if cell in seen:
+            raise BaselineError(
+                f"{file}: results/{index}: a second record for {record.column} · {record.desideratum} · "
+                f"{record.condition}; a {role} holds one per cell: regenerate it."
+            )
+        seen.add(cell)
+
+
+def _check_complete(file: Path, role: str, doc: Mapping[str, Any], records: Sequence[Record]) -> None:
+    """Refuse a report whose run did not produce a result for every test it selected."""
+    missing = [str(m.get("test", m)) if isinstance(m, dict) else str(m) for m in doc.get("missing") or []]
+    if doc.get("complete") is False:
+        detail = f" ({len(missing)} test(s) without a result, e.g. {missing[0]})" if missing else ""
+        fix = (
+            "save the baseline again from a run that finishes (--eif-save-baseline)"
+            if role == "baseline"
+            else "rerun it to the end, then compare"
+        )
+        raise IncompleteReportError(
+            f"{file} is an incomplete {role}: its run was interrupted or some tests produced no result"
+            f"{detail}; a gate cannot rest on it: {fix}."
+        )
+    if not records:
+        raise IncompleteReportError(
+            f"{file} holds no results; a {role} with nothing measured cannot gate anything: "
+            + ("save it again from a run that measures the model." if role == "baseline" else "rerun the model.")
+        )
+
+
+# recipe keys whose absence means a default: a record without "trained" trained every weight
+RECIPE_DEFAULTS: dict[str, Any] = {"trained": "all"}
+# how to make a run's recipe agree with its baseline's, per differing key
+RECIPE_FIXES: dict[str, str] = {
+    "dtype": "load the model in the baseline's dtype (add dtype={before} to the spec or --eif-model-args)",
+    "chat_template": "set chat_template={before} on the spec, as the baseline did",
+    "trained": "train what the baseline trained (add trainable=all to an adapter's spec to fine-tune every weight)",
+    "stimulus_format": "pass --eif-stimulus-format {before}",
+    "engine": "pass --eif-engine {before}",
+}
+
+
+def shaping(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipe fields that shape the numbers, defaults filled in.
 
     ``batched`` (stimuli fine-tuned at once by the exact engine) is left out: it changes
     only float rounding, so a baseline measured one stimulus at a time still applies.
     """
+    shaped = {**RECIPE_DEFAULTS, **recipe}
+    shaped.pop("batched", None)
+    return shaped
 
-    def shaping(recipe: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in recipe.items() if key != "batched"}
 
+def same_recipe(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether two recipe records agree on everything that shapes the numbers."""
     return shaping(before) == shaping(now)
+
+
+def recipe_fix(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """One line saying how to make ``now`` measure what ``before`` measured."""
+    old, new = shaping(before), shaping(now)
+    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    fixes = [RECIPE_FIXES[key].format(before=old.get(key)) for key in differing if key in RECIPE_FIXES]
+    if any(key not in RECIPE_FIXES for key in differing):
+        fixes.append("pass the baseline's recipe (--eif-lr/--eif-steps/--eif-optimizer)")
+    return "; ".join(fixes) + ", or save a new baseline"
+
+
+def measured(value: float | None) -> bool:
+    """Whether a record's value is a number (None and NaN both mean nothing was measured)."""
+    return value is not None and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -155,13 +236,50 @@ class Baseline:
                 if record.column == target and record.condition == condition and not same_recipe(record.recipe, recipe):
                     raise BaselineError(
                         f"Baseline {self.path} measured {target} ({condition}, {record.desideratum}) with "
-                        f"{record.recipe}; this run of {column} uses {recipe}. Pass the same recipe "
-                        "(--eif-lr/--eif-steps/--eif-optimizer/--eif-stimulus-format) or save a new baseline."
+                        f"{record.recipe}; this run of {column} uses {recipe}: {recipe_fix(record.recipe, recipe)}."
                     )
+
+    def prepare(
+        self,
+        run: Mapping[str, str],
+        recipes: Mapping[tuple[str, str], dict[str, Any]],
+        compare_as: str | None,
+    ) -> dict[str, str]:
+        """Every check a gate makes before comparing: model, kind and recipe (the suite, CLI and callback alike).
+
+        Args:
+            run: run column -> model kind.
+            recipes: (run column, condition) -> the recipe this run uses.
+            compare_as: the baseline column every run model is compared with, if given.
+
+        Returns:
+            Run column -> the baseline column it is gated against.
+
+        Raises:
+            BaselineError: no counterpart, another kind, or another recipe (with the fix).
+
+        """
+        mapping = self.resolve(run, compare_as)
+        self.check_recipes(mapping, recipes)
+        return mapping
 
     def match(self, column: str, record: Record) -> Record | None:
         """The baseline record for a run record of the (mapped) column, or None."""
         return next((r for r in self.records if r.column == column and r.key == record.key), None)
+
+    def missing(self, mapping: Mapping[str, str], records: Sequence[Record]) -> list[tuple[str, Record]]:
+        """Baseline cells a gated run did not measure: (run column, baseline record), each a regression.
+
+        A cell measured in the baseline and absent now (a crashed test, ``-k``, a callback
+        asked for fewer desiderata) would otherwise leave that desideratum ungated.
+        """
+        have = {(r.column, *r.key) for r in records}
+        gone = []
+        for column, target in mapping.items():
+            for before in self.records:
+                if before.column == target and before.status != NOT_APPLICABLE and (column, *before.key) not in have:
+                    gone.append((column, before))
+        return gone
 
 
 def check_stimuli(before: Record, after: Record, path: str) -> None:
@@ -187,8 +305,8 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
 
     if after.status == FAIL and before.status != FAIL:
         return verdict("regression", "newly fails")
-    if before.value is not None and after.value is None and after.status != NOT_APPLICABLE:
-        return verdict("regression", "no longer measurable")
+    if measured(before.value) and not measured(after.value) and after.status != NOT_APPLICABLE:
+        return verdict("regression", "no longer measurable" + (f" ({after.reason})" if after.reason else ""))
     if worse is not None and worse > tolerance:
         return verdict("regression", f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})")
     if after.status == FAIL:
@@ -199,7 +317,7 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
 
 
 def _worse_by(before: Record, after: Record) -> float | None:
-    if before.value is None or after.value is None:
+    if before.value is None or after.value is None or not (measured(before.value) and measured(after.value)):
         return None
     change = after.value - before.value
     return -change if after.higher_is_better else change

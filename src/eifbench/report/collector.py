@@ -10,40 +10,78 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from eifbench.cases import RunOptions
 from eifbench.desiderata.base import FAIL
-from eifbench.report.records import RECORD_KEY, Record
+from eifbench.report.records import MEASURES_MARK, RECORD_KEY, USAGE_ERROR_KEY, Record
+
+if TYPE_CHECKING:
+    from eifbench.session import EifSession
 
 TERMINATED = 143  # 128 + SIGTERM, the shell's code for a terminated process
 
 
 class Reporter:
-    """Collects one record per test from the reports (serial runs and xdist workers alike)."""
+    """Collects one record per test from the reports (serial runs and xdist workers alike).
 
-    def __init__(self, config: pytest.Config, options: RunOptions) -> None:
+    A run is *complete* only when every selected measuring test (marked ``eif_measures``)
+    produced a record and nothing stopped the run early: a crashed test, a usage error, an
+    interrupt or ``-x`` each leave ``"complete": false`` and say which tests are missing.
+    """
+
+    def __init__(self, config: pytest.Config, session: EifSession) -> None:
         self.config = config
-        self.options = options
+        self.session = session
+        self.options: RunOptions = session.options
         self.records: dict[str, Record] = {}
         self.failed_without_record: set[str] = set()
+        self.expected: dict[str, str] = {}  # measuring test -> why it has no record yet
+        self.usage_errors: dict[str, str] = {}  # test -> the one-line refusal it raised
         self.started = time.time()
         self.terminated = False
+        self.interrupted = False
         self.written: list[Path] = []
         self.write_errors: list[str] = []
+        self.missing: list[dict[str, str]] = []
+        self.complete = True
+        self.not_measured: list[dict[str, Any]] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The measuring tests this run selected (serial runs; xdist workers report theirs as they run)."""
+        for item in session.items:
+            if item.get_closest_marker(MEASURES_MARK) is not None:
+                self.expected.setdefault(item.nodeid, "never ran")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """Remember the interrupt before anything renders it (rendering may itself raise)."""
+        self.interrupted = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Take the record a test attached to its report; remember its pytest outcome."""
+        if MEASURES_MARK in report.keywords:
+            self.expected.setdefault(report.nodeid, "never ran")
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.nodeid not in self.records:
                 record = Record.from_json(json.loads(str(value)))
                 outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
                 self.records[report.nodeid] = record.replace(outcome=outcome)
                 self._log_line(self.records[report.nodeid])
-        if report.failed and not any(k == RECORD_KEY for k, _ in report.user_properties):
+            elif key == USAGE_ERROR_KEY:
+                self.usage_errors[report.nodeid] = str(value)
+        if report.nodeid in self.records:
+            return
+        if report.failed:
             self.failed_without_record.add(report.nodeid)
+            self.expected[report.nodeid] = self.usage_errors.get(report.nodeid) or (
+                f"{report.when} raised before the test produced a result"
+            )
+        elif report.skipped and report.nodeid in self.expected:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.expected[report.nodeid] = f"skipped before producing a result ({reason})"
 
     def _log_line(self, record: Record) -> None:
         """In a log (no TTY), one line per finished test: a CI log is never silent for minutes."""
@@ -78,14 +116,36 @@ class Reporter:
             terminalreporter.write_line(f"total {time.time() - self.started:.0f}s · {LEGEND}")
         for path in self.written:
             terminalreporter.write_line(f"eifbench: wrote {path}")
-        if "save-baseline" in self.options.reports and not self.write_errors:
-            failing = sum(r.status == FAIL for r in records)
-            terminalreporter.write_line(
-                f"eifbench: baseline saved to {self.options.reports['save-baseline']} ({len(records)} records, "
-                f"{failing} failing: later runs gated against it treat them as known violations); exit 0."
+        for line in self._closing_lines(records):
+            terminalreporter.write_line(line, red=line.startswith("eifbench: ERROR"))
+
+    def _closing_lines(self, records: list[Record]) -> list[str]:
+        """What a reader must not miss: refusals, missing results, ungated cells, the baseline's state."""
+        lines = [f"eifbench: ERROR {message} (exit 4)" for message in dict.fromkeys(self.usage_errors.values())]
+        if self.missing:
+            first = self.missing[0]
+            lines.append(
+                f"eifbench: ERROR incomplete run: {len(self.missing)} test(s) produced no result, e.g. "
+                f"{first['test']}: {first['why']}"
             )
-        for error in self.write_errors:
-            terminalreporter.write_line(f"eifbench: ERROR {error}", red=True)
+        for cell in self.not_measured:
+            where = f"{cell['column']} · {cell['desideratum']} · {cell['condition']}"
+            lines.append(f"eifbench: ERROR REGRESSED {where}: {cell['why']}")
+        if "save-baseline" in self.options.reports and not self.write_errors:
+            path = self.options.reports["save-baseline"]
+            if self.complete:
+                failing = sum(r.status == FAIL for r in records)
+                lines.append(
+                    f"eifbench: baseline saved to {path} ({len(records)} records, {failing} failing: later runs "
+                    "gated against it treat them as known violations)."
+                )
+            else:
+                lines.append(
+                    f"eifbench: ERROR {path} is marked incomplete ({len(records)} records): gates refuse it; "
+                    "save the baseline again from a run that finishes."
+                )
+        lines += [f"eifbench: ERROR {error}" for error in self.write_errors]
+        return lines
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Write the requested reports (the controller only) and settle the exit code."""
@@ -94,22 +154,66 @@ class Reporter:
         from eifbench.report.writers import write_reports
 
         records = self.ordered()
-        complete = exitstatus != pytest.ExitCode.INTERRUPTED and not session.shouldstop and not self.terminated
+        interrupted = self.interrupted or self.terminated or exitstatus == pytest.ExitCode.INTERRUPTED
+        self.missing = [
+            {"test": test, "why": why} for test, why in sorted(self.expected.items()) if test not in self.records
+        ]
+        stopped = bool(session.shouldstop or session.shouldfail)
+        self.complete = not (interrupted or stopped or self.missing)
+        self.not_measured = self._not_measured(records)
         self.written, self.write_errors = write_reports(
             self.options.reports,
             records,
-            complete=complete,
+            complete=self.complete,
             folder=Path(str(self.config.rootpath)),
             seconds=time.time() - self.started,
+            missing=self.missing,
+            gate=self._gate_summary(records),
         )
         if self.terminated:
             session.exitstatus = TERMINATED
+        elif self.usage_errors:  # before the interrupt: a refusal stops the run through pytest's shouldstop
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        elif interrupted:  # also when rendering the interrupt failed and pytest fell back to exit 1
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         elif self.write_errors:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        elif any(r.gate is not None and r.gate.kind == "regression" for r in records):
+        elif self.not_measured or any(r.gate is not None and r.gate.kind == "regression" for r in records):
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         elif "save-baseline" in self.options.reports and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
-            # saving a baseline succeeds whatever the verdicts; a test that broke still fails
-            if not self.failed_without_record:
+            # saving a baseline succeeds whatever the verdicts; a test that broke, or a partial run, still fails
+            if self.complete and not self.failed_without_record:
                 session.exitstatus = pytest.ExitCode.OK
+
+    def _not_measured(self, records: list[Record]) -> list[dict[str, Any]]:
+        """Cells the baseline measured that this run did not: each is a regression, never a silent pass."""
+        baseline = self.session.baseline
+        if baseline is None:
+            return []
+        out = []
+        for column, before in baseline.missing(self.session.baseline_columns, records):
+            was = "no value" if before.value is None else f"{before.value:.3f}"
+            out.append(
+                {
+                    "column": column,
+                    "desideratum": before.desideratum,
+                    "condition": before.condition,
+                    "why": f"measured in the baseline ({before.status.value.upper()} {was}), not in this run",
+                }
+            )
+        return out
+
+    def _gate_summary(self, records: list[Record]) -> dict[str, Any] | None:
+        """The gate's counts for the report (None when the run was not gated)."""
+        baseline = self.session.baseline
+        if baseline is None:
+            return None
+        kinds = [r.gate.kind for r in records if r.gate is not None]
+        return {
+            "baseline": baseline.path,
+            "regressions": kinds.count("regression") + len(self.not_measured),
+            "known_violations": kinds.count("known-violation"),
+            "improvements": kinds.count("improvement"),
+            "not_measured": self.not_measured,
+        }

@@ -18,6 +18,7 @@ from eifbench.desiderata.base import NOT_APPLICABLE, PASS
 from eifbench.report.charts import curve_svg, curves_of, summary_svg, value_ranges
 from eifbench.report.explain_text import gate_line, sentence, worst_heading
 from eifbench.report.figures import heatmap_svg
+from eifbench.report.incomplete import incomplete_lines
 from eifbench.report.records import Record
 from eifbench.report.tables import LEGEND, ORDER, recipe_lines, status_label, summary_rows
 from eifbench.report.thumbnails import png_data_uri
@@ -155,8 +156,7 @@ def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
         "against matched controls. Below the table: per model, each verdict explained with its worst items and "
         "its influence heatmap.</p>",
     ]
-    if not doc.get("complete", True):
-        parts.append("<p><strong>Partial run (interrupted): only finished tests are shown.</strong></p>")
+    parts += [f"<p class='partial'><strong>{html.escape(line)}</strong></p>" for line in incomplete_lines(doc)]
     parts.append(f"<table><tr>{head}</tr>{body}</table>")
     parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in recipe_lines(records)) + "</ul>")
     stamp = f"eifbench {doc.get('eifbench_version')} · {doc.get('datetime')} · {LEGEND}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from eifbench.desiderata.base import NOT_APPLICABLE
 from eifbench.report.explain_text import example_line, sentence, worst_heading
+from eifbench.report.incomplete import incomplete_lines
 from eifbench.report.records import Record
 from eifbench.report.tables import LEGEND, recipe_lines, status_label, summary_table
 
@@ -30,8 +31,8 @@ def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
     """The run's table, recipes, a collapsible explanation per desideratum, and the legend."""
     safe = [r.replace(column=escape(r.column), model=escape(r.model)) for r in records]
     lines = ["## eifbench: does the model learn logically from fine-tuning?", ""]
-    if not doc.get("complete", True):
-        lines += ["> **Partial run** (interrupted): only finished tests are shown.", ""]
+    lines += [f"> {escape(line)}" for line in incomplete_lines(doc)]
+    lines += [""] if incomplete_lines(doc) else []
     lines += [summary_table(safe, tablefmt="github"), ""]
     lines += [f"- {escape(line)}" for line in recipe_lines(records)]
     for r in records:

@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from eifbench.desiderata.base import Status
 
 SCHEMA_VERSION = 2
 RECORD_KEY = "eif_record"
+USAGE_ERROR_KEY = "eif_usage_error"  # a test that refused its input (a model that cannot load...) says why
+MEASURES_MARK = "eif_measures"  # the marker of a test that must produce one record
 VERSIONED_PACKAGES = ("torch", "transformers", "hypothesis", "numpy", "datasets", "peft")
 
 
@@ -98,9 +101,13 @@ class Record:
     versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """What a baseline matches on besides the model: desideratum, condition and test."""
-        return (self.desideratum, self.condition, self.test)
+    def key(self) -> tuple[str, str]:
+        """What a baseline matches on besides the model column: desideratum and condition.
+
+        Not the test id: ``evaluate()`` and the training callback have none, and a report
+        holds one record per (column, desideratum, condition) (``load_report`` refuses two).
+        """
+        return (self.desideratum, self.condition)
 
     def replace(self, **changes: Any) -> Record:
         """A copy with some fields changed."""
@@ -172,12 +179,14 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
     }
-    try:
-        import torch
-
-        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    torch = sys.modules.get("torch")
+    # only a torch that finished importing: a Ctrl-C during `import torch` leaves a half-built module,
+    # and touching (or re-importing) it while the interrupted run writes its report can crash the process
+    if torch is not None and not getattr(getattr(torch, "__spec__", None), "_initializing", False):
+        try:
+            info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        except (AttributeError, RuntimeError):  # a partial or broken CUDA setup: the report still gets written
+            info["cuda"] = None
     return info
 
 

@@ -45,14 +45,20 @@ def cell(record: Record | None) -> str:
     if record is None:
         return ""
     label = status_label(record)
+    gate = record.gate
     if record.status == NOT_APPLICABLE or record.value is None:
+        if gate is not None and gate.kind == "regression":  # e.g. measured in the baseline, not now
+            was = "—" if gate.baseline_value is None else f"{gate.baseline_value:.2f}"
+            return f"{label} (was {was}: {gate.why})"
         return label
     interval = f" [{record.ci[0]:.2f}, {record.ci[1]:.2f}]" if record.ci else ""
     spill = record.details.get("spill")
     secondary = f" · spill {spill['value']:.2f}" if isinstance(spill, dict) and spill.get("value") is not None else ""
     was = ""
-    if record.gate is not None and record.gate.baseline_value is not None and record.gate.kind != "ok":
-        was = f" (was {record.gate.baseline_value:.2f})"
+    if gate is not None and gate.baseline_value is not None and gate.kind != "ok":
+        # a regression says why in the cell: "REGRESSED 0.11 (was 0.09)" alone reads as a rise
+        why = f": {gate.why}" if gate.kind == "regression" and gate.why else ""
+        was = f" (was {gate.baseline_value:.2f}{why})"
     return f"{label} {record.value:.2f}{interval}{secondary}{was}"
 
 

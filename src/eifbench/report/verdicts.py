@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, Measurement
-from eifbench.errors import BaselineError
-from eifbench.report.records import RECORD_KEY, Record, package_versions
+from eifbench.report.records import RECORD_KEY, Record, finite, package_versions
 
 if TYPE_CHECKING:
     from eifbench.cases import EifCase, RunOptions
@@ -25,13 +25,17 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
     In context there is no fine-tune, only the engine; language models add the stimulus
     format (statement or completion loss) and whether a chat template was applied. The
     weights' dtype is recorded too: it sets the float-noise floor below which an influence
-    is not measured, so a float32 run is not gated against a float64 baseline.
+    is not measured, so a float32 run is not gated against a float64 baseline. A PEFT
+    model's fine-tune records what it trained (``trained``: ``adapter`` or ``all``; a plain
+    model trains all its weights, and ``report.baseline`` reads a missing key so).
     """
     recipe: dict[str, Any] = {"engine": case.engine}
     if case.dtype:
         recipe["dtype"] = case.dtype
     if case.condition == "finetune":
         recipe.update(case.recipe.as_record())
+        if case.trained:
+            recipe["trained"] = case.trained
     if case.kind.reads_completions:
         recipe["stimulus_format"] = options.stimulus_format
         recipe["chat_template"] = case.chat_template
@@ -82,6 +86,7 @@ def build_record(
         examples = tuple(worst_items(measurement, task, results, case.condition))
         figure = figure_of(measurement, task, results, case.condition)
     applies = measurement.status != NOT_APPLICABLE
+    ci = measurement.ci if applies and measurement.ci is not None else None
     return Record(
         model=case.model,
         column=case.column,
@@ -90,8 +95,8 @@ def build_record(
         condition=case.condition,
         status=measurement.status,
         metric=measurement.metric,
-        value=measurement.value,
-        ci=measurement.ci if applies else None,
+        value=finite(measurement.value),  # NaN means "nothing measured": None, as in the JSON
+        ci=None if ci is None or not all(math.isfinite(c) for c in ci) else ci,
         threshold=measurement.threshold,
         higher_is_better=measurement.higher_is_better,
         n=measurement.n,
@@ -111,17 +116,19 @@ def build_record(
 
 
 def gate(session: EifSession, case: EifCase, record: Record) -> Record:
-    """The record with its baseline comparison; other stimuli than the baseline's end the run (exit 4)."""
+    """The record with its baseline comparison.
+
+    Raises:
+        BaselineError: the baseline measured other stimuli (the session ends the run, exit 4).
+
+    """
     from eifbench.report.baseline import compare
 
     baseline = session.baseline
     if baseline is None or record.status == NOT_APPLICABLE:
         return record
     column = session.baseline_columns.get(record.column, record.column)
-    try:
-        comparison = compare(baseline.match(column, record), record, session.options.tolerances, baseline.path)
-    except BaselineError as error:
-        pytest.exit(f"ERROR: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+    comparison = compare(baseline.match(column, record), record, session.options.tolerances, baseline.path)
     return record.replace(gate=comparison)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from eifbench.errors import InputError
 from eifbench.report.records import Record, document, write_atomic, write_json
@@ -32,15 +33,36 @@ def check_report_paths(reports: Mapping[str, str]) -> None:
 
 
 def write_reports(
-    reports: Mapping[str, str], records: list[Record], *, complete: bool, folder: Path, seconds: float
+    reports: Mapping[str, str],
+    records: list[Record],
+    *,
+    complete: bool,
+    folder: Path,
+    seconds: float,
+    missing: Sequence[Mapping[str, str]] = (),
+    gate: Mapping[str, Any] | None = None,
 ) -> tuple[list[Path], list[str]]:
-    """Write every requested report; returns the paths written and one message per failure."""
+    """Write every requested report; returns the paths written and one message per failure.
+
+    Args:
+        reports: report name (json, save-baseline, markdown, html) -> path.
+        records: the run's records.
+        complete: whether every selected test produced a record and nothing stopped the run.
+        folder: where the run's commit is read.
+        seconds: the run's wall time.
+        missing: the tests without a record, ``{"test", "why"}`` each.
+        gate: the baseline comparison's counts and the cells it lost, when gated.
+
+    """
     written: list[Path] = []
     errors: list[str] = []
     wanted = {k: v for k, v in reports.items() if k in ("json", "save-baseline", "markdown", "html")}
     if not wanted:
         return written, errors
-    doc = document(records, complete=complete, folder=folder, extra={"seconds": round(seconds, 1)})
+    extra: dict[str, Any] = {"seconds": round(seconds, 1), "missing": [dict(m) for m in missing]}
+    if gate is not None:
+        extra["gate"] = dict(gate)
+    doc = document(records, complete=complete, folder=folder, extra=extra)
     for name, path in wanted.items():
         try:
             if name in ("json", "save-baseline"):

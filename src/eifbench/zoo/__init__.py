@@ -192,6 +192,25 @@ def spec_kind(spec: str | ModelSpec) -> ModelKind:
     return entry.kind
 
 
+def spec_trained(spec: str | ModelSpec) -> str:
+    """What a fine-tune of the spec's model trains: ``adapter`` or ``all`` for a PEFT adapter, else ``""``.
+
+    Read before loading (from ``peft=`` or the folder's ``adapter_config.json``) so that a
+    record says what was trained: an adapter-only probe and a full fine-tune of its base are
+    different measurements, and a gate must not compare them.
+    """
+    from eifbench.zoo.architectures import inspect_checkpoint
+
+    parsed = parse_spec(spec)
+    if parsed.args.peft is not None:
+        return parsed.args.trainable
+    if entry_of(parsed).takes_target and parsed.target is not None:
+        checkpoint = inspect_checkpoint(parsed.target, parsed.args.subfolder)
+        if checkpoint is not None and checkpoint.adapter_of is not None:
+            return parsed.args.trainable
+    return ""
+
+
 def chat_template_of(spec: str | ModelSpec, kind: ModelKind | None = None) -> str:
     """Whether a model's sequences are chat-templated, decided before loading it.
 
@@ -261,8 +280,22 @@ def load_model(spec: str | ModelSpec, model_args: str | dict[str, Any] | None = 
         parsed = parsed.with_args(dtype=entry.dtype)
     adapter = entry.load(parsed)
     if parsed.args.batch_stimuli is not None:  # read by the exact engine (influence(batch_stimuli=...))
+        refuse_unbatchable(adapter, parsed)
         adapter.batch_stimuli = parsed.args.batch_stimuli  # type: ignore[attr-defined]
     return adapter
+
+
+def refuse_unbatchable(adapter: ModelAdapter, spec: ModelSpec) -> None:
+    """Refuse ``batch_stimuli=B`` (B >= 2) at load time for a model kind that is never batched."""
+    from eifbench.influence.batched import unbatched_kind
+    from eifbench.influence.row_losses import row_loss_for
+
+    limit = spec.args.batch_stimuli
+    if limit is not None and limit > 1 and row_loss_for(adapter) is None:
+        raise ModelSpecError(
+            f"batch_stimuli={limit}: {spec.text} is {unbatched_kind(adapter)}, which is fine-tuned one stimulus at "
+            "a time whatever it trains; drop batch_stimuli (or pass batch_stimuli=1)."
+        )
 
 
 __all__ = [
@@ -276,4 +309,5 @@ __all__ = [
     "parse_spec",
     "spec_dtype",
     "spec_kind",
+    "spec_trained",
 ]

@@ -120,14 +120,14 @@ def test_a_cell_that_was_measured_and_cannot_be_measured_now_regresses(now):
 
 
 def test_a_record_holds_none_never_nan_for_nothing_measured():
+    import numpy as np
+
     from eifbench.cases import EifCase, RunOptions
     from eifbench.desiderata import DESIDERATA, Thresholds
     from eifbench.finetune import FineTune
     from eifbench.kinds import ModelKind
     from eifbench.report.verdicts import build_record
     from eifbench.zoo.specs import ModelSpec
-
-    import numpy as np
 
     measurement = DESIDERATA["distance"].summarize(np.array([np.nan, np.nan]), Thresholds())
     case = EifCase(ModelSpec("tiny-lm"), ModelKind.CAUSAL_LM, "finetune", FineTune(), "exact", 2, None)
@@ -216,3 +216,22 @@ def test_a_baseline_saved_by_run_and_a_record_without_a_test_id_match(saved):
     before = next(r for r in baseline.records if r.desideratum == "distance" and r.condition == "finetune")
     assert before.test  # eifbench run fills it; evaluate() and the callback do not
     assert baseline.match("tiny-cnn", before.replace(test="")) == before
+
+
+@pytest.mark.parametrize(("sigterm", "code"), [(False, 130), (True, 143)])
+def test_an_interrupt_while_starting_writes_an_incomplete_report_over_a_stale_one(tmp_path, monkeypatch, sigterm, code):
+    from eifbench.cli import build_parser, suite
+
+    stale = tmp_path / "run.json"
+    stale.write_text('{"complete": true}')  # an earlier run's report must not survive as if it were this one's
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pytest, "main", interrupted)
+    monkeypatch.setattr(suite, "RECEIVED_SIGTERM", sigterm)
+    args = build_parser().parse_args(["run", "--model", "tiny-cnn", "--json", str(stale)])
+    assert suite.RunCommand().run(args) == code
+
+    doc = json.loads(stale.read_text())
+    assert doc["complete"] is False and doc["results"] == [] and "before any test ran" in doc["missing"][0]["why"]

@@ -21,6 +21,7 @@ import pytest
 from eifbench.options import BY_NAME, OPTIONS
 
 SESSION_KEY = pytest.StashKey[Any]()
+RECEIVED_SIGTERM = False
 INI_TYPES: dict[str, Literal["string", "linelist", "bool"]] = {
     "string": "string",
     "linelist": "linelist",
@@ -103,6 +104,8 @@ def _terminate_as_interrupt(reporter: Any) -> None:
     """SIGTERM (CI cancellation, ``timeout``) ends the run like Ctrl-C: partial reports are written."""
 
     def on_term(signum: int, frame: Any) -> None:
+        global RECEIVED_SIGTERM
+        RECEIVED_SIGTERM = True  # `eifbench run` reads it when the interrupt lands before the session exists
         reporter.terminated = True
         raise KeyboardInterrupt
 

@@ -25,11 +25,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_as_interrupt() -> None:
+    """SIGTERM while ``eifbench run`` starts (before pytest installs its own handler) ends it like Ctrl-C.
+
+    So a run cancelled during its imports still writes its reports, marked incomplete, and
+    exits 143 instead of dying with a stale report from an earlier run in place.
+    """
+    import signal
+
+    from eifbench.cli import suite
+
+    def on_term(signum: int, frame: object) -> None:
+        suite.RECEIVED_SIGTERM = True
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (main() called from a host's thread)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     from eifbench.errors import EifError, IncompleteReportError
 
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        _terminate_as_interrupt()
     try:
         return COMMANDS[args.command].run(args)
     except IncompleteReportError as error:  # distinct: nothing is wrong with the input's form, it is partial

@@ -11,6 +11,8 @@ from eifbench.errors import EifError
 from eifbench.options import OPTIONS
 
 INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, distinct from bad input (2) and usage errors (4)
+TERMINATED = 143  # 128 + SIGTERM: CI cancellation, `timeout`
+RECEIVED_SIGTERM = False  # set by the CLI's own SIGTERM handler, before pytest's plugin installs one
 
 
 def suite_root() -> Path:
@@ -62,13 +64,35 @@ class RunCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         """Run pytest on the bundled suite; its exit code is ours (Ctrl-C is 130, SIGTERM 143)."""
-        import pytest
+        try:
+            import pytest
 
-        root = suite_root()
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-        code = int(pytest.main(self.pytest_args(args, root)))
+            root = suite_root()
+            if str(root) not in sys.path:
+                sys.path.insert(0, str(root))
+            code = int(pytest.main(self.pytest_args(args, root)))
+        except KeyboardInterrupt:  # while starting (imports, configuration): pytest never got to write reports
+            self.write_unstarted(args)
+            from eifbench import pytest_plugin
+
+            print("eifbench: interrupted while starting; no test ran", file=sys.stderr)
+            return TERMINATED if RECEIVED_SIGTERM or pytest_plugin.RECEIVED_SIGTERM else INTERRUPTED
         return INTERRUPTED if code == pytest.ExitCode.INTERRUPTED else code
+
+    def write_unstarted(self, args: argparse.Namespace) -> None:
+        """Write each requested report as an empty, incomplete run, so no stale file from an earlier run remains."""
+        from eifbench.report.writers import write_reports
+
+        names = ("json", "save-baseline", "markdown", "html")
+        reports = {name: getattr(args, name.replace("-", "_")) for name in names}
+        write_reports(
+            {name: path for name, path in reports.items() if path},
+            [],
+            complete=False,
+            folder=Path.cwd(),
+            seconds=0.0,
+            missing=[{"test": "(every selected test)", "why": "interrupted while starting, before any test ran"}],
+        )
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,14 @@ def fail_readout_on_call(monkeypatch, adapter, call: int, error: BaseException) 
         return real(prepared)
 
     monkeypatch.setattr(adapter, "readout", readout)
+
+
+def verdict_exit_code(path: Path) -> int:
+    """The exit code a complete, ungated run must give for its report: 1 when a verdict fails, else 0.
+
+    Asserting this exact code (never ``in (0, 1)``) is what tells a failing verdict from a
+    crashed test, which also exits 1 but leaves the report incomplete.
+    """
+    doc = json.loads(Path(path).read_text())
+    assert doc["complete"], doc.get("missing")
+    return 1 if any(r["status"] == "fail" for r in doc["results"]) else 0

@@ -18,7 +18,7 @@ import pytest
 
 from eifbench.report.thumbnails import pixels_of
 from tests.browser import CHROMIUM, Chromium
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, run_suite, verdict_exit_code
 
 pytestmark = pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
@@ -83,7 +83,7 @@ def report(tmp_path_factory):
     page, data = folder / "eif.html", folder / "eif.json"
     args = [a for m in MODELS for a in ("--eif-model", m)]
     proc = run_suite(*args, "--eif-limit", "12", f"--eif-html={page}", json_path=data)
-    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == verdict_exit_code(data), proc.stdout[-3000:] + proc.stderr[-3000:]
     return page, json.loads(data.read_text())
 
 

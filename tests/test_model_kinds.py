@@ -22,7 +22,7 @@ from tests.checkpoints import (
     save_tiny_t5,
     write_config,
 )
-from tests.conftest import ROOT, run_suite, save_tiny_vit
+from tests.conftest import ROOT, run_suite, save_tiny_vit, verdict_exit_code
 
 SUPPORTED = (
     "; eifbench checks causal LMs (hf:<id or path>), seq2seq LMs such as T5 or BART (hf:), text classifiers (hf:)"
@@ -192,7 +192,7 @@ def test_each_kind_runs_the_suite_end_to_end(tmp_path, kind):
     applicable, extra = KINDS[kind]
     out = tmp_path / "report.json"
     proc = run_suite("--eif-model", spec, "--eif-limit", "4", *extra, json_path=out)
-    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.returncode == verdict_exit_code(out), proc.stdout[-3000:] + proc.stderr[-2000:]
     records = json.loads(out.read_text())["results"]
     assert {(r["desideratum"], r["condition"]) for r in records} == {
         (d, c) for d in DESIDERATA for c in ("finetune", "in-context")
@@ -217,6 +217,8 @@ def test_the_cli_run_command_takes_a_kind_spec(tmp_path):
             f"hf:{folder}",
             "--limit",
             "2",
+            "--json",
+            "run.json",
             "--",
             "-k",
             "distance",
@@ -227,5 +229,5 @@ def test_the_cli_run_command_takes_a_kind_spec(tmp_path):
         cwd=tmp_path,
         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
     )
-    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == verdict_exit_code(tmp_path / "run.json"), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "hf:" in proc.stdout and "distance" in proc.stdout

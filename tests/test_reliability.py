@@ -25,6 +25,7 @@ from tests.conftest import (
     fail_readout_on_call,
     interrupted_run,
     run_suite,
+    verdict_exit_code,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,7 +209,7 @@ def test_user_stimuli_file_drives_the_suite(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in USER_ROWS))
     out = tmp_path / "user.json"
     proc = run_suite("--eif-model", "ref-logical", f"--eif-stimuli={path}", json_path=out)
-    assert proc.returncode in (0, 1), proc.stdout[-2000:]
+    assert proc.returncode == verdict_exit_code(out), proc.stdout[-2000:]
     results = json.loads(out.read_text())["results"]
     assert len(results) == 12 and all(r["status"] != "n/a" and r["n"] + r["unmeasured"] >= 2 for r in results)
     assert all(r["bank"].startswith("user:") for r in results)
@@ -219,7 +220,7 @@ def test_a_stimuli_file_without_a_desideratums_columns_gives_na_with_the_reason(
     path.write_text("\n".join(json.dumps({"prompt": r["prompt"], "completion": r["completion"]}) for r in USER_ROWS))
     out = tmp_path / "plain.json"
     proc = run_suite("--eif-model", "ref-logical", f"--eif-stimuli={path}", json_path=out)
-    assert proc.returncode in (0, 1) and "Traceback" not in proc.stdout
+    assert proc.returncode == verdict_exit_code(out) and "Traceback" not in proc.stdout
     records = {(r["desideratum"], r["condition"]): r for r in json.loads(out.read_text())["results"]}
     assert records[("sparseness", "finetune")]["status"] != "n/a"
     distance = records[("distance", "finetune")]
@@ -278,5 +279,5 @@ def test_suite_under_ray_gives_the_serial_results(tmp_path):
     serial, distributed = tmp_path / "serial.json", tmp_path / "ray.json"
     for extra, out in (([], serial), (["--eif-ray", "local"], distributed)):
         proc = run_suite(*TINY_MODELS, "--eif-limit", "4", *extra, json_path=out, env={"RAY_AUTH_MODE": "disabled"})
-        assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert proc.returncode == verdict_exit_code(out), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert comparable_results(serial) == comparable_results(distributed)

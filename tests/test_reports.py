@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import TINY_MODELS, comparable_results, interrupted_run, run_suite
+from tests.conftest import TINY_MODELS, comparable_results, interrupted_run, run_suite, verdict_exit_code
 
 pytest_plugins = ["pytester"]
 
@@ -34,6 +34,7 @@ def test_planted(eif, eif_case, name):
 def test_interrupt(eif, eif_case):
     if os.environ.get("EIF_INTERRUPT") and eif_case.condition == "finetune":
         raise KeyboardInterrupt
+    pytest.skip("interrupts only when asked")  # a measuring test that passed without a record is a missing result
 """
 
 
@@ -63,7 +64,7 @@ def test_json_markdown_html_and_junit(planted, tmp_path):
         f"--eif-html={paths['html']}",
         f"--junitxml={paths['xml']}",
     )
-    result.assert_outcomes(passed=4, failed=1, skipped=3, xfailed=0)
+    result.assert_outcomes(passed=2, failed=1, skipped=5, xfailed=0)
     doc = json.loads(paths["json"].read_text())
     assert len(doc["results"]) == 6 and all(
         r["recipe"]["lr"] == 0.01 for r in doc["results"] if r["condition"] == "finetune"
@@ -86,7 +87,7 @@ def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
     # b moves from -0.75 to -0.45: still passing (< -0.3) but 0.3 worse than tolerance 0.1
     md = tmp_path / "gate.md"
     result = run(planted, f"--eif-compare={baseline}", f"--eif-markdown={md}", EIF_SHIFT_B="0.3")
-    result.assert_outcomes(passed=3, failed=1, xfailed=1, skipped=3)
+    result.assert_outcomes(passed=1, failed=1, xfailed=1, skipped=5)
     result.stdout.fnmatch_lines(["*REGRESSION of tiny-cnn*moved 0.300 in the bad direction (tolerance 0.1)*"])
     assert result.ret == 1
     summary = md.read_text()
@@ -95,7 +96,7 @@ def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
     assert "REGRESSED = worse than the baseline" in summary and str(baseline) in summary
     # within tolerance: the gate passes (the known violation stays an xfail)
     ok = run(planted, f"--eif-compare={baseline}", EIF_SHIFT_B="0.05")
-    ok.assert_outcomes(passed=4, xfailed=1, skipped=3)
+    ok.assert_outcomes(passed=2, xfailed=1, skipped=5)
     assert ok.ret == 0
     # c improves from FAIL to PASS: flagged as an improvement, not silently a pass
     better = tmp_path / "better.md"
@@ -178,7 +179,7 @@ def test_a_baseline_of_another_model_needs_compare_as_and_the_same_kind(planted,
     assert "measured ['tiny-cnn'], not 'ref-local'" in other.stderr.str()
     assert "pass --eif-compare-as 'tiny-cnn'" in other.stderr.str()
     named = run(planted, f"--eif-compare={baseline}", "--eif-compare-as=tiny-cnn", "--eif-lr=0.01", model="ref-local")
-    assert named.ret in (0, 1) and "REGRESSION" not in named.stdout.str()
+    assert named.ret == pytest.ExitCode.OK and "REGRESSION" not in named.stdout.str()  # c fails in both: known
     lm = run(planted, f"--eif-compare={baseline}", "--eif-compare-as=tiny-cnn", model="tiny-lm")
     assert lm.ret == pytest.ExitCode.USAGE_ERROR
     lm.stderr.fnmatch_lines(["*measured 'tiny-cnn' as a classifier, but 'tiny-lm' is a causal-lm*"])
@@ -251,7 +252,7 @@ def test_compare_cli_exit_codes(planted, tmp_path):
     run(planted, f"--eif-json={other}", model="ref-local")
     unmatched = _cli("compare", str(old), str(other))
     assert unmatched.returncode == 2 and "nothing to gate against" in unmatched.stderr
-    assert _cli("compare", str(old), str(other), "--compare-as", "tiny-cnn").returncode in (0, 1)
+    assert _cli("compare", str(old), str(other), "--compare-as", "tiny-cnn").returncode == 0  # the same planted values
 
 
 @pytest.mark.slow
@@ -259,7 +260,7 @@ def test_serial_and_xdist_give_identical_results(tmp_path):
     serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
     for extra, out in (([], serial), (["-n", "2", "--dist", "loadgroup"], parallel)):
         proc = run_suite(*TINY_MODELS, "--eif-limit", "6", *extra, json_path=out)
-        assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert proc.returncode == verdict_exit_code(out), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert comparable_results(serial) == comparable_results(parallel)
 
 

@@ -91,18 +91,18 @@ def _check_keys(file: Path, role: str, records: Sequence[Record]) -> None:
     """Refuse unknown desiderata and two records for one cell: either would make matching ambiguous."""
     from eifbench.desiderata import DESIDERATA
 
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for index, record in enumerate(records):
         if record.desideratum not in DESIDERATA:
             raise BaselineError(
                 f"{file}: results/{index}: unknown desideratum {record.desideratum!r} (known: "
                 f"{', '.join(DESIDERATA)}); the {role} was edited or written by another tool: regenerate it."
             )
-        cell = (record.column, *record.key)
+        cell = (record.column, *record.key, record.test)
         if cell in seen:
             raise BaselineError(
                 f"{file}: results/{index}: a second record for {record.column} · {record.desideratum} · "
-                f"{record.condition}; a {role} holds one per cell: regenerate it."
+                f"{record.condition} from the same test; a {role} holds one per test: regenerate it."
             )
         seen.add(cell)
 
@@ -264,8 +264,14 @@ class Baseline:
         return mapping
 
     def match(self, column: str, record: Record) -> Record | None:
-        """The baseline record for a run record of the (mapped) column, or None."""
-        return next((r for r in self.records if r.column == column and r.key == record.key), None)
+        """The baseline record for a run record of the (mapped) column, or None.
+
+        The same cell (desideratum, condition) from the same test; else the cell's only record
+        (a record from ``evaluate()`` has no test id, and an installed suite's ids carry its path).
+        """
+        same = [r for r in self.records if r.column == column and r.key == record.key]
+        exact = [r for r in same if r.test == record.test]
+        return exact[0] if exact else same[0] if len(same) == 1 else None
 
     def missing(self, mapping: Mapping[str, str], records: Sequence[Record]) -> list[tuple[str, Record]]:
         """Baseline cells a gated run did not measure: (run column, baseline record), each a regression.
@@ -273,11 +279,11 @@ class Baseline:
         A cell measured in the baseline and absent now (a crashed test, ``-k``, a callback
         asked for fewer desiderata) would otherwise leave that desideratum ungated.
         """
-        have = {(r.column, *r.key) for r in records}
         gone = []
         for column, target in mapping.items():
+            matched = [self.match(target, r) for r in records if r.column == column]
             for before in self.records:
-                if before.column == target and before.status != NOT_APPLICABLE and (column, *before.key) not in have:
+                if before.column == target and before.status != NOT_APPLICABLE and all(m is not before for m in matched):
                     gone.append((column, before))
         return gone
 

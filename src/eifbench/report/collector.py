@@ -62,7 +62,7 @@ class Reporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Take the record a test attached to its report; remember its pytest outcome."""
-        if MEASURES_MARK in report.keywords:
+        if report.when == "setup" and MEASURES_MARK in report.keywords:
             self.expected.setdefault(report.nodeid, "never ran")
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.nodeid not in self.records:
@@ -79,9 +79,8 @@ class Reporter:
             self.expected[report.nodeid] = self.usage_errors.get(report.nodeid) or (
                 f"{report.when} raised before the test produced a result"
             )
-        elif report.skipped and report.nodeid in self.expected:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            self.expected[report.nodeid] = f"skipped before producing a result ({reason})"
+        elif report.skipped:  # skipped on purpose (a skip marker, pytest.skip): not run, like a deselected test
+            self.expected.pop(report.nodeid, None)
 
     def _log_line(self, record: Record) -> None:
         """In a log (no TTY), one line per finished test: a CI log is never silent for minutes."""
@@ -137,7 +136,8 @@ class Reporter:
                 failing = sum(r.status == FAIL for r in records)
                 lines.append(
                     f"eifbench: baseline saved to {path} ({len(records)} records, {failing} failing: later runs "
-                    "gated against it treat them as known violations)."
+                    "gated against it treat them as known violations)"
+                    + ("; exit 0." if not self.failed_without_record else ".")
                 )
             else:
                 lines.append(

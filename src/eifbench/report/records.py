@@ -102,10 +102,11 @@ class Record:
 
     @property
     def key(self) -> tuple[str, str]:
-        """What a baseline matches on besides the model column: desideratum and condition.
+        """The cell a record measures within its model column: (desideratum, condition).
 
-        Not the test id: ``evaluate()`` and the training callback have none, and a report
-        holds one record per (column, desideratum, condition) (``load_report`` refuses two).
+        A baseline matches on it, and on the test id only to tell apart several tests of one
+        cell: ``evaluate()`` and the training callback have no test id, and a suite installed
+        elsewhere names its tests by another path (``Baseline.match``).
         """
         return (self.desideratum, self.condition)
 

@@ -235,3 +235,15 @@ def test_an_interrupt_while_starting_writes_an_incomplete_report_over_a_stale_on
 
     doc = json.loads(stale.read_text())
     assert doc["complete"] is False and doc["results"] == [] and "before any test ran" in doc["missing"][0]["why"]
+
+
+def test_bidi_controls_in_a_model_name_are_shown_not_obeyed(tmp_path):
+    from eifbench.report.writers import write_reports
+
+    record = _record(-0.5, Status.PASS, model="ok\u202etxt.exe", column="ok\u202etxt.exe")
+    paths = {"markdown": str(tmp_path / "r.md"), "html": str(tmp_path / "r.html")}
+    written, errors = write_reports(paths, [record], complete=True, folder=tmp_path, seconds=1.0)
+    assert not errors and len(written) == 2
+    for path in paths.values():
+        text = Path(path).read_text()
+        assert "\u202e" not in text and "[U+202E]" in text

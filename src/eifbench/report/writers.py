@@ -8,6 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.errors import InputError
+
+# bidirectional-text controls: in a model name or a stimulus they can reorder what a reviewer reads
+# (a "Trojan Source" display), so rendered reports show them as visible code points instead
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+VISIBLE = {ord(char): f"[U+{ord(char):04X}]" for char in BIDI_CONTROLS}
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with every bidirectional control character written as ``[U+202E]``."""
+    return text.translate(VISIBLE)
 from eifbench.report.records import Record, document, write_atomic, write_json
 
 
@@ -70,11 +82,11 @@ def write_reports(
             elif name == "markdown":
                 from eifbench.report.markdown import markdown_report
 
-                write_atomic(path, markdown_report(doc, records))
+                write_atomic(path, visible_controls(markdown_report(doc, records)))
             else:
                 from eifbench.report.html import html_report
 
-                write_atomic(path, html_report(doc, records))
+                write_atomic(path, visible_controls(html_report(doc, records)))
             written.append(Path(path))
         except OSError as error:
             errors.append(f"could not write --eif-{name} {path}: {error.strerror or error}")

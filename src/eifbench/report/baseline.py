@@ -283,7 +283,11 @@ class Baseline:
         for column, target in mapping.items():
             matched = [self.match(target, r) for r in records if r.column == column]
             for before in self.records:
-                if before.column == target and before.status != NOT_APPLICABLE and all(m is not before for m in matched):
+                if (
+                    before.column == target
+                    and before.status != NOT_APPLICABLE
+                    and all(m is not before for m in matched)
+                ):
                     gone.append((column, before))
         return gone
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.errors import InputError
+from eifbench.report.records import Record, document, write_atomic, write_json
 
 # bidirectional-text controls: in a model name or a stimulus they can reorder what a reviewer reads
 # (a "Trojan Source" display), so rendered reports show them as visible code points instead
@@ -20,7 +21,6 @@ VISIBLE = {ord(char): f"[U+{ord(char):04X}]" for char in BIDI_CONTROLS}
 def visible_controls(text: str) -> str:
     """``text`` with every bidirectional control character written as ``[U+202E]``."""
     return text.translate(VISIBLE)
-from eifbench.report.records import Record, document, write_atomic, write_json
 
 
 def check_report_paths(reports: Mapping[str, str]) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
 
 import eifbench
+from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS
 from eifbench.errors import InputError
-from eifbench.evaluation import evaluate
+from eifbench.evaluation import Evaluation, evaluate
 from eifbench.influence.snapshot import checksum
+from tests.checkpoints import CHAT_TEMPLATE, save_tiny_lm
 from tests.conftest import run_suite
 
 SAME = (
@@ -156,28 +160,88 @@ def test_callback_logs_metrics_through_a_real_trainer_and_restores_everything(tm
     assert len(pairs) == 3 and all(before == after for before, after in pairs)  # bit-exact around the callback
 
 
-def test_callback_stops_training_on_a_regression(tmp_path, tiny_lm):
+def test_the_python_api_is_exported_without_importing_torch_or_transformers():
     from eifbench.integrations.transformers import EifCallback
-    from eifbench.report.records import document
 
-    probe = evaluate(
-        tiny_lm.module, tokenizer=tiny_lm.tokenizer, desiderata=["distance"], conditions=["finetune"], items=4
+    assert eifbench.evaluate is evaluate and eifbench.Evaluation is Evaluation and eifbench.EifCallback is EifCallback
+    code = (
+        "import sys, eifbench\n"
+        "eifbench.evaluate, eifbench.Evaluation\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'import eifbench is not lazy'"
     )
-    record = probe.records[0]
-    baseline = tmp_path / "base.json"
-    flattering = record.replace(
-        value=-1.0, ci=(-1.0, -1.0), status=eifbench.desiderata.PASS
-    )  # a baseline no run can match
-    baseline.write_text(json.dumps(document([flattering], complete=True, folder=tmp_path)))
-    trainer = _trainer(tmp_path, tiny_lm, max_steps=8)
-    EifCallback.attach(
-        trainer,
-        desiderata=["distance"],
-        conditions=["finetune"],
-        items=4,
-        baseline=str(baseline),
-        stop_on_regression=True,
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.lm
+def test_evaluate_reads_a_chat_templated_lm_as_the_suite_does(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = save_tiny_lm(tmp_path / "chat-lm", chat_template=CHAT_TEMPLATE)
+    out = tmp_path / "suite.json"
+    proc = run_suite(
+        "--eif-model", f"hf:{folder}", "--eif-limit", "3", "--eif-lr", "0.01", "-k", "distance", json_path=out
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stdout[-2000:]
+    suite = {(r["desideratum"], r["condition"]): _same_fields(r) for r in json.loads(out.read_text())["results"]}
+    assert {r["recipe"]["chat_template"] for r in suite.values()} == {"on"}
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    options = {"tokenizer": tokenizer, "desiderata": ["distance"], "items": 3, "recipe": eifbench.FineTune(lr=0.01)}
+    result = evaluate(model, name=f"hf:{folder}", **options)  # chat_template="auto", as the loader
+    assert {(r.desideratum, r.condition): _same_fields(r.to_json()) for r in result.records} == suite
+    raw = evaluate(model, name=f"hf:{folder}", chat_template="off", conditions=["finetune"], **options)
+    assert raw.records[0].recipe["chat_template"] == "off"
+    with pytest.raises(InputError, match="defines no chat template"):
+        evaluate(model, tokenizer=eifbench.load_model("tiny-lm", "device=cpu").tokenizer, chat_template="on")
+    with pytest.raises(InputError, match="chat_template="):
+        evaluate(model, tokenizer=tokenizer, chat_template="yes")
+
+
+def test_metrics_encode_the_verdict_and_leave_out_what_was_not_measured(tiny_cnn):
+    from eifbench.integrations.transformers import EifCallback
+
+    [r] = evaluate(tiny_cnn, desiderata=["distance"], conditions=["finetune"], items=3).records
+    records = (
+        r.replace(status=PASS, value=-0.5),
+        r.replace(desideratum="sparseness", status=FAIL, value=0.9),
+        r.replace(desideratum="transitivity", status=INCONCLUSIVE, value=0.1),
+        r.replace(desideratum="asymmetry", status=INCONCLUSIVE, value=None, reason="no item could be measured"),
+        r.replace(desideratum="noise invariance", status=INCONCLUSIVE, value=float("nan"), reason="too few items"),
+        r.replace(condition="in-context", status=NOT_APPLICABLE, value=None, reason="no context for images"),
     )
-    trainer.train()
-    assert trainer.state.global_step == 2  # stopped at the first evaluation
-    assert trainer.state.log_history[-2]["eif/regressions"] == 1.0
+    result = Evaluation(records)
+    assert result.metrics() == {
+        "eif/distance/finetune": -0.5,
+        "eif/distance/finetune/pass": 1.0,
+        "eif/sparseness/finetune": 0.9,
+        "eif/sparseness/finetune/pass": 0.0,
+        "eif/transitivity/finetune": 0.1,
+        "eif/transitivity/finetune/pass": 0.5,
+    }
+    assert result.unmeasured() == {
+        "eif/asymmetry/finetune": "no item could be measured",
+        "eif/noise_invariance/finetune": "too few items",
+        "eif/distance/in-context": "n/a: no context for images",
+    }
+    for doc in (Evaluation.metrics.__doc__, EifCallback.__doc__):
+        assert "1.0 pass, 0.0 fail, 0.5 inconclusive" in " ".join((doc or "").split())
+
+
+@pytest.mark.lm
+def test_evaluate_records_what_a_peft_model_trains(tiny_lm):
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    def trained(model: torch.nn.Module) -> str | None:
+        options = {"desiderata": ["distance"], "conditions": ["finetune"], "items": 3}
+        [record] = evaluate(model, tokenizer=tiny_lm.tokenizer, recipe=eifbench.FineTune(lr=0.01), **options).records
+        return record.recipe.get("trained")
+
+    config = LoraConfig(r=2, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    peft = get_peft_model(copy.deepcopy(tiny_lm.module), config)  # the base frozen, the adapter trainable
+    assert trained(peft) == "adapter"
+    for parameter in peft.parameters():
+        parameter.requires_grad_(True)
+    assert trained(peft) == "all"
+    assert trained(tiny_lm.module) is None  # a plain model trains all its weights; the record leaves it out

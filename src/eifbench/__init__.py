@@ -34,6 +34,9 @@ _EXPORTS: dict[str, str] = {
     "InputError": "eifbench.errors",
     "FineTuneDivergedError": "eifbench.errors",
     "BaselineError": "eifbench.errors",
+    "evaluate": "eifbench.evaluation",
+    "Evaluation": "eifbench.evaluation",
+    "EifCallback": "eifbench.integrations.transformers",  # imports transformers only when used
 }
 
 # spelled out (not derived from _EXPORTS) so type checkers see the re-exports; tests/test_types.py checks they agree
@@ -43,7 +46,9 @@ __all__ = [
     "CausalLMAdapter",
     "Chain",
     "ClassifierAdapter",
+    "EifCallback",
     "EifError",
+    "Evaluation",
     "Example",
     "FineTune",
     "FineTuneDivergedError",
@@ -54,6 +59,7 @@ __all__ = [
     "Seq2SeqLMAdapter",
     "Text",
     "TextClassifierAdapter",
+    "evaluate",
     "influence",
     "load_model",
     "__version__",
@@ -75,8 +81,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         InputError,
         ModelSpecError,
     )
+    from eifbench.evaluation import Evaluation, evaluate
     from eifbench.finetune import FineTune
     from eifbench.influence import InfluenceResult, influence
+    from eifbench.integrations.transformers import EifCallback
     from eifbench.stimuli import Chain, Example, Text
     from eifbench.zoo import load_model
 

@@ -6,6 +6,7 @@ The pytest suite (``eif.check``), ``eifbench run`` and ``evaluate`` all go throu
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from eifbench.adapters.base import ModelAdapter
+    from eifbench.adapters.chat import ChatFormat
     from eifbench.influence import InfluenceResult
     from eifbench.report.records import Record
 
@@ -71,36 +73,78 @@ class Evaluation:
     def metrics(self, prefix: str = "eif") -> dict[str, float]:
         """Flat scalars for a training log: ``eif/<desideratum>/<condition>`` and its ``/pass``.
 
-        The value, plus 1.0 / 0.0 / 0.5 (inconclusive) per record; n/a and unmeasured are left out.
+        ``<prefix>/<desideratum>/<condition>`` is the record's value (its metric); ``.../pass``
+        encodes the verdict as 1.0 pass, 0.0 fail, 0.5 inconclusive (the interval straddles
+        the threshold). A cell without a value (n/a, or nothing measured: the record's
+        ``reason`` says why; see ``unmeasured``) is left out rather than logged as NaN.
         """
         out: dict[str, float] = {}
         for r in self.records:
-            if r.value is None:
+            if r.value is None or not math.isfinite(r.value):
                 continue
-            key = f"{prefix}/{r.desideratum.replace(' ', '_')}/{r.condition}"
+            key = _metric_key(prefix, r)
             out[key] = float(r.value)
-            out[f"{key}/pass"] = {"pass": 1.0, "fail": 0.0}.get(r.status.value, 0.5)
+            out[f"{key}/pass"] = PASS_ENCODING.get(r.status.value, 0.5)
+        return out
+
+    def unmeasured(self, prefix: str = "eif") -> dict[str, str]:
+        """The cells ``metrics`` leaves out, as metric key -> why (n/a, or the record's reason)."""
+        out: dict[str, str] = {}
+        for r in self.records:
+            if r.value is None or not math.isfinite(r.value):
+                why = r.reason or "no value"
+                out[_metric_key(prefix, r)] = f"n/a: {why}" if r.status.value == "n/a" else why
         return out
 
 
+# how metrics() logs a verdict; inconclusive (and anything else with a value) is 0.5
+PASS_ENCODING: dict[str, float] = {"pass": 1.0, "fail": 0.0, "inconclusive": 0.5}
+
+
+def _metric_key(prefix: str, record: Record) -> str:
+    return f"{prefix}/{record.desideratum.replace(' ', '_')}/{record.condition}"
+
+
+CHAT_TEMPLATES = ("auto", "on", "off")
+
+
 def as_adapter(
-    model: Any, tokenizer: Any = None, *, name: str = "model", input_shape: Sequence[int] | None = None
+    model: Any,
+    tokenizer: Any = None,
+    *,
+    name: str = "model",
+    input_shape: Sequence[int] | None = None,
+    chat_template: str = "auto",
+    system: str | None = None,
 ) -> ModelAdapter:
-    """Wrap an in-memory model: an adapter as it is, an HF model + tokenizer, or an ``nn.Module`` classifier."""
+    """Wrap an in-memory model: an adapter as it is, an HF model + tokenizer, or an ``nn.Module`` classifier.
+
+    A causal LM's chat template is resolved as ``load_model`` resolves it: ``auto`` uses the
+    tokenizer's template when it defines one, ``on`` requires one, ``off`` reads raw text;
+    ``system`` opens every chat-templated sequence (default: none, as the loader's).
+    """
     from eifbench.adapters import CausalLMAdapter, ClassifierAdapter, Seq2SeqLMAdapter, TextClassifierAdapter
     from eifbench.adapters.base import ModelAdapter
     from eifbench.zoo.architectures import kind_of
 
+    if chat_template not in CHAT_TEMPLATES:
+        raise InputError(f"chat_template={chat_template!r}; choose from {', '.join(CHAT_TEMPLATES)}.")
     if isinstance(model, ModelAdapter) and hasattr(model, "kind"):
+        _check_adapter_chat(model, chat_template, system)
         return model
+    kind = None
     if tokenizer is not None:  # the model's own class says its kind (a PEFT model's base class does)
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         kind = kind_of(type(base).__name__, str(getattr(getattr(base, "config", None), "model_type", "")))
-        if kind == ModelKind.SEQ2SEQ_LM:
-            return Seq2SeqLMAdapter(model, tokenizer, name=name)
-        if kind == ModelKind.TEXT_CLASSIFIER:
-            return TextClassifierAdapter(model, tokenizer, name=name)
-        return CausalLMAdapter(model, tokenizer, name=name)
+    if kind != ModelKind.CAUSAL_LM and (chat_template == "on" or system is not None):
+        what = "a model without its tokenizer" if kind is None else f"a {kind}"
+        raise InputError(f"chat_template='on' and system= apply to causal LMs (with their tokenizer); got {what}.")
+    if kind == ModelKind.SEQ2SEQ_LM:
+        return Seq2SeqLMAdapter(model, tokenizer, name=name)
+    if kind == ModelKind.TEXT_CLASSIFIER:
+        return TextClassifierAdapter(model, tokenizer, name=name)
+    if kind is not None:
+        return CausalLMAdapter(model, tokenizer, name=name, chat=chat_format(tokenizer, chat_template, system))
     from torch import nn
 
     if isinstance(model, nn.Module):
@@ -112,12 +156,84 @@ def as_adapter(
     )
 
 
+def chat_format(tokenizer: Any, chat_template: str, system: str | None) -> ChatFormat | None:
+    """The chat format of a causal LM's tokenizer under ``chat_template`` (``auto``/``on``/``off``), as the loader's."""
+    from eifbench.adapters.chat import ChatFormat
+
+    defined = getattr(tokenizer, "chat_template", None) is not None
+    if chat_template == "off" or (chat_template == "auto" and not defined):
+        if system is not None:
+            raise InputError(
+                "system=... needs a chat template, and the model is read without one (its tokenizer defines "
+                "none, or chat_template='off'); drop system= or use chat_template='on'."
+            )
+        return None
+    if not defined:
+        raise InputError("chat_template='on', but the tokenizer defines no chat template; use chat_template='off'.")
+    return ChatFormat(tokenizer, system=system)
+
+
+def _check_adapter_chat(adapter: ModelAdapter, chat_template: str, system: str | None) -> None:
+    has_chat = getattr(adapter, "chat", None) is not None
+    if (chat_template == "on" and not has_chat) or (chat_template == "off" and has_chat) or system is not None:
+        raise InputError(
+            f"{adapter.name} is an adapter {'with' if has_chat else 'without'} a chat template; evaluate() uses it "
+            "as it is: pass chat_template='auto' and no system=, or load it with the template you want "
+            "(load_model(..., 'chat_template=on') or CausalLMAdapter(..., chat=ChatFormat(tokenizer)))."
+        )
+
+
 def weights_dtype(module: nn.Module) -> str:
     """``float32`` for a float32 model: its first floating parameter's dtype, without ``torch.``."""
     import torch
 
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
     return str(dtype).removeprefix("torch.")
+
+
+def trained_of(module: nn.Module) -> str:
+    """What a fine-tune of ``module`` trains: a PEFT model's ``adapter`` or ``all``; ``""`` for a plain model.
+
+    A PEFT model with some parameters frozen trains its adapter only (the engines train what
+    requires grad); one whose every parameter requires grad trains them all.
+    """
+    if not hasattr(module, "peft_config"):
+        return ""
+    return "all" if all(p.requires_grad for p in module.parameters()) else "adapter"
+
+
+def live_cases(
+    adapter: ModelAdapter,
+    conditions: Iterable[str],
+    recipe: FineTune | None,
+    *,
+    engine: str = "exact",
+    items: int = DEFAULT_ITEMS,
+    dataset: str | None = None,
+    name: str = "model",
+) -> list[EifCase]:
+    """The cases ``evaluate`` measures a wrapped model under, one per condition (recipe, dtype, chat template)."""
+    kind = ModelKind(adapter.kind)
+    cases = []
+    for condition in conditions:
+        if condition not in CONDITIONS:
+            raise InputError(f"Unknown condition {condition!r}; choose from {', '.join(CONDITIONS)}.")
+        reads_chat = getattr(adapter, "chat", None) is not None
+        cases.append(
+            EifCase(
+                spec=ModelSpec(name=name),
+                kind=kind,
+                condition=condition,
+                recipe=recipe or KIND_RECIPES[kind],
+                engine=engine if condition == "finetune" else "in-context",
+                items=items,
+                dataset=dataset,
+                chat_template=("on" if reads_chat else "off") if kind.reads_completions else "",
+                dtype=weights_dtype(adapter.module),
+                trained=trained_of(adapter.module),
+            )
+        )
+    return cases
 
 
 def evaluate(
@@ -136,19 +252,21 @@ def evaluate(
     thresholds: Thresholds | None = None,
     name: str = "model",
     paranoid: bool = False,
+    chat_template: str = "auto",
+    system: str | None = None,
 ) -> Evaluation:
     """Check the desiderata on a model in memory (a training loop's live model, say).
 
     Args:
         model: a ModelAdapter; an HF causal LM, seq2seq LM or text classifier (with
             ``tokenizer``; a PEFT model of one too); or an ``nn.Module`` mapping images
-            (b, *input_shape) to logits (b, classes). A causal LM passed with its tokenizer
-            reads raw text; for a chat template, pass ``eifbench.load_model(...)`` or a
-            ``CausalLMAdapter(model, tokenizer, chat=ChatFormat(tokenizer))``.
+            (b, *input_shape) to logits (b, classes).
         tokenizer: the model's tokenizer.
         desiderata: names to check (default: all six; those that do not apply give n/a).
         conditions: ``finetune`` and/or ``in-context``.
-        recipe: the fine-tune recipe (default: the model kind's default).
+        recipe: the fine-tune recipe (default: the model kind's default, as ``eifbench run``
+            without ``--lr``). A PEFT model trains what requires grad; its records say
+            ``trained``: ``adapter`` (some parameters frozen) or ``all``.
         engine: engine of the finetune condition, ``exact`` or ``first-order``.
         seed: the stimulus bank's seed.
         items: items per desideratum (36 gives the documented power; fewer is faster).
@@ -158,10 +276,18 @@ def evaluate(
         thresholds: pass/fail thresholds (default ``Thresholds()``).
         name: the model's label in the records.
         paranoid: checksum parameters and buffers around every stimulus.
+        chat_template: a causal LM with its tokenizer: ``auto`` (the tokenizer's template
+            when it defines one, as ``eifbench run`` and ``load_model`` do), ``on`` or ``off``.
+            An adapter is used as it is (``auto`` only).
+        system: a system prompt opening every chat-templated sequence (default none, as the loader's).
 
     Returns:
         An Evaluation: typed records (the same as the suite's) and the influence results.
         The model's weights, buffers, gradients and train/eval modes are as they were.
+
+    Raises:
+        InputError: a model it cannot wrap, an unknown desideratum or condition, or a chat
+            template setting the model cannot honour.
 
     """
     from eifbench.influence import influence
@@ -169,35 +295,21 @@ def evaluate(
     from eifbench.report.verdicts import build_record
 
     start = time.perf_counter()
-    adapter = as_adapter(model, tokenizer, name=name, input_shape=input_shape)
+    adapter = as_adapter(
+        model, tokenizer, name=name, input_shape=input_shape, chat_template=chat_template, system=system
+    )
     kind = ModelKind(adapter.kind)
     chosen = list(desiderata) if desiderata is not None else list(DESIDERATA)
     unknown = sorted(set(chosen) - set(DESIDERATA))
     if unknown:
         raise InputError(f"Unknown desiderata {unknown}; known: {', '.join(DESIDERATA)}.")
-    base = recipe or KIND_RECIPES[kind]
     options = RunOptions(
         seed=seed, stimulus_format=stimulus_format, thresholds=thresholds or Thresholds(), paranoid=paranoid
     )
     cache: dict[tuple[str, FineTune, str], InfluenceResult] = {}
     records: list[Record] = []
     results: dict[tuple[str, str], Mapping[str, InfluenceResult]] = {}
-    for condition in conditions:
-        if condition not in CONDITIONS:
-            raise InputError(f"Unknown condition {condition!r}; choose from {', '.join(CONDITIONS)}.")
-        case = EifCase(
-            spec=ModelSpec(name=name),
-            kind=kind,
-            condition=condition,
-            recipe=base,
-            engine=engine if condition == "finetune" else "in-context",
-            items=items,
-            dataset=dataset,
-            chat_template=("on" if getattr(adapter, "chat", None) is not None else "off")
-            if kind.reads_completions
-            else "",
-            dtype=weights_dtype(adapter.module),
-        )
+    for case in live_cases(adapter, conditions, recipe, engine=engine, items=items, dataset=dataset, name=name):
 
         def compute(run: Run, case: EifCase = case) -> InfluenceResult:
             key = (case.engine, case.recipe, run_digest(run))
@@ -224,14 +336,14 @@ def evaluate(
         for desideratum_name in chosen:
             desideratum = DESIDERATA[desideratum_name]
             began = time.perf_counter()
-            reason = desideratum.not_applicable(kind, condition)
+            reason = desideratum.not_applicable(kind, case.condition)
             run_results: dict[str, InfluenceResult] = {}
             if reason is not None:
                 measurement, task = desideratum.not_applicable_measurement(reason, options.thresholds), None
             else:
                 measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds)
             records.append(build_record(case, options, measurement, time.perf_counter() - began, task, run_results))
-            results[(desideratum_name, condition)] = run_results
+            results[(desideratum_name, case.condition)] = run_results
     return Evaluation(tuple(records), results, time.perf_counter() - start)
 
 

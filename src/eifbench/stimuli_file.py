@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eifbench.errors import StimuliFileError
+from eifbench.errors import InputError, StimuliFileError
+
+if TYPE_CHECKING:
+    from eifbench.kinds import ModelKind
 
 FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 REQUIRED = ("prompt", "completion")
@@ -64,6 +68,10 @@ def _check_row(path: str, index: int, row: dict[str, Any], labelled: bool = Fals
             continue
         if column == "label" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # a class index; names stay names
+        if column == "label" and isinstance(value, float) and (value != value or value.is_integer()):
+            # a CSV column holding one non-integer or one empty cell is read as floats throughout: 1.0 is
+            # the class index 1, NaN an empty cell, and the row with 2.5 is the one named below
+            value = "" if value != value else str(int(value))
         if not isinstance(value, str):
             raise StimuliFileError(
                 f"--eif-stimuli {path}: row {index} column {column!r} is {type(value).__name__} {value!r}; "
@@ -137,3 +145,67 @@ def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
 def file_digest(path: str) -> str:
     """A short digest of the file's bytes: the 'bank' of a user-file run."""
     return hashlib.blake2b(Path(path).read_bytes(), digest_size=8).hexdigest()
+
+
+FACTS_COLUMNS = "prompt, completion (optional: " + ", ".join(OPTIONAL) + ")"
+LABELLED_COLUMNS = "text, label (optional: " + ", ".join(LABELLED_OPTIONAL) + ")"
+
+
+def check_stimuli_kind(path: str | Path, kind: ModelKind | str, labels: Sequence[str] | None = None) -> None:
+    """Refuse a stimuli file of the wrong kind for a model, before anything runs (torch-free).
+
+    A language model (causal or seq2seq) reads facts (``prompt``, ``completion``); a text
+    classifier reads labelled sentences (``text``, ``label``). An image classifier reads
+    no stimuli file (its stimuli are the packaged images), so any file passes for it.
+
+    Args:
+        path: the ``--eif-stimuli`` file.
+        kind: the model's kind (a ``ModelKind`` or its value, ``"causal-lm"``...).
+        labels: a text classifier's label names in class-index order (its
+            ``config.id2label``; see ``zoo.architectures.declared_labels``), when known
+            before the run: every row's label is then checked, a name against these names,
+            a class index against their count. None: checked when the row is read out.
+
+    Raises:
+        StimuliFileError: the file is missing or malformed (``read_stimuli_file``).
+        InputError: the file holds the other schema (one line: what the file holds, what
+            the model needs, the columns to use), or a row's label is not one of ``labels``.
+
+    """
+    from eifbench.kinds import ModelKind
+
+    kind = ModelKind(kind)
+    if kind == ModelKind.CLASSIFIER:
+        return
+    rows = read_stimuli_file(str(path))
+    schema = schema_of(rows)
+    if kind.reads_completions and schema == "labelled":
+        raise InputError(
+            f"--eif-stimuli {path} holds labelled sentences (text, label) for a text classifier, but the model is a "
+            f"{kind}, which needs facts: use the columns {FACTS_COLUMNS}."
+        )
+    if kind == ModelKind.TEXT_CLASSIFIER and schema == "facts":
+        raise InputError(
+            f"--eif-stimuli {path} holds facts (prompt, completion) for a language model, but the model is a text "
+            f"classifier, which needs labelled sentences: use the columns {LABELLED_COLUMNS}."
+        )
+    if kind == ModelKind.TEXT_CLASSIFIER and labels is not None:
+        for index, row in enumerate(rows):
+            _check_label(path, index, row["label"], labels)
+
+
+def _check_label(path: str | Path, index: int, raw: str, labels: Sequence[str]) -> None:
+    """A row's label must be one of the model's names or a class index below their count."""
+    label = raw.strip()
+    names = ", ".join(labels) or "none"
+    if label.lstrip("-").isdigit():
+        if not 0 <= int(label) < len(labels):
+            raise InputError(
+                f"--eif-stimuli {path}: row {index} label {label} is out of range: the model has {len(labels)} "
+                f"classes (0..{len(labels) - 1}; {names}); use one of those indices or names."
+            )
+    elif label not in labels:
+        raise InputError(
+            f"--eif-stimuli {path}: row {index} label {label!r} is not one of the model's labels ({names}) nor a "
+            "class index; use one of those names (as in its config.json id2label) or an index."
+        )

@@ -71,10 +71,16 @@ def batching_plan(adapter: ModelAdapter, recipe: FineTune, batch_stimuli: int | 
     if batch_stimuli == 1:
         return None
     trainable = trainable_parameters(adapter.module, recipe)
+    row_loss = row_loss_for(adapter)
+    if row_loss is None:  # no recipe helps: the model kind itself has no batched loss
+        if batch_stimuli is None:
+            return None
+        raise InputError(
+            f"batch_stimuli={batch_stimuli} cannot batch {adapter.name}: {unbatched_kind(adapter)} has no batched "
+            "loss, so it is fine-tuned one stimulus at a time whatever FineTune(trainable=...) trains; pass "
+            "batch_stimuli=1 or leave it unset."
+        )
     try:
-        row_loss = row_loss_for(adapter)
-        if row_loss is None:
-            raise NotBatchable(f"{type(adapter).__name__} has no batched loss")
         if not trainable:
             return None  # run_exact says what the filter missed
         return BatchPlan(PerCopyWeights(adapter.module, trainable), row_loss, batch_stimuli)
@@ -85,6 +91,14 @@ def batching_plan(adapter: ModelAdapter, recipe: FineTune, batch_stimuli: int | 
             f"batch_stimuli={batch_stimuli} cannot batch {adapter.name} with {recipe.label()}: {why}. "
             "Train only LoRA adapters or Linear layers (FineTune(trainable=...)), or pass batch_stimuli=1."
         ) from None
+
+
+def unbatched_kind(adapter: ModelAdapter) -> str:
+    """``a text classifier (TextClassifierAdapter)``: what a model without a batched loss is, for messages."""
+    kind = getattr(adapter, "kind", None)
+    article = "an" if str(kind)[:1] in "aeiou" else "a"
+    what = f"{article} {kind}" if kind is not None else "a model"
+    return f"{what} ({type(adapter).__name__})"
 
 
 def memory_budget(adapter: ModelAdapter) -> int:

@@ -143,14 +143,26 @@ def adapter_base(folder: Path) -> str:
         raise ModelSpecError(
             f"{folder / 'adapter_config.json'} is not valid JSON ({error}); the adapter is damaged."
         ) from None
-    if not base:
+    if not base or not isinstance(base, str):
         raise ModelSpecError(
             f"{folder}: adapter_config.json names no base_model_name_or_path; pass hf:<base>,peft={folder}."
         )
     expanded = Path(os.path.expanduser(base))
     if not expanded.is_absolute() and (folder / expanded).is_dir():
         return str(folder / expanded)
-    return str(expanded) if expanded.is_dir() else base
+    if expanded.is_dir():
+        return str(expanded)
+    if looks_like_path(base):
+        raise ModelSpecError(
+            f"{folder}: the base model {base!r} named by base_model_name_or_path in adapter_config.json is not a "
+            f"folder (relative to {folder} or {os.getcwd()}); pass the base yourself: hf:<base>,peft={folder}."
+        )
+    return base
+
+
+def looks_like_path(target: str) -> bool:
+    """Whether ``target`` is written as a path rather than a hub id (``org/name``)."""
+    return target.startswith((".", "/", "~")) or target.count("/") > 1 or (os.sep == "\\" and "\\" in target)
 
 
 def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint | None:
@@ -176,6 +188,35 @@ def inspect_checkpoint(target: str, subfolder: str | None = None) -> Checkpoint 
     if not architectures:
         return Checkpoint(f"<no architectures, model_type {model_type!r}>", model_type, None)
     return Checkpoint(str(architectures[0]), model_type, kind_of(str(architectures[0]), model_type))
+
+
+def declared_labels(target: str, subfolder: str | None = None) -> tuple[str, ...] | None:
+    """A text classifier's label names in class-index order, read from its config before loading.
+
+    From ``config.json``'s ``id2label`` (an adapter folder: its base's); ``LABEL_0``... when
+    the config gives only ``num_labels``. None when the config is not available locally or
+    declares neither.
+    """
+    folder = _config_file(target, subfolder)
+    if folder is None:
+        return None
+    if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+        return declared_labels(adapter_base(folder))
+    try:
+        data = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):  # a missing or damaged config is reported when the model loads
+        return None
+    id2label = data.get("id2label") if isinstance(data, dict) else None
+    if isinstance(id2label, dict) and id2label:
+        try:
+            by_index = {int(i): str(name) for i, name in id2label.items()}
+        except (TypeError, ValueError):
+            return None
+        return tuple(by_index[i] for i in sorted(by_index))
+    count = data.get("num_labels") if isinstance(data, dict) else None
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        return tuple(f"LABEL_{i}" for i in range(count))
+    return None
 
 
 def defines_chat_template(target: str, subfolder: str | None = None, gguf_file: str | None = None) -> bool | None:

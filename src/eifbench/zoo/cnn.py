@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
+from pathlib import Path
 from typing import TypedDict
 
 import torch
@@ -149,9 +151,32 @@ def load_fashion_cnn(spec: ModelSpec) -> ClassifierAdapter:
             log.warning("discarding corrupt cache entry %s (%s); retraining", entry, error)
             discard(entry)
     trained = train_fashion(**FASHION_RECIPE)
-    with atomic_folder(entry) as scratch:
-        save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(scratch / "model.safetensors"))
+    cache_weights(trained, entry)
     return _adapter(trained, spec)
+
+
+def cache_weights(model: nn.Module, entry: Path) -> bool:
+    """Write ``model``'s weights to the cache entry atomically; warn and go on when the write fails.
+
+    A full disk or a read-only cache must not throw away a model that took a minute to
+    train: the caller keeps it in memory, and the next run trains it again.
+
+    Returns:
+        Whether the entry was written.
+
+    """
+    try:
+        with atomic_folder(entry) as scratch:
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(scratch / "model.safetensors"))
+    except (OSError, SafetensorError) as error:
+        warnings.warn(
+            f"Could not cache fashion-cnn at {entry} ({error}); using the trained model from memory, and the "
+            "next run trains it again. Free disk space there or set EIFBENCH_CACHE to a writable folder.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def load_mnist_cnn(spec: ModelSpec) -> ClassifierAdapter:

@@ -23,6 +23,7 @@ from eifbench.adapters.seq2seq import Seq2SeqLMAdapter
 from eifbench.adapters.text_classifier import TextClassifierAdapter
 from eifbench.errors import InputError, ModelSpecError
 from eifbench.kinds import ModelKind
+from eifbench.zoo.architectures import looks_like_path
 from eifbench.zoo.specs import ModelArgs, ModelSpec, resolve_device, resolve_dtype
 
 FROM_PRETRAINED_ARGS = ("revision", "gguf_file", "subfolder", "device_map")
@@ -61,7 +62,7 @@ def local_target(target: str) -> str | None:
         if not path.is_dir():
             raise ModelSpecError(f"{target!r} is a file; hf: takes a model folder (save_pretrained output).")
         return str(path)
-    if target.startswith((".", "/", "~")) or target.count("/") > 1 or (os.sep == "\\" and "\\" in target):
+    if looks_like_path(target):
         raise ModelSpecError(f"No model folder at {target!r}; check the path (relative to {os.getcwd()}).")
     return None
 
@@ -102,11 +103,16 @@ def warnings_unless_it_fails() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a model comes from: the base checkpoint, its kind, and a PEFT adapter folder if any."""
+    """Where a model comes from: the base checkpoint, its kind, and a PEFT adapter folder if any.
+
+    ``base_from_adapter``: the base was named by the adapter's ``adapter_config.json``
+    (``hf:<adapter folder>``), not by the user (``hf:<base>,peft=<adapter>``).
+    """
 
     base: str
     kind: ModelKind
     adapter: str | None = None
+    base_from_adapter: bool = False
 
 
 def source_of(target: str, spec: ModelSpec, kind: ModelKind | None = None) -> Source:
@@ -121,7 +127,7 @@ def source_of(target: str, spec: ModelSpec, kind: ModelKind | None = None) -> So
             raise ModelSpecError(
                 f"{target} is itself a PEFT adapter: pass hf:{target}, or hf:<base>,peft={target}, not both."
             )
-        return Source(checkpoint.adapter_of, kind, target)
+        return Source(checkpoint.adapter_of, kind, target, base_from_adapter=True)
     if spec.args.peft is not None:
         return Source(target, kind, adapter_folder(spec.args.peft))
     if spec.args.given().get("trainable") is not None:
@@ -147,7 +153,14 @@ def load_language_model(source: Source, spec: ModelSpec) -> LanguageAdapter:
             model = getattr(transformers, auto_name).from_pretrained(source.base, **hf_kwargs(spec.args))
             tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(spec.args))
         except LOAD_ERRORS as error:
-            raise explain_load_error(source.base, error, f"{what} ({auto_name})") from error
+            explained = explain_load_error(source.base, error, f"{what} ({auto_name})")
+            if source.base_from_adapter:
+                explained = ModelSpecError(
+                    f"{source.adapter}: adapter_config.json names the base model {source.base!r} "
+                    f"(base_model_name_or_path). {explained} If the base is elsewhere, pass "
+                    f"hf:<base>,peft={source.adapter}."
+                )
+            raise explained from error
         if source.adapter is not None:
             model = attach_adapter(model, source.adapter, spec.args.trainable)
     if device is not None:

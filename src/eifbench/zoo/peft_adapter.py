@@ -9,6 +9,7 @@ unfreezes the base as well.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from torch import nn
@@ -54,7 +55,14 @@ def attach_adapter(model: nn.Module, folder: str, trainable: str) -> nn.Module:
             f"{folder} is a PEFT adapter; loading it needs the peft package: pip install peft."
         ) from None
     try:
-        wrapped = PeftModel.from_pretrained(model, folder, is_trainable=True)
+        with warnings.catch_warnings():
+            # peft reads the base model's `is_gradient_checkpointing`, which transformers 5 deprecated in
+            # favour of `is_activation_checkpointing`: a FutureWarning about peft's code, not the user's,
+            # printed on every adapter load. Only that warning is silenced; every other one still shows.
+            warnings.filterwarnings(
+                "ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning
+            )
+            wrapped = PeftModel.from_pretrained(model, folder, is_trainable=True)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
         text = str(error).strip()
         first = text.splitlines()[0] if text else type(error).__name__

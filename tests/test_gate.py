@@ -247,3 +247,23 @@ def test_bidi_controls_in_a_model_name_are_shown_not_obeyed(tmp_path):
     for path in paths.values():
         text = Path(path).read_text()
         assert "\u202e" not in text and "[U+202E]" in text
+
+
+def test_a_stimuli_file_of_the_wrong_kind_is_refused_at_start_not_a_green_run_of_n_a(tmp_path):
+    from tests.checkpoints import save_tiny_bert_classifier
+
+    reviews = tmp_path / "reviews.jsonl"
+    reviews.write_text("\n".join(json.dumps({"text": f"review {i}", "label": "POSITIVE"}) for i in range(4)))
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text("\n".join(json.dumps({"prompt": f"Zork {i} lives in", "completion": " caves"}) for i in range(4)))
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text("\n".join(json.dumps({"text": f"review {i}", "label": "NEUTRAL"}) for i in range(4)))
+    bert = save_tiny_bert_classifier(tmp_path / "bert")
+    for model, path, message in (
+        ("tiny-lm", reviews, "holds labelled sentences"),
+        (f"hf:{bert}", facts, "use the columns text, label"),
+        (f"hf:{bert}", unknown, "'NEUTRAL' is not one of the model's labels"),
+    ):
+        proc = _eifbench("run", "--model", model, "--stimuli", str(path), cwd=tmp_path)
+        assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert message in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import verdict_exit_code
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -140,9 +140,15 @@ def _validated_session(config: pytest.Config) -> Any:
         check_report_paths(options.reports)
     session = EifSession(options)
     if options.stimuli_path:
-        from eifbench.stimuli_file import read_stimuli_file
+        from eifbench.stimuli_file import check_stimuli_kind, read_stimuli_file
+        from eifbench.kinds import ModelKind
+        from eifbench.zoo.architectures import declared_labels
 
         read_stimuli_file(options.stimuli_path)
+        for spec, kind in session.kinds.items():  # a file of the wrong kind would make every desideratum n/a
+            labelled = kind == ModelKind.TEXT_CLASSIFIER and spec.target
+            labels = declared_labels(spec.target, spec.args.subfolder) if labelled else None
+            check_stimuli_kind(options.stimuli_path, kind, labels)
     session.load_baseline()
     return session
 

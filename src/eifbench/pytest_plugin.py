@@ -140,8 +140,8 @@ def _validated_session(config: pytest.Config) -> Any:
         check_report_paths(options.reports)
     session = EifSession(options)
     if options.stimuli_path:
-        from eifbench.stimuli_file import check_stimuli_kind, read_stimuli_file
         from eifbench.kinds import ModelKind
+        from eifbench.stimuli_file import check_stimuli_kind, read_stimuli_file
         from eifbench.zoo.architectures import declared_labels
 
         read_stimuli_file(options.stimuli_path)

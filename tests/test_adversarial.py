@@ -196,7 +196,7 @@ def test_low_interrupting_eifbench_run_exits_130_not_the_bad_input_code(monkeypa
 
 def test_low_schema_message_shows_the_type():
     from eifbench.errors import BaselineError
-    from eifbench.report.baseline import load_report
+    from eifbench.report.loading import load_report
 
     path = os.path.join(os.path.dirname(__file__), "_schema_string.json")
     try:

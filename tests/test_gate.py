@@ -18,7 +18,8 @@ import pytest
 
 from eifbench.desiderata.base import Status
 from eifbench.errors import BaselineError, IncompleteReportError
-from eifbench.report.baseline import Baseline, compare, load_report, same_recipe
+from eifbench.report.baseline import Baseline, compare, same_recipe
+from eifbench.report.loading import load_report
 from eifbench.report.records import Record, machine_info
 from tests.checkpoints import save_tiny_lm
 

@@ -117,7 +117,8 @@ class CompareCommand:
         from eifbench.desiderata import DESIDERATA
         from eifbench.desiderata.base import NOT_APPLICABLE
         from eifbench.plugin_options import pairs
-        from eifbench.report.baseline import Baseline, check_tolerances, compare, load_report
+        from eifbench.report.baseline import Baseline, check_tolerances, compare
+        from eifbench.report.loading import load_report
 
         tolerances = check_tolerances(pairs(args.tolerance, "tolerance"), list(DESIDERATA))
         old = Baseline.load(args.old)

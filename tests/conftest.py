@@ -173,3 +173,43 @@ def verdict_exit_code(path: Path) -> int:
     doc = json.loads(Path(path).read_text())
     assert doc["complete"], doc.get("missing")
     return 1 if any(r["status"] == "fail" for r in doc["results"]) else 0
+
+
+def eifbench_cli(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """``eifbench <args>`` in a fresh process (offline, this checkout's sources first)."""
+    return subprocess.run(
+        [sys.executable, "-m", "eifbench.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
+    )
+
+
+def tiny_trainer(model, tokenizer, out: Path, *, lr: float = 1e-3, max_steps: int = 6):  # noqa: ANN001, ANN201
+    """A real transformers Trainer on 16 short statements: ``max_steps`` steps, evaluating every 2."""
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+    rows = [{"input_ids": tokenizer(f"A wug number {i} is a kind of blicket.").input_ids} for i in range(16)]
+    args = TrainingArguments(
+        output_dir=str(out),
+        max_steps=max_steps,
+        per_device_train_batch_size=4,
+        eval_strategy="steps",
+        eval_steps=2,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        learning_rate=lr,
+        disable_tqdm=True,
+    )
+    return Trainer(
+        model=model,
+        args=args,
+        train_dataset=rows,
+        eval_dataset=rows[:4],
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        processing_class=tokenizer,
+    )

@@ -8,9 +8,7 @@ real transformers ``Trainer``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 import eifbench
 from eifbench.errors import BaselineError
 from tests.checkpoints import CHAT_TEMPLATE, save_tiny_lm
-from tests.conftest import ROOT
+from tests.conftest import eifbench_cli, tiny_trainer
 
 pytestmark = pytest.mark.lm
 
@@ -29,14 +27,7 @@ RECIPE = eifbench.FineTune(lr=0.01)  # what `eifbench run --lr 0.01` measures wi
 
 def eifbench_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``eifbench run ...`` in a fresh process."""
-    return subprocess.run(
-        [sys.executable, "-m", "eifbench.cli", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
-    )
+    return eifbench_cli("run", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -71,40 +62,12 @@ def flattering(baseline: Path, out: Path) -> Path:
 
 def trainer_for(folder: Path, out: Path, *, lr: float = 1e-3, max_steps: int = 6, chat: bool = False):  # noqa: ANN201
     """A real Trainer on the saved LM: ``max_steps`` steps, evaluating every 2."""
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoTokenizer,
-        DataCollatorForLanguageModeling,
-        Trainer,
-        TrainingArguments,
-    )
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if chat:
         tokenizer.chat_template = CHAT_TEMPLATE
-    rows = [{"input_ids": tokenizer(f"A wug number {i} is a kind of blicket.").input_ids} for i in range(16)]
-    args = TrainingArguments(
-        output_dir=str(out),
-        max_steps=max_steps,
-        per_device_train_batch_size=4,
-        eval_strategy="steps",
-        eval_steps=2,
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        use_cpu=True,
-        learning_rate=lr,
-        disable_tqdm=True,
-    )
-    return Trainer(
-        model=model,
-        args=args,
-        train_dataset=rows,
-        eval_dataset=rows[:4],
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
-        processing_class=tokenizer,
-    )
+    return tiny_trainer(AutoModelForCausalLM.from_pretrained(folder), tokenizer, out, lr=lr, max_steps=max_steps)
 
 
 def test_a_regression_against_an_eifbench_run_baseline_stops_training(saved, tmp_path):

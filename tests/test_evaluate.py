@@ -15,7 +15,7 @@ from eifbench.errors import InputError
 from eifbench.evaluation import Evaluation, evaluate
 from eifbench.influence.snapshot import checksum
 from tests.checkpoints import CHAT_TEMPLATE, save_tiny_lm
-from tests.conftest import run_suite, verdict_exit_code
+from tests.conftest import run_suite, tiny_trainer, verdict_exit_code
 
 SAME = (
     "model",
@@ -99,33 +99,8 @@ def test_evaluate_refuses_what_it_cannot_check():
 
 
 def _trainer(tmp_path, tiny_lm, max_steps: int = 6):
-    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
-
-    tokenizer = tiny_lm.tokenizer
-    texts = [f"A wug number {i} is a kind of blicket." for i in range(16)]
-    rows = [{"input_ids": tokenizer(t).input_ids} for t in texts]
-    args = TrainingArguments(
-        output_dir=str(tmp_path / "run"),
-        max_steps=max_steps,
-        per_device_train_batch_size=4,
-        eval_strategy="steps",
-        eval_steps=2,
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        use_cpu=True,
-        learning_rate=1e-3,
-        disable_tqdm=True,
-    )
     model = eifbench.load_model("tiny-lm", "device=cpu").module  # a fresh copy: training changes it
-    return Trainer(
-        model=model,
-        args=args,
-        train_dataset=rows,
-        eval_dataset=rows[:4],
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
-        processing_class=tokenizer,
-    )
+    return tiny_trainer(model, tiny_lm.tokenizer, tmp_path / "run", max_steps=max_steps)
 
 
 class StateWitness:

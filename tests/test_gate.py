@@ -22,6 +22,7 @@ from eifbench.report.baseline import Baseline, compare, same_recipe
 from eifbench.report.loading import load_report
 from eifbench.report.records import Record, machine_info
 from tests.checkpoints import save_tiny_lm
+from tests.conftest import eifbench_cli
 
 pytest_plugins = ["pytester"]
 
@@ -32,14 +33,7 @@ def test_crashes(eif, eif_case):
 
 
 def _eifbench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "eifbench.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
-    )
+    return eifbench_cli(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ from eifbench.errors import ModelSpecError
 from eifbench.influence.exact import trainable_parameters
 from eifbench.influence.snapshot import Snapshot, checksum
 from tests.checkpoints import save_lora, save_tiny_lm
-from tests.conftest import FACTS, PROBES, ROOT
+from tests.conftest import FACTS, PROBES, eifbench_cli
 
 RECIPE = eifbench.FineTune(steps=2, lr=0.05)
 
@@ -156,14 +155,7 @@ def test_smollm2_rank8_lora_trains_the_adapter_only_and_restores(tmp_path):
 
 
 def _eifbench_run(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "eifbench.cli", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=cwd,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
-    )
+    return eifbench_cli("run", *args, cwd=cwd, timeout=1800)
 
 
 @pytest.mark.slow

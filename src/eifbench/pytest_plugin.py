@@ -146,8 +146,8 @@ def _validated_session(config: pytest.Config) -> Any:
 
         read_stimuli_file(options.stimuli_path)
         for spec, kind in session.kinds.items():  # a file of the wrong kind would make every desideratum n/a
-            labelled = kind == ModelKind.TEXT_CLASSIFIER and spec.target is not None
-            labels = declared_labels(spec.target, spec.args.subfolder) if labelled and spec.target else None
+            wanted = kind == ModelKind.TEXT_CLASSIFIER and spec.target is not None  # a label set to check against
+            labels = declared_labels(spec.target, spec.args.subfolder) if wanted and spec.target else None
             check_stimuli_kind(options.stimuli_path, kind, labels)
     session.load_baseline()
     return session

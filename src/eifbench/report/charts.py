@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eifbench.report.figures import FONT, svg_line, svg_text
@@ -103,7 +104,7 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
         value_ranges: desideratum -> the range its per-item values are clipped to (each row's axis).
 
     """
-    rows = [r for r in records if r.value is not None and math.isfinite(r.value)]
+    rows = [row for r in records for row in chart_rows(r, value_ranges)]
     if not rows:
         return ""
     label_w, track_w, text_w, row_h, top = 200, 280, 310, 24, 34
@@ -114,9 +115,7 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
     ]
     for k, r in enumerate(rows):
         value = r.value
-        if value is None:  # filtered above; says so to the type checker
-            continue
-        low, high = value_ranges.get(r.desideratum, (-1.0, 1.0))
+        low, high = r.axis
         values = [value, r.threshold, *(r.ci or ())]
         low, high = min(low, *values), max(high, *values)
 
@@ -127,12 +126,12 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
         mid = y + row_h / 2
         threshold = x(r.threshold)
         passing = (threshold, x(high)) if r.higher_is_better else (x(low), threshold)
-        parts.append(svg_text(label_w - 8, mid + 4, f"{r.desideratum} · {r.condition}", 11, "end"))
+        parts.append(svg_text(label_w - 8, mid + 4, r.label, 11, "end"))
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{track_w}" height="{row_h - 8}" fill="#fbe9e7"/>')
         band = passing[1] - passing[0]
         parts.append(f'<rect x="{passing[0]:.1f}" y="{y + 4}" width="{band:.1f}" height="{row_h - 8}" fill="#e6f4ea"/>')
         parts.append(svg_line(threshold, threshold, y + 2, y + row_h - 2, "#000", 1.5))
-        color = STATUS_COLORS.get(r.status.value, "#333")
+        color = STATUS_COLORS.get(r.status, "#333")
         if r.ci is not None and all(math.isfinite(c) for c in r.ci):
             parts.append(svg_line(x(r.ci[0]), x(r.ci[1]), mid, mid, color, 3))
         parts.append(
@@ -146,12 +145,66 @@ def summary_svg(records: Sequence[Record], value_ranges: Mapping[str, tuple[floa
             svg_text(
                 label_w + track_w + 8,
                 mid + 4,
-                f"{r.status.value.upper()} {r.value:.2f}{interval} (pass {side} {r.threshold:g})",
+                f"{r.status.upper()} {value:.2f}{interval} (pass {side} {r.threshold:g})",
                 11,
                 extra=f' fill="{color}"',
             )
         )
     return _svg(width, height, "value and interval per desideratum against its threshold", parts)
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One row of the verdict chart: a criterion's value, interval and threshold on its own axis."""
+
+    label: str
+    value: float
+    ci: tuple[float, float] | None
+    threshold: float
+    higher_is_better: bool
+    status: str
+    axis: tuple[float, float]
+
+
+SPILL_AXIS = (0.0, 1.0)  # spill is a mean |c| clipped to [0, 1]
+
+
+def chart_rows(record: Record, value_ranges: Mapping[str, tuple[float, float]]) -> list[ChartRow]:
+    """A record's chart rows: its value, and for noise invariance the spill that also decides the verdict.
+
+    Noise invariance passes only when transfer >= 0.5 *and* spill <= 0.1; a chart of the
+    transfer alone would show a passing value beside a FAIL.
+    """
+    rows = []
+    where = f"{record.desideratum} · {record.condition}"
+    if record.value is not None and math.isfinite(record.value):
+        rows.append(
+            ChartRow(
+                where,
+                record.value,
+                record.ci,
+                record.threshold,
+                record.higher_is_better,
+                record.status.value,
+                value_ranges.get(record.desideratum, (-1.0, 1.0)),
+            )
+        )
+    spill = record.details.get("spill")
+    if isinstance(spill, dict) and isinstance(spill.get("value"), (int, float)) and math.isfinite(spill["value"]):
+        ci: list[Any] = spill.get("ci") or []
+        finite_ci = len(ci) == 2 and all(isinstance(c, (int, float)) for c in ci)
+        rows.append(
+            ChartRow(
+                f"↳ its spill ({record.condition})",
+                float(spill["value"]),
+                (float(ci[0]), float(ci[1])) if finite_ci else None,
+                float(spill.get("threshold", 0.1)),
+                False,
+                str(spill.get("status", "n/a")),
+                SPILL_AXIS,
+            )
+        )
+    return rows
 
 
 def value_ranges() -> dict[str, tuple[float, float]]:

@@ -100,7 +100,9 @@ class Reporter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Print the table, the worst items of failures, file errors. Never raises."""
         from eifbench.report.tables import LEGEND, recipe_lines, summary_table
+        from eifbench.report.verdict_line import print_verdict
 
+        print_verdict(self, terminalreporter)  # first: the one line a CI log reader must not miss
         records = self.ordered()
         if records:
             terminalreporter.section("eifbench: desiderata per model")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eifbench.desiderata.base import NOT_APPLICABLE, PASS
+from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE
 from eifbench.report.charts import curve_svg, curves_of, summary_svg, value_ranges
 from eifbench.report.explain_text import gate_line, sentence, worst_heading
 from eifbench.report.figures import heatmap_svg
@@ -22,6 +22,7 @@ from eifbench.report.incomplete import incomplete_lines
 from eifbench.report.records import Record
 from eifbench.report.tables import LEGEND, ORDER, recipe_lines, status_label, summary_rows
 from eifbench.report.thumbnails import png_data_uri
+from eifbench.report.verdict_line import exit_code_of, verdict_line
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """
@@ -36,6 +37,8 @@ p,li,figcaption{overflow-wrap:anywhere}.worst li{margin:.4em 0}
 .thumbs{display:flex;flex-wrap:wrap;gap:10px;margin:.3em 0}.thumbs figure{margin:0;text-align:center;font-size:11px}
 .thumbs img{width:56px;height:56px;image-rendering:pixelated;border:1px solid #999;display:block;margin:auto}
 .charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.verdict{font-size:1.15em;font-weight:bold;padding:.4em .8em;border-radius:4px}
+.verdict.ok{background:#e6f4ea}.verdict.bad{background:#fce8e6}
 """
 LEVEL_LABELS = ("near", "related", "far")
 QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
@@ -68,8 +71,8 @@ def example_html(example: dict[str, Any]) -> str:
 
 
 def record_html(r: Record) -> str:
-    """A record explained: collapsed when it passes, open otherwise."""
-    opened = "" if r.status == PASS and (r.gate is None or r.gate.kind != "regression") else " open"
+    """A record explained: open when it regressed, fails or is inconclusive; collapsed when it passes."""
+    opened = " open" if urgency(r) < PASSING else ""  # a reader opens what failed, not what passed
     parts = [
         f"<details class='record {css_class(r)}'{opened}><summary>{html.escape(r.desideratum)} · "
         f"{html.escape(r.condition)}: {html.escape(status_label(r))}</summary>",
@@ -89,6 +92,20 @@ def record_html(r: Record) -> str:
     return "".join(parts)
 
 
+PASSING = 4  # urgency of a passing (or improved and passing) record: collapsed
+
+
+def urgency(record: Record) -> int:
+    """How soon a reader needs a record: REGRESSED 0, FAIL 1, FAIL (known) 2, INCONCL 3, PASS 4, n/a 5."""
+    if record.gate is not None and record.gate.kind == "regression":
+        return 0
+    if record.status == FAIL:
+        return 2 if record.gate is not None and record.gate.kind == "known-violation" else 1
+    if record.status == INCONCLUSIVE:
+        return 3
+    return 5 if record.status == NOT_APPLICABLE else PASSING
+
+
 def report_order(records: Sequence[Record]) -> list[Record]:
     """Records in the table's order: desideratum, then finetune before in-context."""
     rank = {name: k for k, name in enumerate(ORDER)}
@@ -97,8 +114,13 @@ def report_order(records: Sequence[Record]) -> list[Record]:
     )
 
 
+def verdict_order(records: Sequence[Record]) -> list[Record]:
+    """Failing verdicts first (REGRESSED, FAIL, then INCONCL, then PASS, then n/a), the table's order within each."""
+    return sorted(report_order(records), key=urgency)  # sorted() is stable: the table's order breaks ties
+
+
 def model_html(column: str, records: Sequence[Record]) -> str:
-    """One model's section: the verdict chart, the distance curve, each record explained, the n/a list."""
+    """One model's section: the verdict chart, the distance curve, each record explained (failing first), n/a."""
     mine = report_order(records)
     measured = [r for r in mine if r.status != NOT_APPLICABLE]
     parts = [f"<section><h2>{html.escape(column)}</h2><div class='charts'>"]
@@ -117,20 +139,23 @@ def model_html(column: str, records: Sequence[Record]) -> str:
             "mean |c| at that level. A learner that passes has a falling line.</figcaption></figure>"
         )
     parts.append("</div>")
-    parts += [record_html(r) for r in measured]
+    parts += [record_html(r) for r in verdict_order(measured)]
     not_applicable = [r for r in mine if r.status == NOT_APPLICABLE]
-    if not_applicable:
+    if not_applicable:  # listed once, collapsed: the table already shows where
         items = "".join(
             f"<li>{html.escape(r.desideratum)} · {html.escape(r.condition)}: {html.escape(r.reason)}</li>"
             for r in not_applicable
         )
-        parts.append(f"<p>Not applicable:</p><ul class='na'>{items}</ul>")
+        parts.append(
+            f"<details class='record na'><summary>n/a: {len(not_applicable)} not applicable to this model</summary>"
+            f"<ul class='na'>{items}</ul></details>"
+        )
     parts.append("</section>")
     return "".join(parts)
 
 
-def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
-    """Render a run as one HTML page with inline SVG and data-URI thumbnails (no external resources)."""
+def table_html(records: Sequence[Record]) -> str:
+    """The verdict table (rows = desideratum x condition, columns = models), each cell styled by its verdict."""
     headers, rows = summary_rows(records)
     by_key = {(r.desideratum, r.condition, r.column): r for r in records}
     columns = headers[2:]
@@ -145,23 +170,61 @@ def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
         + "</tr>"
         for row in rows
     )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
+    """Render a run as one HTML page with inline SVG and data-URI thumbnails (no external resources)."""
+    columns = summary_rows(records)[0][2:]
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>eifbench report</title>",
-        f"<style>{STYLE}</style></head><body>",
         "<h1>eifbench: does the model learn logically from fine-tuning?</h1>",
+        verdict_html(doc, records),
         "<p>Each desideratum fine-tunes the model briefly on one stimulus at a time (or puts it in the prompt), "
         "reads how its log-probabilities on probes move (in nats), restores the weights, and checks the pattern "
         "against matched controls. Below the table: per model, each verdict explained with its worst items and "
         "its influence heatmap.</p>",
     ]
     parts += [f"<p class='partial'><strong>{html.escape(line)}</strong></p>" for line in incomplete_lines(doc)]
-    parts.append(f"<table><tr>{head}</tr>{body}</table>")
+    parts.append(table_html(records))
     parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in recipe_lines(records)) + "</ul>")
     stamp = f"eifbench {doc.get('eifbench_version')} · {doc.get('datetime')} · {LEGEND}"
     parts.append(f"<p class='stamp'>{html.escape(stamp)}</p>")
     for column in columns:
         parts.append(model_html(column, [r for r in records if r.column == column]))
-    parts.append("</body></html>")
-    return "".join(parts)
+    return page("eifbench report", "".join(parts))
+
+
+def verdict_html(doc: dict[str, Any], records: Sequence[Record]) -> str:
+    """The report's one-line verdict (``report.verdict_line``), green when the run exits 0."""
+    tone = "ok" if exit_code_of(doc, records) == 0 else "bad"
+    return f"<p class='verdict {tone}'>{html.escape(verdict_line(doc, records))}</p>"
+
+
+def page(title: str, body: str) -> str:
+    """A self-contained page: the Content-Security-Policy forbids loading anything, the style is inline."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+COMPARE_CLASSES = {"REGRESSION": "regressed", "known-violation": "known", "improvement": "improved"}
+
+
+def comparison_html(title: str, verdict: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """``eifbench compare`` as one self-contained page: the verdict line, then the before/after table."""
+    tone = "bad" if any(row[-2] == "REGRESSION" for row in rows) else "ok"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr class='{COMPARE_CLASSES.get(row[-2], '')}'>"
+        + "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+        + "</tr>"
+        for row in rows
+    )
+    return page(
+        "eifbench compare",
+        f"<h1>eifbench compare</h1><p class='verdict {tone}'>{html.escape(verdict)}</p>"
+        f"<p>{html.escape(title)}</p><table><tr>{head}</tr>{body}</table><p class='stamp'>{html.escape(LEGEND)}</p>",
+    )

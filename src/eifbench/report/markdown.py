@@ -11,6 +11,7 @@ from eifbench.report.explain_text import example_line, sentence, worst_heading
 from eifbench.report.incomplete import incomplete_lines
 from eifbench.report.records import Record
 from eifbench.report.tables import LEGEND, recipe_lines, status_label, summary_table
+from eifbench.report.verdict_line import verdict_line
 
 QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
 
@@ -31,6 +32,7 @@ def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
     """The run's table, recipes, a collapsible explanation per desideratum, and the legend."""
     safe = [r.replace(column=escape(r.column), model=escape(r.model)) for r in records]
     lines = ["## eifbench: does the model learn logically from fine-tuning?", ""]
+    lines += [f"**{escape(verdict_line(doc, records))}**", ""]
     lines += [f"> {escape(line)}" for line in incomplete_lines(doc)]
     lines += [""] if incomplete_lines(doc) else []
     lines += [summary_table(safe, tablefmt="github"), ""]
@@ -56,3 +58,24 @@ def markdown_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
     lines += ["", f"eifbench {doc.get('eifbench_version')} · {when}" + (f" · commit {commit}" if commit else ""), ""]
     lines += [LEGEND, ""]
     return "\n".join(lines)
+
+
+def comparison_markdown(title: str, verdict: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """``eifbench compare`` as markdown: the verdict line, then the before/after table (escaped)."""
+    from tabulate import tabulate
+
+    safe = [[escape(str(cell)) for cell in row] for row in rows]
+    return "\n".join(
+        [
+            "## eifbench compare",
+            "",
+            f"**{escape(verdict)}**",
+            "",
+            escape(title),
+            "",
+            tabulate(safe, headers=list(headers), tablefmt="github", disable_numparse=True),
+            "",
+            LEGEND,
+            "",
+        ]
+    )

@@ -33,6 +33,30 @@ def influence_table(result: Any, stimulus_labels: Sequence[str], probe_labels: S
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+def influence_key(
+    stimuli: Sequence[str | tuple[str, str]], probes: Sequence[tuple[str, str]], width: int = 100
+) -> list[str]:
+    """Every stimulus and probe in full, wrapped, quoted so leading spaces show: the key to a matrix's labels.
+
+    A probe (and a completion stimulus) is its prompt and its completion: ``' April'`` and
+    ``' not … April'`` must read differently, so nothing is cut.
+    """
+    import textwrap
+
+    def text(item: str | tuple[str, str]) -> str:
+        return repr(item) if isinstance(item, str) else f"prompt {item[0]!r} -> completion {item[1]!r}"
+
+    def wrapped(tag: str, item: str | tuple[str, str]) -> list[str]:
+        return textwrap.wrap(f"{tag} {text(item)}", width, subsequent_indent=" " * (len(tag) + 1)) or [tag]
+
+    lines = []
+    for k, stimulus in enumerate(stimuli, 1):
+        lines += wrapped(f"S{k}", stimulus)
+    for k, probe in enumerate(probes, 1):
+        lines += wrapped(f"P{k}", probe)
+    return lines
+
+
 def status_label(record: Record) -> str:
     """``PASS``, ``FAIL``, ``INCONCL``, ``n/a``, or the gate's label when gated."""
     if record.gate is not None and record.gate.kind in GATE_LABELS:
@@ -88,23 +112,29 @@ def summary_table(records: Sequence[Record], tablefmt: str = "simple_grid") -> s
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
+RECIPE_EXTRAS = ("dtype", "stimulus_format", "chat_template", "trainable", "trained", "batched")
+
+
 def recipe_lines(records: Sequence[Record]) -> list[str]:
-    """One line per model: its fine-tune recipe (and dtype, stimulus format, chat template, batching)."""
-    seen: dict[str, str] = {}
+    """One line per model and condition: how it was measured (engine, recipe, dtype, chat template, batching).
+
+    An in-context record has no fine-tune recipe, but its dtype and chat template decide its
+    numbers as much, so an in-context-only run still says how it read the model.
+    """
+    seen: dict[tuple[str, str], str] = {}
     for r in records:
-        if r.condition != "finetune" or "lr" not in r.recipe:
-            continue
         recipe = r.recipe
-        extra = "".join(
-            f" {k}={recipe[k]}"
-            for k in ("dtype", "stimulus_format", "chat_template", "trainable", "batched")
-            if recipe.get(k)
-        )
-        seen.setdefault(
-            r.column,
-            f"{r.column}: engine={recipe['engine']} steps={recipe['steps']} lr={recipe['lr']:g} "
-            f"optimizer={recipe['optimizer']}{extra}",
-        )
+        if "engine" not in recipe or (r.condition == "finetune" and "lr" not in recipe):
+            continue
+        extra = "".join(f" {k}={recipe[k]}" for k in RECIPE_EXTRAS if recipe.get(k))
+        if r.condition == "finetune":
+            line = (
+                f"{r.column}: engine={recipe['engine']} steps={recipe['steps']} lr={recipe['lr']:g} "
+                f"optimizer={recipe['optimizer']}{extra}"
+            )
+        else:
+            line = f"{r.column} ({r.condition}): engine={recipe['engine']}{extra}"
+        seen.setdefault((r.column, r.condition), line)
     return list(seen.values())
 
 

@@ -74,6 +74,8 @@ def write_reports(
     extra: dict[str, Any] = {"seconds": round(seconds, 1), "missing": [dict(m) for m in missing]}
     if gate is not None:
         extra["gate"] = dict(gate)
+    if "save-baseline" in wanted:  # such a run exits 0 whatever its verdicts: the reports' verdict line says so
+        extra["saves_baseline"] = True
     doc = document(records, complete=complete, folder=folder, extra=extra)
     for name, path in wanted.items():
         try:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eifbench.errors import EifError
 from eifbench.options import OPTIONS
@@ -109,9 +110,11 @@ class CompareCommand:
         parser.add_argument(
             "--compare-as", default=None, help="the baseline model the new report's model is compared with"
         )
+        parser.add_argument("--markdown", default=None, help="also write the comparison as markdown (a step summary)")
+        parser.add_argument("--html", default=None, help="also write the comparison as a self-contained HTML page")
 
     def run(self, args: argparse.Namespace) -> int:
-        """Print a before/after table; return 1 when anything regressed."""
+        """Print the verdict line and a before/after table (and write them); return 1 when anything regressed."""
         from tabulate import tabulate
 
         from eifbench.desiderata import DESIDERATA
@@ -119,20 +122,24 @@ class CompareCommand:
         from eifbench.plugin_options import pairs
         from eifbench.report.baseline import Baseline, check_tolerances, compare
         from eifbench.report.loading import load_report
+        from eifbench.report.verdict_line import verdict_line
+        from eifbench.report.writers import check_report_paths
 
         tolerances = check_tolerances(pairs(args.tolerance, "tolerance"), list(DESIDERATA))
+        reports = {"markdown": args.markdown, "html": args.html}
+        check_report_paths({name: path for name, path in reports.items() if path})
         old = Baseline.load(args.old)
         _, new = load_report(args.new, role="report")
         mapping = old.prepare(
             {r.column: r.kind for r in new}, {(r.column, r.condition): r.recipe for r in new}, args.compare_as
         )
-        rows, regressions = [], 0
+        rows, gated = [], []
         for record in new:
             if record.status == NOT_APPLICABLE:
                 continue
             before = old.match(mapping[record.column], record)
             result = compare(before, record, tolerances, old.path)
-            regressions += result.kind == "regression"
+            gated.append(record.replace(gate=result))
             rows.append(
                 [
                     record.column,
@@ -146,21 +153,57 @@ class CompareCommand:
                     result.why,
                 ]
             )
+        not_measured = []
         for column, before in old.missing(mapping, new):  # measured before, not now: never a silent pass
-            regressions += 1
             why = "measured in the baseline, not in the new report"
+            not_measured.append(
+                {"column": column, "desideratum": before.desideratum, "condition": before.condition, "why": why}
+            )
             rows.append(
                 [column, before.desideratum, before.condition, before.status.value, _value(before.value)]
                 + ["—", "—", "REGRESSION", why]
             )
-        headers = ["model", "desideratum", "condition", "was", "value", "now", "value", "verdict", "why"]
-        print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+        kinds = [r.gate.kind for r in gated if r.gate is not None]
+        regressions = kinds.count("regression") + len(not_measured)
+        code = 1 if regressions else 0  # compare gates on regressions only (a cell new in NEW is not one)
+        doc: dict[str, Any] = {
+            "complete": True,
+            "exit_code": code,
+            "gate": {
+                "baseline": old.path,
+                "regressions": regressions,
+                "known_violations": kinds.count("known-violation"),
+                "improvements": kinds.count("improvement"),
+                "not_measured": not_measured,
+            },
+        }
+        line = verdict_line(doc, gated)
         target = ", ".join(sorted(set(mapping.values())))
-        print(
-            f"\ncompared {args.new} against {args.old} ({target}): "
-            + (f"{regressions} regression(s)" if regressions else "no regression")
-        )
-        return 1 if regressions else 0
+        title = f"{args.new} against {args.old} ({target})"
+        print(line)
+        print(tabulate(rows, headers=COMPARE_HEADERS, tablefmt="github", disable_numparse=True))
+        print(f"\ncompared {title}: " + (f"{regressions} regression(s)" if regressions else "no regression"))
+        self.write(reports, title, line, rows)
+        return code
+
+    def write(self, reports: dict[str, str | None], title: str, line: str, rows: list[list[str]]) -> None:
+        """Write the comparison as markdown and/or HTML (each only when asked), atomically."""
+        from eifbench.report.records import write_atomic
+        from eifbench.report.writers import visible_controls
+
+        if reports["markdown"]:
+            from eifbench.report.markdown import comparison_markdown
+
+            write_atomic(reports["markdown"], visible_controls(comparison_markdown(title, line, COMPARE_HEADERS, rows)))
+            print(f"eifbench: wrote {reports['markdown']}")
+        if reports["html"]:
+            from eifbench.report.html import comparison_html
+
+            write_atomic(reports["html"], visible_controls(comparison_html(title, line, COMPARE_HEADERS, rows)))
+            print(f"eifbench: wrote {reports['html']}")
+
+
+COMPARE_HEADERS = ["model", "desideratum", "condition", "was", "value", "now", "value", "verdict", "why"]
 
 
 def _value(value: float | None) -> str:

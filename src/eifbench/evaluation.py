@@ -6,10 +6,8 @@ The pytest suite (``eif.check``), ``eifbench run`` and ``evaluate`` all go throu
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eifbench.cases import CONDITIONS, EifCase, RunOptions
@@ -17,6 +15,7 @@ from eifbench.catalog import DEFAULT_ITEMS, KIND_RECIPES
 from eifbench.desiderata import DESIDERATA
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
 from eifbench.errors import InputError
+from eifbench.evaluation_result import Evaluation as Evaluation  # re-exported: its home before the split
 from eifbench.finetune import FineTune
 from eifbench.kinds import ModelKind
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec
@@ -47,62 +46,6 @@ def measure(
         return desideratum.not_applicable_measurement(str(error), thresholds), None, {}
     results = {name: compute(run) for name, run in task.runs.items()}
     return desideratum.measure(task, results, thresholds), task, results
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What ``evaluate`` found: one record per desideratum x condition, and the influence behind it.
-
-    Attributes:
-        records: typed records (the same fields as a JSON report's results).
-        results: (desideratum, condition) -> {run name: InfluenceResult}.
-        seconds: wall time.
-
-    """
-
-    records: tuple[Record, ...]
-    results: Mapping[tuple[str, str], Mapping[str, InfluenceResult]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def table(self, tablefmt: str = "simple_grid") -> str:
-        """The verdict table, as the terminal report prints it."""
-        from eifbench.report.tables import summary_table
-
-        return summary_table(self.records, tablefmt=tablefmt)
-
-    def metrics(self, prefix: str = "eif") -> dict[str, float]:
-        """Flat scalars for a training log: ``eif/<desideratum>/<condition>`` and its ``/pass``.
-
-        ``<prefix>/<desideratum>/<condition>`` is the record's value (its metric); ``.../pass``
-        encodes the verdict as 1.0 pass, 0.0 fail, 0.5 inconclusive (the interval straddles
-        the threshold). A cell without a value (n/a, or nothing measured: the record's
-        ``reason`` says why; see ``unmeasured``) is left out rather than logged as NaN.
-        """
-        out: dict[str, float] = {}
-        for r in self.records:
-            if r.value is None or not math.isfinite(r.value):
-                continue
-            key = _metric_key(prefix, r)
-            out[key] = float(r.value)
-            out[f"{key}/pass"] = PASS_ENCODING.get(r.status.value, 0.5)
-        return out
-
-    def unmeasured(self, prefix: str = "eif") -> dict[str, str]:
-        """The cells ``metrics`` leaves out, as metric key -> why (n/a, or the record's reason)."""
-        out: dict[str, str] = {}
-        for r in self.records:
-            if r.value is None or not math.isfinite(r.value):
-                why = r.reason or "no value"
-                out[_metric_key(prefix, r)] = f"n/a: {why}" if r.status.value == "n/a" else why
-        return out
-
-
-# how metrics() logs a verdict; inconclusive (and anything else with a value) is 0.5
-PASS_ENCODING: dict[str, float] = {"pass": 1.0, "fail": 0.0, "inconclusive": 0.5}
-
-
-def _metric_key(prefix: str, record: Record) -> str:
-    return f"{prefix}/{record.desideratum.replace(' ', '_')}/{record.condition}"
 
 
 CHAT_TEMPLATES = ("auto", "on", "off")

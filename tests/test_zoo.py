@@ -193,3 +193,38 @@ def test_cli_models_lists_specs():
         "hf-image:<id or path>",
     ):
         assert name in proc.stdout
+
+
+def test_a_spec_label_names_every_arg_that_changes_the_weights():
+    from eifbench.cases import RunOptions, cases_of
+    from eifbench.catalog import load_catalog
+    from eifbench.kinds import ModelKind
+
+    def column(text: str) -> str:
+        spec = parse_spec(text)
+        return cases_of(RunOptions(models=(spec,)), load_catalog(None), {spec: ModelKind.CAUSAL_LM})[0].column
+
+    # two quantizations in one folder are two columns (and two baseline names)
+    assert column("hf:./m,gguf_file=q4.gguf") == "hf:./m,gguf_file=q4.gguf"
+    assert column("hf:./m,gguf_file=q4.gguf") != column("hf:./m,gguf_file=q8.gguf")
+    # every identity arg, in one order whatever order it was written in
+    written = "hf:./m,dtype=bfloat16,peft=./lora,subfolder=s,revision=r2,gguf_file=q.gguf"
+    assert column(written) == "hf:./m,revision=r2,subfolder=s,gguf_file=q.gguf,peft=./lora,dtype=bfloat16"
+    # where it runs, how it is batched, what trains and the chat template are not the model's identity
+    plain = "hf:./m,device=cpu,device_map=auto,batch_tokens=64,batch_stimuli=2,trainable=all,chat_template=off"
+    assert column(plain) == "hf:./m"
+    # plain specs keep their labels, so committed baselines still match
+    for text in ("smollm2", "hf:./m", "fashion-cnn", "tiny-cnn,device=cpu"):
+        assert column(text) == text.split(",")[0]
+    assert parse_spec("smollm2,dtype=bfloat16").label == "smollm2,dtype=bfloat16"
+    assert parse_spec("hf:./m,gguf_file=q4.gguf").text == "hf:./m"  # messages and the catalogue use the plain spec
+
+
+def test_the_catalogue_recipe_applies_whatever_the_args():
+    from eifbench.catalog import entry_for, load_catalog
+    from eifbench.kinds import ModelKind
+    from tests.conftest import ROOT
+
+    catalog = load_catalog(ROOT / "models")
+    plain = entry_for(parse_spec("tiny-lm"), ModelKind.CAUSAL_LM, catalog)
+    assert entry_for(parse_spec("tiny-lm,dtype=float64"), ModelKind.CAUSAL_LM, catalog) == plain

@@ -60,8 +60,8 @@ class EifCase:
 
     @property
     def model(self) -> str:
-        """The model's label (its spec without args)."""
-        return self.spec.text
+        """The model's label: its spec with the args that choose its weights (``ModelSpec.label``)."""
+        return self.spec.label
 
     @property
     def id(self) -> str:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 DTYPES = ("float32", "float16", "bfloat16", "float64", "auto")
 CHAT_TEMPLATES = ("auto", "on", "off")
 TRAINABLE = ("adapter", "all")
+# The args that choose which weights are measured, in label order: two specs that differ in one
+# of them are two models (two report columns, two baselines). Where it runs (device, device_map),
+# how it is batched, and what trains or how it is prompted (recorded in the recipe) are not.
+IDENTITY_ARGS = ("revision", "subfolder", "gguf_file", "peft", "dtype")
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,19 @@ class ModelSpec:
 
     @property
     def text(self) -> str:
-        """The spec as a user writes it, without args: the model's label in reports."""
+        """The spec as a user writes it, without args (``hf:./m``): what messages and the catalogue name."""
         return f"{self.name}:{self.target}" if self.target is not None else self.name
+
+    @property
+    def label(self) -> str:
+        """The model's label in reports and baselines: ``text`` plus every given arg that changes the weights.
+
+        ``hf:./m,gguf_file=q4.gguf`` and ``hf:./m,gguf_file=q8.gguf`` are two columns; a spec
+        without such args keeps its plain text (``smollm2``, ``hf:./m``), so existing baselines
+        still match. Args are written in ``IDENTITY_ARGS`` order whatever order they were given in.
+        """
+        given = [f"{key}={getattr(self.args, key)}" for key in IDENTITY_ARGS if getattr(self.args, key) is not None]
+        return ",".join([self.text, *given])
 
     def with_device(self, device: str) -> ModelSpec:
         """The same spec on another device."""

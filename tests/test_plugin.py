@@ -213,3 +213,41 @@ def test_plugin_collection_overhead_is_small(tmp_path):
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert "HEAVY []" in proc.stdout, proc.stdout
+
+
+def _options(**given: object):
+    from pathlib import Path
+
+    from eifbench.plugin_options import parse_options
+
+    return parse_options(lambda name: given.get(name.replace("-", "_")), Path("."))
+
+
+@pytest.mark.parametrize("spelling", ["noise invariance", "noise_invariance", "Noise_Invariance", "NOISE-INVARIANCE"])
+def test_a_desideratum_option_takes_either_spelling_and_keeps_the_canonical_one(spelling):
+    from eifbench.desiderata import DESIDERATA, canonical_name, desideratum_named
+
+    assert canonical_name(spelling) == "noise invariance"
+    assert desideratum_named(spelling) is DESIDERATA["noise invariance"]
+    options = _options(threshold=[f"{spelling}=0.4"], tolerance=[f"{spelling}=0.2", "logical_consistency=0.3"])
+    assert options.thresholds.noise_transfer == 0.4  # the threshold its verdict is judged against
+    assert options.tolerances == {"noise invariance": 0.2, "logical consistency": 0.3}
+
+
+def test_threshold_fields_keep_their_names_in_any_spelling():
+    options = _options(threshold=["noise-spill=0.2", "Floor_Fraction=0.1", "logical consistency=0.7", "distance=-0.4"])
+    thresholds = options.thresholds
+    assert (thresholds.noise_spill, thresholds.floor_fraction, thresholds.consistency) == (0.2, 0.1, 0.7)
+    assert thresholds.distance == -0.4
+
+
+def test_an_unknown_desideratum_is_refused_with_the_known_names():
+    from eifbench.desiderata import canonical_name, canonical_names
+    from eifbench.errors import EifError, InputError
+
+    with pytest.raises(InputError, match=r"Unknown desiderata \['speed'\]; known: distance, sparseness, noise inv"):
+        canonical_name("speed")
+    with pytest.raises(InputError, match=r"\['speed', 'noise'\]"):
+        canonical_names(["distance", "speed", "noise"])
+    with pytest.raises(EifError, match="unknown desiderata"):
+        _options(tolerance=["speed=1"])

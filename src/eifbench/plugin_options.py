@@ -18,7 +18,23 @@ REPORTS = ("json", "markdown", "html", "log-samples", "save-baseline")
 
 
 def pairs(values: list[str] | None, what: str) -> dict[str, float]:
-    """``NAME=VALUE`` items as a dict of finite floats."""
+    """``NAME=VALUE`` items as a dict of finite floats, names in their canonical spelling.
+
+    A desideratum may be written as in reports (``"noise invariance"``) or as in metric keys
+    and shells (``noise_invariance``), in any case: ``threshold`` names become ``Thresholds``
+    fields (a desideratum names its main threshold), ``tolerance`` names registry names.
+    Unknown names pass through unchanged, so the caller's check lists the known ones.
+    """
+    from eifbench.desiderata import canonical_name, threshold_name
+
+    def key(name: str) -> str:
+        if what == "threshold":
+            return threshold_name(name)
+        try:
+            return canonical_name(name)
+        except InputError:
+            return name.strip()
+
     out: dict[str, float] = {}
     for item in values or []:
         name, sep, raw = item.partition("=")
@@ -30,7 +46,7 @@ def pairs(values: list[str] | None, what: str) -> dict[str, float]:
             raise InputError(f"--eif-{what} {item!r}: {raw!r} is not a number.") from None
         if not math.isfinite(value):
             raise InputError(f"--eif-{what} {item!r}: the value must be a finite number.")
-        out[name.strip().replace("-", "_") if what == "threshold" else name.strip()] = value
+        out[key(name)] = value
     return out
 
 

@@ -28,6 +28,32 @@ def suite_root() -> Path:
     raise EifError("The bundled desiderata suite is missing from this install; reinstall eifbench.")
 
 
+class SuiteRelativePaths:
+    """A pytest plugin for ``eifbench run``: test paths printed relative to the suite, not to the cwd.
+
+    The suite is run from the user's folder (spec paths like ``hf:./ckpt`` and report paths are
+    theirs), so pytest would print ``../../lib/python3.11/site-packages/eifbench/_suite/...``.
+    Node ids are already relative to the suite (``--rootdir``); only the display is changed,
+    never the working directory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def pytest_sessionstart(self, session: Any) -> None:
+        """Point the terminal reporter's start path and ``cwd_relative_nodeid`` at the suite.
+
+        At session start every plugin is configured (the reporter exists) and no test path has
+        been printed yet.
+        """
+        config = session.config
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:  # progress lines: ``desiderata_tests/test_distance.py x.``
+            reporter.startpath = self.root
+        # verbose lines and the short summary (``FAILED desiderata_tests/...::test[...]``)
+        config.cwd_relative_nodeid = lambda nodeid: nodeid
+
+
 @dataclass(frozen=True)
 class RunCommand:
     """``eifbench run``: the desiderata suite on your model(s); every ``--eif-X`` is ``--X`` here."""
@@ -48,8 +74,13 @@ class RunCommand:
         )
 
     def pytest_args(self, args: argparse.Namespace, root: Path) -> list[str]:
-        """The pytest command line for these options."""
-        argv = [str(root / "desiderata_tests"), f"--rootdir={root}", "-p", "no:cacheprovider"]
+        """The pytest command line for these options.
+
+        Nothing but the reports asked for is written to the user's folder: no cache provider
+        (``.pytest_cache``), no pytest-benchmark (``.benchmarks``; the suite times nothing with
+        it), and the suite's conftest keeps hypothesis's files under the eifbench cache.
+        """
+        argv = [str(root / "desiderata_tests"), f"--rootdir={root}", "-p", "no:cacheprovider", "-p", "no:benchmark"]
         for option in OPTIONS:
             value = getattr(args, option.name.replace("-", "_"))
             if value is None:
@@ -71,7 +102,7 @@ class RunCommand:
             root = suite_root()
             if str(root) not in sys.path:
                 sys.path.insert(0, str(root))
-            code = int(pytest.main(self.pytest_args(args, root)))
+            code = int(pytest.main(self.pytest_args(args, root), plugins=[SuiteRelativePaths(root)]))
         except KeyboardInterrupt:  # while starting (imports, configuration): pytest never got to write reports
             self.write_unstarted(args)
             from eifbench import pytest_plugin

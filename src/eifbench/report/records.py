@@ -192,13 +192,15 @@ def machine_info() -> dict[str, Any]:
 
 
 def commit_info(folder: Path) -> dict[str, Any]:
-    """The git commit of ``folder``, if it is a checkout."""
+    """The git commit of the checkout ``folder`` is in (``id``, ``branch``, ``dirty``); empty when none."""
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
+        # a failed call is no answer: in a repository without commits `rev-parse HEAD` prints "HEAD"
+        return done.stdout.strip() if done.returncode == 0 else ""
 
     try:
-        commit = git("rev-parse", "HEAD")
+        commit = git("rev-parse", "--verify", "HEAD")
     except (OSError, subprocess.SubprocessError):
         return {}
     if not commit:
@@ -211,9 +213,17 @@ def commit_info(folder: Path) -> dict[str, Any]:
 
 
 def document(
-    records: list[Record], *, complete: bool, folder: Path, extra: dict[str, Any] | None = None
+    records: list[Record], *, complete: bool, folder: Path | None = None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The JSON document of a run."""
+    """The JSON document of a run.
+
+    ``commit_info`` is the commit of the project the run was started in: the current working
+    directory's checkout (pytest is back there when reports are written), empty outside one.
+    ``folder`` (the suite's rootdir, for callers that pass it) is not read for it: under
+    ``eifbench run`` that is the installed suite, or eifbench's own checkout, whose commit says
+    nothing about the model under test.
+    """
+    del folder  # kept in the signature for the callers that still pass it
     versions = package_versions()
     return {
         "schema_version": SCHEMA_VERSION,
@@ -222,7 +232,7 @@ def document(
         "complete": complete,
         "versions": versions,
         "machine_info": machine_info(),
-        "commit_info": commit_info(folder),
+        "commit_info": commit_info(Path.cwd()),
         **(extra or {}),
         "results": [r.to_json() for r in records],
     }

@@ -16,6 +16,7 @@ from eifbench.zoo.specs import ModelSpec
 
 CONDITIONS = ("finetune", "in-context")
 DEFAULT_MODELS = ("fashion-cnn", "smollm2")
+CACHE_MODES = ("on", "off", "refresh")  # of the influence result store (influence/result_store.py)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RunOptions:
     reports: dict[str, str] = field(default_factory=dict)  # json / markdown / html / log-samples / save-baseline
     compare: str | None = None
     compare_as: str | None = None
+    cache: str = "off"  # the result store: on / off / refresh; `eifbench run` passes on
 
 
 @dataclass(frozen=True)

@@ -58,5 +58,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("paranoid", "bool", "checksum parameters and buffers before the run and after every stimulus"),
     Option("falsify", "bool", "also run the falsification (@given) tests"),
     Option("ray", "string", "spread stimuli over Ray actors: an address, or 'local'"),
+    Option("cache", "string", "reuse stored influence results: on (eifbench run's default), off (pytest's) or refresh"),
 )
 BY_NAME = {option.name: option for option in OPTIONS}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eifbench.cases import DEFAULT_MODELS, RunOptions
+from eifbench.cases import CACHE_MODES, DEFAULT_MODELS, RunOptions
 from eifbench.desiderata.base import Thresholds
 from eifbench.errors import InputError
 from eifbench.finetune import OPTIMIZERS
@@ -75,6 +75,9 @@ def parse_options(option: Callable[[str], Any], rootdir: Path) -> RunOptions:
     engine = option("engine") or "exact"
     if engine not in ("exact", "first-order"):
         raise InputError(f"--eif-engine {engine!r}: the finetune condition runs 'exact' or 'first-order'.")
+    cache = option("cache") or "off"
+    if cache not in CACHE_MODES:
+        raise InputError(f"--eif-cache {cache!r}: choose one of {', '.join(CACHE_MODES)}.")
     stimulus_format = option("stimulus-format") or "statement"
     if stimulus_format not in STIMULUS_FORMATS:
         raise InputError(f"--eif-stimulus-format {stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}.")
@@ -106,4 +109,5 @@ def parse_options(option: Callable[[str], Any], rootdir: Path) -> RunOptions:
         reports={name: option(name) for name in REPORTS if option(name)},
         compare=option("compare"),
         compare_as=option("compare-as"),
+        cache=cache,
     )

@@ -20,6 +20,7 @@ from eifbench.zoo.specs import ModelSpec
 if TYPE_CHECKING:
     from eifbench.adapters.base import ModelAdapter
     from eifbench.influence import InfluenceResult
+    from eifbench.influence.result_store import ResultStore
     from eifbench.report.baseline import Baseline
     from eifbench.tasks.base import Run, Task, TaskSpec
 
@@ -60,6 +61,8 @@ class EifSession:
         self.baseline: Baseline | None = None
         self.baseline_columns: dict[str, str] = {}
         self._refusals: dict[ModelSpec, str] = {}  # specs that failed to load, with the one-line reason
+        self.result_store: ResultStore | None = None  # finished results on disk (--eif-cache), opened on first use
+        self._fingerprints: dict[ModelSpec, str | None] = {}  # per loaded model: what the store keys it by
 
     @property
     def thresholds(self) -> Thresholds:
@@ -112,41 +115,90 @@ class EifSession:
         )
 
     def influence(self, case: EifCase, run: Run) -> InfluenceResult:
-        """The influence result of one run of a task under a case, computed once per session."""
-        from eifbench.influence import influence
-        from eifbench.influence.digest import run_digest
-        from eifbench.progress import progress_for
+        """The influence result of one run of a task under a case, computed once per session.
 
-        key = (case.spec, case.engine, case.recipe, run_digest(run))
+        With ``--eif-cache`` on, a result finished by an earlier run (same model weights,
+        engine, recipe, stimuli and code) is read from the store instead of recomputed.
+        """
+        from eifbench.influence.digest import run_digest
+
+        digest = run_digest(run)
+        key = (case.spec, case.engine, case.recipe, digest)
         if key not in self._influence:
-            if self.options.ray:
-                self._influence[key] = self._ray_influence(case, run)
-            else:
-                test = getattr(self.current_item, "originalname", "") or "influence"
-                self._influence[key] = influence(
-                    self.model(case.spec),
-                    run.stimuli,
-                    run.probes,
-                    engine=case.engine,
-                    finetune=case.recipe,
-                    mask=run.mask,
-                    paranoid=self.options.paranoid,
-                    progress=progress_for(f"{case.id} · {test}"),
-                )
+            store, stored = self._store(), None
+            if store is not None:
+                fingerprint = self._fingerprint(case.spec)
+                if fingerprint is not None:  # None: weights with no data here (offloaded), never cached
+                    stored = store.key(fingerprint, case.engine, case.recipe, digest)
+            result = None if store is None or stored is None else store.load(stored)
+            if result is None:
+                result = self._ray_influence(case, run) if self.options.ray else self._local_influence(case, run)
+                if store is not None:
+                    store.computed += 1
+                    if stored is not None:
+                        store.save(stored, result)
+            self._influence[key] = result
         return self._influence[key]
 
-    def _ray_influence(self, case: EifCase, run: Run) -> InfluenceResult:
-        from eifbench.influence.ray_backend import RayPool
+    def cache_line(self) -> str | None:
+        """What the result store did this session, as one line (None when it is off or unused)."""
+        return None if self.result_store is None else self.result_store.summary()
 
-        if case.spec not in self._pools:
-            share = 1.0 / max(1, len(self.options.models))
-            self._pools[case.spec] = RayPool(
-                self.spec_for_worker(case.spec), address=self.options.ray or "local", cpus_per_actor=share
-            )
+    def _store(self) -> ResultStore | None:
+        if self.options.cache == "off":
+            return None
+        if self.result_store is None:
+            from eifbench.influence.result_store import ResultStore
+            from eifbench.zoo.cache import cache_root
+
+            self.result_store = ResultStore(cache_root() / "results", self.options.cache)
+        return self.result_store
+
+    def _fingerprint(self, spec: ModelSpec) -> str | None:
+        """The model's fingerprint, digested once per loaded model (≈0.4 s for SmolLM2-135M)."""
+        if spec not in self._fingerprints:
+            from eifbench.influence.result_store import model_fingerprint, replica_fingerprint
+
+            actor = self._pool(spec).actors[0] if self.options.ray and spec not in self._models else None
+            if actor is not None and hasattr(actor, "__ray_call__"):  # the actors hold the model: digest it there
+                import ray
+
+                self._fingerprints[spec] = ray.get(actor.__ray_call__.remote(replica_fingerprint))
+            else:  # serial runs, and a Ray too old for __ray_call__ (< 2.x): load the model here once
+                self._fingerprints[spec] = model_fingerprint(self.model(spec))
+        return self._fingerprints[spec]
+
+    def _local_influence(self, case: EifCase, run: Run) -> InfluenceResult:
+        from eifbench.influence import influence
         from eifbench.progress import progress_for
 
         test = getattr(self.current_item, "originalname", "") or "influence"
-        result: InfluenceResult = self._pools[case.spec].influence(
+        return influence(
+            self.model(case.spec),
+            run.stimuli,
+            run.probes,
+            engine=case.engine,
+            finetune=case.recipe,
+            mask=run.mask,
+            paranoid=self.options.paranoid,
+            progress=progress_for(f"{case.id} · {test}"),
+        )
+
+    def _pool(self, spec: ModelSpec) -> Any:
+        from eifbench.influence.ray_backend import RayPool
+
+        if spec not in self._pools:
+            share = 1.0 / max(1, len(self.options.models))
+            self._pools[spec] = RayPool(
+                self.spec_for_worker(spec), address=self.options.ray or "local", cpus_per_actor=share
+            )
+        return self._pools[spec]
+
+    def _ray_influence(self, case: EifCase, run: Run) -> InfluenceResult:
+        from eifbench.progress import progress_for
+
+        test = getattr(self.current_item, "originalname", "") or "influence"
+        result: InfluenceResult = self._pool(case.spec).influence(
             run.stimuli,
             run.probes,
             case.engine,

@@ -77,6 +77,10 @@ def test_json_markdown_html_and_junit(planted, tmp_path):
     xml = paths["xml"].read_text()
     assert 'name="eif_status" value="fail"' in xml and 'name="eif_status" value="pass"' in xml
     result.stdout.fnmatch_lines(["*eifbench: desiderata per model*", f"*eifbench: wrote {paths['json']}*"])
+    # one verdict line, the same in every report, stating the exit code the run returns
+    line = "2 pass, 1 fail, 3 n/a → FAILED (exit 1)"
+    assert result.ret == 1 and f"eifbench: {line}" in result.stdout.str()
+    assert f"**{line}**" in markdown and line in page
 
 
 def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
@@ -84,6 +88,7 @@ def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
     saved = run(planted, f"--eif-save-baseline={baseline}")
     assert saved.ret == 0  # saving a baseline succeeds whatever the verdicts
     saved.stdout.fnmatch_lines(["*baseline saved to*1 failing*exit 0*"])
+    assert "eifbench: 2 pass, 1 fail, 3 n/a → baseline saved (exit 0)" in saved.stdout.str()
     # b moves from -0.75 to -0.45: still passing (< -0.3) but 0.3 worse than tolerance 0.1
     md = tmp_path / "gate.md"
     result = run(planted, f"--eif-compare={baseline}", f"--eif-markdown={md}", EIF_SHIFT_B="0.3")
@@ -94,10 +99,12 @@ def test_planted_regression_fails_exactly_that_test(planted, tmp_path):
     assert "distance · finetune: REGRESSED" in summary and "was PASS -0.750, now PASS -0.450" in summary
     assert "distance · finetune: FAIL (known)" in summary
     assert "REGRESSED = worse than the baseline" in summary and str(baseline) in summary
+    gated = "1 regression, 0 improvements, 1 known violation → gate FAILED (exit 1)"
+    assert f"**{gated}**" in summary and f"eifbench: {gated}" in result.stdout.str()
     # within tolerance: the gate passes (the known violation stays an xfail)
     ok = run(planted, f"--eif-compare={baseline}", EIF_SHIFT_B="0.05")
     ok.assert_outcomes(passed=2, xfailed=1, skipped=5)
-    assert ok.ret == 0
+    assert ok.ret == 0 and "→ gate ok (exit 0)" in ok.stdout.str()
     # c improves from FAIL to PASS: flagged as an improvement, not silently a pass
     better = tmp_path / "better.md"
     improved = run(planted, f"--eif-compare={baseline}", f"--eif-markdown={better}", EIF_SHIFT_C="-1.4")

@@ -136,6 +136,8 @@ def print_verdict(reporter: Reporter, terminalreporter: Any) -> None:
         records = reporter.ordered()
         session = getattr(terminalreporter, "_session", None)
         doc: dict[str, Any] = {"complete": reporter.complete, "missing": reporter.missing}
+        if "save-baseline" in reporter.options.reports:
+            doc["saves_baseline"] = True
         if session is not None:
             doc["exit_code"] = int(session.exitstatus)
         gate = reporter._gate_summary(records)

@@ -220,7 +220,7 @@ def test_an_interrupt_while_starting_writes_an_incomplete_report_over_a_stale_on
     stale = tmp_path / "run.json"
     stale.write_text('{"complete": true}')  # an earlier run's report must not survive as if it were this one's
 
-    def interrupted(argv):
+    def interrupted(argv, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pytest, "main", interrupted)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from eifbench.cases import CONDITIONS, EifCase, RunOptions
 from eifbench.catalog import DEFAULT_ITEMS, KIND_RECIPES
-from eifbench.desiderata import DESIDERATA
+from eifbench.desiderata import DESIDERATA, canonical_names
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
 from eifbench.errors import InputError
 from eifbench.evaluation_result import Evaluation as Evaluation  # re-exported: its home before the split
@@ -242,10 +242,7 @@ def evaluate(
         model, tokenizer, name=name, input_shape=input_shape, chat_template=chat_template, system=system
     )
     kind = ModelKind(adapter.kind)
-    chosen = list(desiderata) if desiderata is not None else list(DESIDERATA)
-    unknown = sorted(set(chosen) - set(DESIDERATA))
-    if unknown:
-        raise InputError(f"Unknown desiderata {unknown}; known: {', '.join(DESIDERATA)}.")
+    chosen = canonical_names(desiderata) if desiderata is not None else list(DESIDERATA)  # either spelling
     options = RunOptions(
         seed=seed, stimulus_format=stimulus_format, thresholds=thresholds or Thresholds(), paranoid=paranoid
     )

@@ -69,6 +69,9 @@ class RunCommand:
                 parser.add_argument(f"--{option.name}", action="append", default=None, help=option.help)
             else:
                 parser.add_argument(f"--{option.name}", default=None, help=option.help)
+        parser.add_argument(  # shares dest with --cache: --no-cache recomputes every result and stores the new ones
+            "--no-cache", dest="cache", action="store_const", const="refresh", help="recompute every influence result"
+        )
         parser.add_argument(
             "pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments (-n 2, -k ...)"
         )
@@ -91,6 +94,8 @@ class RunCommand:
                 argv += [f"--eif-{option.name}={v}" for v in value]
             else:
                 argv.append(f"--eif-{option.name}={value}")
+        if args.cache is None:  # eifbench run reuses finished influence results (resume) unless told otherwise
+            argv.append("--eif-cache=on")
         extra = list(args.pytest_args or [])
         return argv + (extra[1:] if extra[:1] == ["--"] else extra)
 

@@ -104,10 +104,10 @@ class EifCallback(TrainerCallback):
         system: str | None = None,
         trainer: Any = None,
     ) -> None:
-        from eifbench.desiderata import DESIDERATA
+        from eifbench.desiderata import DESIDERATA, canonical_name, canonical_names
         from eifbench.report.baseline import check_tolerances
 
-        self.desiderata = None if desiderata is None else tuple(desiderata)
+        self.desiderata = None if desiderata is None else tuple(canonical_names(desiderata))
         self.conditions = tuple(conditions)
         self.recipe = recipe
         self.items = items
@@ -115,7 +115,8 @@ class EifCallback(TrainerCallback):
         self.on = frozenset(on)
         self.baseline_path = baseline
         self.compare_as = compare_as
-        self.tolerances = check_tolerances(tolerances or {}, list(DESIDERATA))
+        given = {canonical_name(name): value for name, value in (tolerances or {}).items()}
+        self.tolerances = check_tolerances(given, list(DESIDERATA))
         self.stop_on_regression = stop_on_regression
         self.chat_template = chat_template
         self.system = system

@@ -115,6 +115,9 @@ class Reporter:
                 for line in terminal_explanations(records, verbose=self.config.getoption("verbose") > 0):
                     terminalreporter.write_line(line)
             terminalreporter.write_line(f"total {time.time() - self.started:.0f}s · {LEGEND}")
+        cached = self.session.cache_line()
+        if cached:
+            terminalreporter.write_line(cached)
         for path in self.written:
             terminalreporter.write_line(f"eifbench: wrote {path}")
         for line in self._closing_lines(records):
@@ -163,6 +166,7 @@ class Reporter:
         stopped = bool(session.shouldstop or session.shouldfail)
         self.complete = not (interrupted or stopped or self.missing)
         self.not_measured = self._not_measured(records)
+        session.exitstatus = self._exit_status(records, session.exitstatus, interrupted)
         self.written, self.write_errors = write_reports(
             self.options.reports,
             records,
@@ -171,22 +175,26 @@ class Reporter:
             seconds=time.time() - self.started,
             missing=self.missing,
             gate=self._gate_summary(records),
+            exit_code=int(session.exitstatus),
         )
-        if self.terminated:
-            session.exitstatus = TERMINATED
-        elif self.usage_errors:  # before the interrupt: a refusal stops the run through pytest's shouldstop
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif interrupted:  # also when rendering the interrupt failed and pytest fell back to exit 1
-            session.exitstatus = pytest.ExitCode.INTERRUPTED
-        elif self.write_errors:
+        if self.write_errors and not self.terminated and not self.usage_errors and not interrupted:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        elif self.not_measured or any(r.gate is not None and r.gate.kind == "regression" for r in records):
-            if session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        elif "save-baseline" in self.options.reports and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+
+    def _exit_status(self, records: list[Record], status: int, interrupted: bool) -> int:
+        """The run's exit code, settled before the reports are written so that they can state it."""
+        if self.terminated:
+            return TERMINATED
+        if self.usage_errors:  # before the interrupt: a refusal stops the run through pytest's shouldstop
+            return pytest.ExitCode.USAGE_ERROR
+        if interrupted:  # also when rendering the interrupt failed and pytest fell back to exit 1
+            return pytest.ExitCode.INTERRUPTED
+        if self.not_measured or any(r.gate is not None and r.gate.kind == "regression" for r in records):
+            return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
+        if "save-baseline" in self.options.reports and status == pytest.ExitCode.TESTS_FAILED:
             # saving a baseline succeeds whatever the verdicts; a test that broke, or a partial run, still fails
             if self.complete and not self.failed_without_record:
-                session.exitstatus = pytest.ExitCode.OK
+                return pytest.ExitCode.OK
+        return status
 
     def _not_measured(self, records: list[Record]) -> list[dict[str, Any]]:
         """Cells the baseline measured that this run did not: each is a regression, never a silent pass."""

@@ -53,6 +53,7 @@ def write_reports(
     seconds: float,
     missing: Sequence[Mapping[str, str]] = (),
     gate: Mapping[str, Any] | None = None,
+    exit_code: int | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Write every requested report; returns the paths written and one message per failure.
 
@@ -64,6 +65,7 @@ def write_reports(
         seconds: the run's wall time.
         missing: the tests without a record, ``{"test", "why"}`` each.
         gate: the baseline comparison's counts and the cells it lost, when gated.
+        exit_code: the code the run exits with, when known before writing (the verdict line states it).
 
     """
     written: list[Path] = []
@@ -74,6 +76,8 @@ def write_reports(
     extra: dict[str, Any] = {"seconds": round(seconds, 1), "missing": [dict(m) for m in missing]}
     if gate is not None:
         extra["gate"] = dict(gate)
+    if exit_code is not None:
+        extra["exit_code"] = int(exit_code)
     if "save-baseline" in wanted:  # such a run exits 0 whatever its verdicts: the reports' verdict line says so
         extra["saves_baseline"] = True
     doc = document(records, complete=complete, folder=folder, extra=extra)

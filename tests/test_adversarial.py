@@ -190,7 +190,7 @@ def test_low_interrupting_eifbench_run_exits_130_not_the_bad_input_code(monkeypa
 
     from eifbench.cli import main
 
-    monkeypatch.setattr(real_pytest, "main", lambda args: real_pytest.ExitCode.INTERRUPTED)
+    monkeypatch.setattr(real_pytest, "main", lambda args, **plugins: real_pytest.ExitCode.INTERRUPTED)
     assert main(["run", "--model", "tiny-cnn"]) == 130
 
 

@@ -22,7 +22,7 @@ from eifbench.report.baseline import Baseline, compare, same_recipe
 from eifbench.report.loading import load_report
 from eifbench.report.records import Record, machine_info
 from tests.checkpoints import save_tiny_lm
-from tests.conftest import eifbench_cli
+from tests.conftest import eifbench_cli, verdict_exit_code
 
 pytest_plugins = ["pytester"]
 
@@ -262,3 +262,15 @@ def test_a_stimuli_file_of_the_wrong_kind_is_refused_at_start_not_a_green_run_of
         proc = _eifbench("run", "--model", model, "--stimuli", str(path), cwd=tmp_path)
         assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
         assert message in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_condition_is_selected_by_its_marker_not_by_a_name_that_contains_it(tmp_path):
+    folder = tmp_path / "finetuned"  # "-k finetune" would also select this model's in-context cells
+    save_tiny_lm(folder)
+    proc = _eifbench(
+        "run", "--model", f"hf:{folder}", "--limit", "2", "--json", "r.json",
+        "--", "-m", "in_context", "-k", "distance", "-p", "no:cacheprovider", cwd=tmp_path,
+    )  # fmt: skip
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert proc.returncode == verdict_exit_code(tmp_path / "r.json"), proc.stdout[-2000:]
+    assert [(r["desideratum"], r["condition"]) for r in doc["results"]] == [("distance", "in-context")]

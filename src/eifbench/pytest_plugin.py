@@ -35,6 +35,8 @@ MARKERS = (
     "desideratum(name): the desideratum a test checks",
     "falsify: a falsification (@given) test; runs with --eif-falsify",
     "eif_measures: a test that must produce one eifbench record (set on every eif_case parameter)",
+    "finetune: an eifbench case under the finetune condition (select with -m finetune)",
+    "in_context: an eifbench case under the in-context condition (select with -m in_context)",
 )
 
 
@@ -169,8 +171,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # a test that must record one verdict per case; a falsification (@given) test records none
     marks = [] if metafunc.definition.get_closest_marker("falsify") else [getattr(pytest.mark, MEASURES_MARK)]
     grouped = metafunc.config.pluginmanager.hasplugin("xdist")
+    # the condition as a marker: -m finetune selects by condition, where -k would also match a model's name
+    conditions = {"finetune": pytest.mark.finetune, "in-context": pytest.mark.in_context}
     params = [
-        pytest.param(c, id=c.id, marks=[*marks, *([pytest.mark.xdist_group(c.model)] if grouped else [])])
+        pytest.param(
+            c,
+            id=c.id,
+            marks=[*marks, conditions[c.condition], *([pytest.mark.xdist_group(c.model)] if grouped else [])],
+        )
         for c in session.cases
     ]
     metafunc.parametrize("eif_case", params)

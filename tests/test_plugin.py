@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -197,7 +198,18 @@ def test_ci_log_gets_one_line_per_test_and_heartbeats():
     beat = heartbeat_progress("smollm2 · distance", stream=log, every=0.0)
     beat(3, 10)
     beat(10, 10)  # the end is reported by the test's own line, not the heartbeat
-    assert log.getvalue() == "[eifbench] smollm2 · distance: 3/10 stimuli, 0s\n"
+    assert re.fullmatch(r"\[eifbench\] smollm2 · distance: 3/10 stimuli, [\d.]+/s, ETA \d+s \(0s\)\n", log.getvalue())
+
+
+def test_progress_reaches_a_ci_log_while_pytest_captures_the_test(tmp_path):
+    """A long cell is never silent in a log: heartbeats pass pytest's output capture (default -s off)."""
+    proc = run_suite(
+        "--eif-model", "tiny-lm", "--eif-limit", "3", "-k", "distance and finetune",
+        json_path=tmp_path / "r.json", env={"EIFBENCH_HEARTBEAT_SECONDS": "0"},
+    )  # fmt: skip
+    assert proc.returncode == verdict_exit_code(tmp_path / "r.json"), proc.stdout[-2000:] + proc.stderr[-2000:]
+    beats = [line for line in proc.stderr.splitlines() if "tiny-lm-finetune · test_distance:" in line]
+    assert beats and all(re.search(r"\d+/\d+ stimuli, [\d.]+/s, ETA \d+s", line) for line in beats), proc.stderr
 
 
 def test_plugin_collection_overhead_is_small(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,16 +38,33 @@ def terminal_progress(label: str, stream: TextIO | None = None, min_seconds: flo
     return progress
 
 
-def heartbeat_progress(label: str, stream: TextIO | None = None, every: float = HEARTBEAT_SECONDS) -> Progress:
-    """A callback for logs (no TTY): one line at most every ``every`` seconds of a long run."""
+def heartbeat_seconds() -> float:
+    """Seconds between heartbeat lines: ``$EIFBENCH_HEARTBEAT_SECONDS``, else 30."""
+    raw = os.environ.get("EIFBENCH_HEARTBEAT_SECONDS", "")
+    try:
+        return max(0.0, float(raw)) if raw else HEARTBEAT_SECONDS
+    except ValueError:
+        return HEARTBEAT_SECONDS
+
+
+def heartbeat_progress(label: str, stream: TextIO | None = None, every: float | None = None) -> Progress:
+    """A callback for logs (no TTY): at most one line every ``every`` seconds of a long run.
+
+    Each line has the stimuli done, the rate and the time left at that rate, e.g.
+    ``[eifbench] smollm2-finetune · test_distance: 12/36 stimuli, 0.41/s, ETA 59s (29s)``.
+    """
     out = stream if stream is not None else sys.__stderr__
+    interval = heartbeat_seconds() if every is None else every
     start = last = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
         nonlocal last
         now = time.perf_counter()
-        if now - last >= every and done < total and out is not None:
-            out.write(f"[eifbench] {label}: {done}/{total} stimuli, {now - start:.0f}s\n")
+        if now - last >= interval and done < total and out is not None:
+            elapsed = now - start
+            rate = done / elapsed if elapsed > 0 else 0.0
+            eta = f"ETA {(total - done) / rate:.0f}s" if rate > 0 else "ETA unknown"
+            out.write(f"[eifbench] {label}: {done}/{total} stimuli, {rate:.2f}/s, {eta} ({elapsed:.0f}s)\n")
             out.flush()
             last = now
 

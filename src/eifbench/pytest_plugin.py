@@ -95,6 +95,9 @@ def start_session(config: pytest.Config) -> Any:
     if not hasattr(config, "workerinput"):
         _terminate_as_interrupt(reporter)
         _note_interrupt(reporter)
+        capture = config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:  # progress lines are written past the capture of the running test
+            session.uncaptured = capture.global_and_fixture_disabled
         samples = session.options.reports.get("log-samples")
         if samples:
             Path(samples).parent.mkdir(parents=True, exist_ok=True)

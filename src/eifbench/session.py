@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from eifbench.cases import EifCase, RunOptions, cases_of
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from eifbench.adapters.base import ModelAdapter
     from eifbench.influence import InfluenceResult
     from eifbench.influence.result_store import ResultStore
+    from eifbench.progress import Progress
     from eifbench.report.baseline import Baseline
     from eifbench.tasks.base import Run, Task, TaskSpec
 
@@ -61,6 +63,7 @@ class EifSession:
         self.baseline: Baseline | None = None
         self.baseline_columns: dict[str, str] = {}
         self._refusals: dict[ModelSpec, str] = {}  # specs that failed to load, with the one-line reason
+        self.uncaptured: Callable[[], AbstractContextManager[None]] | None = None  # set by the pytest plugin
         self.result_store: ResultStore | None = None  # finished results on disk (--eif-cache), opened on first use
         self._fingerprints: dict[ModelSpec, str | None] = {}  # per loaded model: what the store keys it by
 
@@ -170,7 +173,6 @@ class EifSession:
 
     def _local_influence(self, case: EifCase, run: Run) -> InfluenceResult:
         from eifbench.influence import influence
-        from eifbench.progress import progress_for
 
         test = getattr(self.current_item, "originalname", "") or "influence"
         return influence(
@@ -181,7 +183,7 @@ class EifSession:
             finetune=case.recipe,
             mask=run.mask,
             paranoid=self.options.paranoid,
-            progress=progress_for(f"{case.id} · {test}"),
+            progress=self.progress(f"{case.id} · {test}"),
         )
 
     def _pool(self, spec: ModelSpec) -> Any:
@@ -195,8 +197,6 @@ class EifSession:
         return self._pools[spec]
 
     def _ray_influence(self, case: EifCase, run: Run) -> InfluenceResult:
-        from eifbench.progress import progress_for
-
         test = getattr(self.current_item, "originalname", "") or "influence"
         result: InfluenceResult = self._pool(case.spec).influence(
             run.stimuli,
@@ -205,9 +205,29 @@ class EifSession:
             case.recipe,
             mask=run.mask,
             paranoid=self.options.paranoid,
-            progress=progress_for(f"{case.id} · {test}"),
+            progress=self.progress(f"{case.id} · {test}"),
         )
         return result
+
+    def progress(self, label: str) -> Progress | None:
+        """The progress callback of a long run, written past pytest's output capture when run under pytest.
+
+        pytest captures file descriptor 2 while a test runs, so a heartbeat written there
+        would show only after the test, or never; the plugin sets ``uncaptured`` to its
+        capture manager's ``global_and_fixture_disabled`` (what live logging uses).
+        """
+        from eifbench.progress import progress_for
+
+        shown = progress_for(label)
+        uncaptured = self.uncaptured
+        if shown is None or uncaptured is None:
+            return shown
+
+        def visible(done: int, total: int) -> None:
+            with uncaptured():
+                shown(done, total)
+
+        return visible
 
     def check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
         """Measure a desideratum on a case and turn the verdict into the test's outcome.

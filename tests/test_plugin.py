@@ -263,3 +263,34 @@ def test_an_unknown_desideratum_is_refused_with_the_known_names():
         canonical_names(["distance", "speed", "noise"])
     with pytest.raises(EifError, match="unknown desiderata"):
         _options(tolerance=["speed=1"])
+
+
+def test_a_models_first_load_runs_past_the_capture_and_is_not_charged_to_the_cell(monkeypatch):
+    import contextlib
+    import time
+
+    import eifbench.zoo
+    from eifbench.cases import RunOptions
+    from eifbench.session import EifSession
+    from eifbench.zoo.specs import parse_spec
+
+    entered = []
+
+    @contextlib.contextmanager
+    def uncaptured():
+        entered.append(True)
+        yield
+
+    def slow_load(spec):
+        time.sleep(0.2)  # first-use work: training, converting a checkpoint
+        return object()
+
+    monkeypatch.setattr(eifbench.zoo, "load_model", slow_load)
+    spec = parse_spec("tiny-cnn")
+    session = EifSession(RunOptions(models=(spec,)))
+    session.uncaptured = uncaptured
+    session.current_start = started = time.perf_counter()
+    session.model(spec)
+    session.model(spec)  # loaded once
+    assert entered == [True]
+    assert session.current_start - started >= 0.2  # the cell's clock skips the load

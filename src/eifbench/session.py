@@ -6,6 +6,7 @@ through the session-scoped ``eif`` fixture, so it is safe to use inside ``@given
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -93,11 +94,19 @@ class EifSession:
         return spec if device is None else spec.with_device(device)
 
     def model(self, spec: ModelSpec) -> ModelAdapter:
-        """The loaded adapter of a spec (loaded on first use, then shared)."""
+        """The loaded adapter of a spec (loaded on first use, then shared).
+
+        Loading runs past pytest's capture, so first-use work (training fashion-cnn,
+        converting a GGUF) is visible in a log as it happens, and its time is not charged
+        to the cell that happened to load the model first.
+        """
         if spec not in self._models:
             from eifbench.zoo import load_model
 
-            self._models[spec] = load_model(self.spec_for_worker(spec))
+            began = time.perf_counter()
+            with self.uncaptured() if self.uncaptured is not None else contextlib.nullcontext():
+                self._models[spec] = load_model(self.spec_for_worker(spec))
+            self.current_start += time.perf_counter() - began
         return self._models[spec]
 
     def task_spec(self, case: EifCase) -> TaskSpec:

@@ -64,3 +64,26 @@ def test_smollm2_exact_matches_naive_and_restores(smollm2):
     expected = tuned.readout(tuned.prepare_probes(probes)) - smollm2.readout(smollm2.prepare_probes(probes))
     torch.testing.assert_close(result.matrix[0], expected, atol=1e-3, rtol=1e-4)
     assert result.matrix[0, 0] > 1.0
+
+
+@pytest.mark.slow
+def test_a_gguf_folder_is_dequantized_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    """`hf:<folder>,gguf_file=X` converts the GGUF on first load only; the second load reads the cached folder."""
+    import shutil
+
+    from eifbench.zoo import gguf as gguf_module
+    from eifbench.zoo.smollm2_files import packaged_gguf
+
+    monkeypatch.setenv("EIFBENCH_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "quantized"
+    folder.mkdir()
+    shutil.copy(packaged_gguf(), folder / "model.Q4_1.gguf")
+    spec = f"hf:{folder},gguf_file=model.Q4_1.gguf,device=cpu"
+    first = eifbench.load_model(spec)
+    entries = list((tmp_path / "cache").glob("gguf-model.Q4_1-*"))
+    assert len(entries) == 1 and (entries[0] / "model.safetensors").is_file()
+    monkeypatch.setattr(gguf_module, "convert_gguf", lambda *_: pytest.fail("dequantized the GGUF again"))
+    second = eifbench.load_model(spec)
+    probe = [eifbench.Example("The capital of France is", " Paris")]
+    assert torch.equal(first.readout(first.prepare_probes(probe)), second.readout(second.prepare_probes(probe)))
+    assert second.chat is not None  # the GGUF's chat template survives the conversion

@@ -105,13 +105,14 @@ def test_each_xdist_worker_gets_its_own_gpu():
 
 def test_corrupt_smollm2_cache_is_rebuilt(monkeypatch, tmp_path, tiny_lm):
     from eifbench.zoo import lm
+    from eifbench.zoo.cache import atomic_folder
 
     monkeypatch.setenv("EIFBENCH_CACHE", str(tmp_path))
     built = []
 
     def fake_convert(gguf, entry):  # stands in for the 20 s GGUF conversion
         built.append(entry)
-        with lm.atomic_folder(entry) as scratch:
+        with atomic_folder(entry) as scratch:
             tiny_lm.module.save_pretrained(scratch)
             tiny_lm.tokenizer.save_pretrained(scratch)
 

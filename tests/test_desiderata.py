@@ -12,7 +12,7 @@ import pytest
 from eifbench.desiderata import DESIDERATA, FAIL, INCONCLUSIVE, PASS, Thresholds, verdict
 from eifbench.desiderata.distance import level_correlations
 from eifbench.desiderata.transitivity import triple_scores
-from eifbench.stats import hoyer, rank, spearman
+from eifbench.stats import rank, spearman
 from eifbench.stimuli import Example, Text
 from eifbench.tasks.base import TaskSpec
 from tests.synthetic import float_noise, results, same_probe, shared_shift, zeros
@@ -55,7 +55,6 @@ def test_rank_and_spearman_by_hand():
     assert rank(np.array([10.0, 30.0, 20.0, 20.0])).tolist() == [1.0, 4.0, 2.5, 2.5]
     assert spearman(np.array([1, 2, 3, 4]), np.array([8, 6, 4, 2])) == pytest.approx(-1.0)
     assert spearman(np.array([1, 2, 3, 4]), np.array([2, 1, 4, 3])) == pytest.approx(0.6)
-    assert hoyer(np.array([0.0, 0.0, 5.0, 0.0])) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

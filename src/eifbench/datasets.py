@@ -19,18 +19,6 @@ import torch
 from eifbench.errors import AssetMissingError
 
 FASHION_DIR = Path(os.environ.get("EIFBENCH_FASHION_DIR", "/usr/share/datasets/fashion-mnist"))
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 @dataclass(frozen=True)

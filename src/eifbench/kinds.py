@@ -31,6 +31,3 @@ class ModelKind(str, Enum):
     def takes_context(self) -> bool:
         """Whether a stimulus can be put in the prompt instead of the weights (in-context)."""
         return self.reads_completions
-
-
-LANGUAGE_MODELS = (ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM)

@@ -11,10 +11,11 @@ from eifbench.cases import CACHE_MODES, DEFAULT_MODELS, RunOptions
 from eifbench.desiderata.base import Thresholds
 from eifbench.errors import InputError
 from eifbench.finetune import OPTIMIZERS
+from eifbench.options import OPTIONS
 from eifbench.tasks.base import STIMULUS_FORMATS
 from eifbench.zoo.specs import parse_spec
 
-REPORTS = ("json", "markdown", "html", "log-samples", "save-baseline")
+REPORTS = tuple(option.name for option in OPTIONS if option.report)  # the options that name an output file
 
 
 def pairs(values: list[str] | None, what: str) -> dict[str, float]:

@@ -38,16 +38,6 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(rank(x), rank(y))
 
 
-def hoyer(values: np.ndarray) -> float:
-    """Hoyer sparsity of ``|values|`` (n,): 1 for one non-zero entry, 0 for all equal."""
-    a = np.abs(np.asarray(values, dtype=np.float64))
-    n = a.size
-    l2 = np.sqrt((a * a).sum())
-    if n < 2 or l2 == 0:
-        return float("nan")
-    return float((np.sqrt(n) - a.sum() / l2) / (np.sqrt(n) - 1))
-
-
 HALF_PRECISION_EPS = 1e-4  # coarser is half precision: float16's epsilon is 9.8e-4, bfloat16's 7.8e-3
 
 

@@ -132,11 +132,6 @@ class Fact:
         return self.statement.text
 
 
-def as_statement(probe: Example) -> Text:
-    """The statement a probe reads: prompt + completion + ".", fine-tuned on every token."""
-    return Text(f"{probe.x}{probe.y}.")
-
-
 class NonceWords:
     """Distinct pronounceable nonce words ("blicket", "zorpin"), never a word used twice.
 

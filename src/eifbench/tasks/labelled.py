@@ -21,13 +21,10 @@ label.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from eifbench.bank import BANK_VERSION
-from eifbench.bank.draws import Draws
 from eifbench.bank.labelled import ReviewFamily, generic_probes, review_families
 from eifbench.bank.language import noisy_text
 from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
@@ -35,32 +32,12 @@ from eifbench.desiderata.noise import NoiseLayout
 from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
 from eifbench.stimuli import Example
 from eifbench.tasks.base import Run, Task, TaskSpec, sensitivity_run
+from eifbench.tasks.labelled_controls import labelled_draws, noise_sentences, same_label_partner
 from eifbench.tasks.labelled_file import user_distance, user_noise, user_sparseness
-from eifbench.tasks.lm_items import gibberish
 
 PER_FAMILY = 4  # review, paraphrase, two related reviews
 OTHERS = 12  # other reviews each review is read on
 SPILL_REVIEWS = 12  # reviews the pure-noise spill is read on (with every generic sentence)
-
-
-def _draws(seed: int, purpose: str) -> Draws:
-    return Draws("eifbench-bank", BANK_VERSION, seed, "labelled", purpose)
-
-
-def noise_sentences(count: int, seed: int, labels: Sequence[object]) -> list[Example]:
-    """Pure-noise sentences of nonce words, each with a label drawn from ``labels``."""
-    draws = _draws(seed, "gibberish-labels")
-    return [Example(g.x + g.y, labels[draws.child(i).below(len(labels))]) for i, g in enumerate(gibberish(count, seed))]
-
-
-def same_label_partner(labels: list[object]) -> np.ndarray:
-    """For each item, the next item of its label (cyclically), else the next item: its shuffled control."""
-    partner = (np.arange(len(labels)) + 1) % len(labels)
-    for label in dict.fromkeys(labels):
-        members = np.flatnonzero([x == label for x in labels])
-        if len(members) > 1:
-            partner[members] = np.roll(members, -1)
-    return partner
 
 
 @dataclass(frozen=True)
@@ -94,7 +71,7 @@ def review_bank(spec: TaskSpec) -> ReviewBank:
     generic = np.arange(generic_start, noise_start)
     relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
     sensitivity_columns = np.array(relatives + list(generic), dtype=np.int64)
-    draws = _draws(spec.seed, "others")
+    draws = labelled_draws(spec.seed, "others")
     mask = np.zeros((len(families), len(probes)), dtype=bool)
     mask[:, generic] = True
     others: list[list[int]] = []
@@ -166,7 +143,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         return user_noise(spec)
     bank = review_bank(spec)
     n = len(bank.families)
-    draws = _draws(spec.seed, "noise")
+    draws = labelled_draws(spec.seed, "noise")
     noised = []
     for i, review_family in enumerate(bank.families):
         review = review_family.review

@@ -20,6 +20,7 @@ from eifbench.desiderata.sparseness import ENTITY, OTHER, SparsenessLayout
 from eifbench.stimuli import Example
 from eifbench.stimuli_file import file_digest, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, one_hot_mask, sensitivity_run
+from eifbench.tasks.labelled_controls import noise_sentences, same_label_partner
 
 Row = dict[str, str]
 NO_COLUMNS = np.zeros(0, dtype=np.int64)
@@ -92,8 +93,6 @@ def user_noise(spec: TaskSpec) -> Task[NoiseLayout]:
     The shuffled control of a row is the next row of its label; pure noise is nonce-word
     gibberish with labels drawn from the file's own.
     """
-    from eifbench.tasks.labelled import noise_sentences, same_label_partner
-
     rows = _rows(spec, "noise invariance")
     n = len(rows)
     draws = Draws("eifbench-user-file", file_digest(spec.stimuli_file or ""), spec.seed, "labelled-noise")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -55,3 +56,11 @@ def discard_scratch(final: Path) -> None:
     for scratch in final.parent.glob(f".{final.name}.*"):
         if scratch.is_dir() and now - scratch.stat().st_mtime > STALE_SCRATCH_SECONDS:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def announce(line: str) -> None:
+    """One line of first-use work (training, converting) on the real stderr: a minute of it is never silent."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(f"[eifbench] {line}\n")
+        stream.flush()

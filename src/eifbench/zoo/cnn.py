@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +17,7 @@ from torch import nn
 from eifbench.adapters.classifier import ClassifierAdapter
 from eifbench.datasets import fashion_mnist, packaged_file
 from eifbench.errors import ModelSpecError
-from eifbench.zoo.cache import atomic_folder, discard, entry_path
+from eifbench.zoo.cache import announce, atomic_folder, discard, entry_path
 from eifbench.zoo.specs import ModelSpec, resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
@@ -105,14 +104,6 @@ def load_tiny_cnn(spec: ModelSpec) -> ClassifierAdapter:
 def fashion_net() -> SmallCNN:
     """The fashion-cnn architecture (~206k parameters), normalized for Fashion-MNIST."""
     return SmallCNN(channels=(16, 32), hidden=128, mean=0.2860, std=0.3530)
-
-
-def announce(line: str) -> None:
-    """One line of first-use work on the real stderr: a minute of training is never silent."""
-    stream = sys.__stderr__
-    if stream is not None:
-        stream.write(f"[eifbench] {line}\n")
-        stream.flush()
 
 
 def train_fashion(epochs: int, batch_size: int, lr: float, seed: int) -> SmallCNN:

@@ -17,8 +17,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from eifbench.zoo.cache import atomic_folder, discard, discard_scratch, entry_path
-from eifbench.zoo.hf import quiet_progress
+from eifbench.zoo.cache import announce, atomic_folder, discard, discard_scratch, entry_path
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +37,10 @@ def intact(entry: Path) -> bool:
 def convert_gguf(gguf: Path, entry: Path) -> None:
     """Dequantize a GGUF checkpoint with transformers and save it as a safetensors folder."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
-    quiet_progress()
-    log.info("converting %s to safetensors (once)", gguf)
+    hf_logging.disable_progress_bar()  # no progress bars; warnings stay on
+    announce(f"dequantizing {gguf.name} to safetensors on first use (cached afterwards)")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # Any: its hf_quantizer and config attributes are untyped (nn.Module types them Tensor | Module)
     model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)

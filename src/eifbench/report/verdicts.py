@@ -149,10 +149,10 @@ def apply_verdict(
 
         log_samples(session.options.reports["log-samples"], record, task, results)
     if item is not None:
-        item.user_properties.append((RECORD_KEY, json.dumps(record.to_json())))
+        serialised = record.to_json()  # once: the figure and examples make it the costliest step of a record
+        item.user_properties.append((RECORD_KEY, json.dumps(serialised)))
         for key in ("status", "value", "n", "seconds"):
-            value = record.to_json()[key]
-            item.user_properties.append((f"eif_{key}", value))
+            item.user_properties.append((f"eif_{key}", serialised[key]))
         if record.ci is not None:
             item.user_properties.append(("eif_ci", f"{record.ci[0]:.6g},{record.ci[1]:.6g}"))
     where = f"{case.model} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.model} (in-context)"

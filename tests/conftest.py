@@ -175,8 +175,15 @@ def verdict_exit_code(path: Path) -> int:
     return 1 if any(r["status"] == "fail" for r in doc["results"]) else 0
 
 
-def eifbench_cli(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """``eifbench <args>`` in a fresh process (offline, this checkout's sources first)."""
+def eifbench_cli(*args: str, cwd: Path, timeout: int = 600, cache: bool = False) -> subprocess.CompletedProcess[str]:
+    """``eifbench <args>`` in a fresh process (offline, this checkout's sources first).
+
+    ``eifbench run`` reuses stored influence results by default; a test runs it with the
+    result cache off (unless ``cache=True`` or it passes a cache option itself), so what it
+    checks was computed by the engines in this run, not read back from an earlier one.
+    """
+    if args[:1] == ("run",) and not cache and not any(a.startswith(("--cache", "--no-cache")) for a in args):
+        args = ("run", "--cache=off", *args[1:])
     return subprocess.run(
         [sys.executable, "-m", "eifbench.cli", *args],
         capture_output=True,

@@ -248,13 +248,13 @@ def test_eifbench_run_resumes_reuses_and_no_cache_recomputes(tmp_path, monkeypat
     finished = entries(store)
     assert len(finished) >= 2
 
-    resumed = eifbench_cli(*argv, "resumed.json", cwd=tmp_path)  # recomputes only what had not finished
+    resumed = eifbench_cli(*argv, "resumed.json", cwd=tmp_path, cache=True)  # recomputes only what had not finished
     assert resumed.returncode in (0, 1) and json.loads((tmp_path / "resumed.json").read_text())["complete"]
     after = entries(store)
     assert {name: after[name] for name in finished} == finished, "a finished result was recomputed"
     assert len(after) > len(finished), "the interrupted run had not finished everything"
 
-    again = eifbench_cli(*argv, "again.json", cwd=tmp_path)  # everything finished: nothing computed
+    again = eifbench_cli(*argv, "again.json", cwd=tmp_path, cache=True)  # everything finished: nothing computed
     assert again.returncode == resumed.returncode
     assert entries(store) == after
     assert comparable_results(tmp_path / "again.json") == comparable_results(tmp_path / "resumed.json")

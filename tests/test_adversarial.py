@@ -151,7 +151,7 @@ def test_low_a_pickled_checkpoint_is_refused_in_one_line(tmp_path, tiny_lm):
 
 
 def test_low_reading_stimuli_writes_nothing_outside_the_run(tmp_path, monkeypatch):
-    from eifbench.stimuli_file import read_stimuli_file
+    from eifbench.stimuli_file import _read_version, read_stimuli_file
 
     home = tmp_path / "home"
     home.mkdir()
@@ -160,7 +160,7 @@ def test_low_reading_stimuli_writes_nothing_outside_the_run(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     facts = tmp_path / "facts.jsonl"
     facts.write_text('{"prompt": "A wug is", "completion": " red"}\n{"prompt": "A dax is", "completion": " blue"}\n')
-    read_stimuli_file.cache_clear()
+    _read_version.cache_clear()
     assert len(read_stimuli_file(str(facts))) == 2
     assert not (home / ".cache" / "huggingface" / "datasets").exists() and not (tmp_path / ".hypothesis").exists()
 

@@ -145,12 +145,16 @@ def test_an_unknown_label_name_or_index_names_its_row_when_the_labels_are_known(
     rows = [*LABELLED, {"text": "So so.", "label": "NEUTRAL"}]
     with pytest.raises(InputError, match=r"row 2 label 'NEUTRAL' is not one of the model's labels \(NEGATIVE, POS"):
         check_stimuli_kind(_jsonl(tmp_path / "names.jsonl", rows), ModelKind.TEXT_CLASSIFIER, labels)
-    rows = [*LABELLED, {"text": "So so.", "label": 1}, {"text": "Odd.", "label": 2}]
+    # class indices in a column of their own type: the declared minimum `datasets` cannot read a
+    # JSON column that mixes names and numbers
+    indices = [{"text": "A fine film.", "label": 1}, {"text": "A dull film.", "label": 0}]
+    rows = [*indices, {"text": "So so.", "label": 1}, {"text": "Odd.", "label": 2}]
     with pytest.raises(InputError, match=r"row 3 label 2 is out of range: the model has 2 classes"):
         check_stimuli_kind(_jsonl(tmp_path / "index.jsonl", rows), ModelKind.TEXT_CLASSIFIER, labels)
     check_stimuli_kind(
-        _jsonl(tmp_path / "ok.jsonl", [*LABELLED, {"text": "Fine.", "label": 1}]), "text-classifier", labels
+        _jsonl(tmp_path / "ok.jsonl", [*indices, {"text": "Fine.", "label": 1}]), "text-classifier", labels
     )
+    check_stimuli_kind(_jsonl(tmp_path / "known.jsonl", LABELLED), "text-classifier", labels)
 
 
 def test_a_float_label_in_a_csv_names_its_own_row(tmp_path):
@@ -239,3 +243,15 @@ def test_batching_a_text_classifier_is_refused_without_lora_advice(tmp_path):
     text = str(caught.value)
     assert "one stimulus at a time whatever FineTune(trainable=...) trains" in text and "batch_stimuli=1" in text
     assert "LoRA" not in text and "Linear" not in text, text
+
+
+def test_a_stimuli_file_edited_between_two_reads_is_read_again(tmp_path):
+    import os
+
+    path = _jsonl(
+        tmp_path / "facts.jsonl", [{"prompt": f"Zork {i} lives in", "completion": " caves"} for i in range(2)]
+    )
+    assert len(read_stimuli_file(str(path))) == 2
+    _jsonl(path, [{"prompt": f"Zork {i} lives in", "completion": " caves"} for i in range(3)])
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # a later edit
+    assert len(read_stimuli_file(str(path))) == 3

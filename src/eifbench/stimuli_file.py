@@ -93,9 +93,11 @@ def _check_row(path: str, index: int, row: dict[str, Any], labelled: bool = Fals
     return clean
 
 
-@lru_cache(maxsize=4)
 def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
     """The rows of a stimuli file, each a dict of its non-empty text columns, validated.
+
+    Read once per version of the file: the cache is keyed by its size and modification
+    time too, so a file edited between two runs in one process is read again.
 
     Raises:
         StimuliFileError: missing file, unknown format, unreadable or badly encoded content,
@@ -105,6 +107,13 @@ def read_stimuli_file(path: str) -> tuple[dict[str, str], ...]:
     file = Path(path)
     if not file.is_file():
         raise StimuliFileError(f"--eif-stimuli {path}: no such file.")
+    stat = file.stat()
+    return _read_version(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _read_version(path: str, size: int, mtime_ns: int) -> tuple[dict[str, str], ...]:
+    file = Path(path)
     kind = FORMATS.get(file.suffix.lower())
     if kind is None:
         raise StimuliFileError(f"--eif-stimuli {path}: use a .json, .jsonl, .csv or .parquet file.")

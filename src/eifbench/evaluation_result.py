@@ -148,9 +148,7 @@ class Evaluation:
                 kind, recipe or stimuli.
 
         """
-        from eifbench.desiderata.base import NOT_APPLICABLE
-        from eifbench.report.baseline import DEFAULT_TOLERANCES, Baseline, compare
-        from eifbench.report.records import Comparison
+        from eifbench.report.baseline import Baseline
 
         baseline = Baseline.load(baseline_path)
         columns = baseline.columns
@@ -158,18 +156,4 @@ class Evaluation:
         if compare_as is None and len(columns) == 1 and not set(run) <= set(columns):
             compare_as = columns[0]  # a baseline of one model gates whatever this model is called
         mapping = baseline.prepare(run, {(r.column, r.condition): r.recipe for r in self.records}, compare_as)
-        limits = dict(tolerances or {})
-        out = [
-            compare(baseline.match(mapping[r.column], r), r, limits, baseline.path)
-            for r in self.records
-            if r.status != NOT_APPLICABLE
-        ]
-        for _, before in baseline.missing(mapping, self.records):
-            tolerance = limits.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
-            why = "measured in the baseline, not in this run"
-            out.append(
-                Comparison(
-                    "regression", None, before.value, before.ci, before.status.value, baseline.path, tolerance, why
-                )
-            )
-        return out
+        return [cell.comparison for cell in baseline.gate(mapping, self.records, dict(tolerances or {}))]

@@ -185,24 +185,16 @@ class EifCallback(TrainerCallback):
         """
         if self.baseline_path is None:
             return []
-        from eifbench.desiderata.base import NOT_APPLICABLE
-        from eifbench.report.baseline import compare
-
         mapping = self._prepare(
             {r.column: r.kind for r in records}, {(r.column, r.condition): r.recipe for r in records}
         )
         assert self._baseline is not None  # _prepare loaded it
-        lines = []
-        for record in records:
-            if record.status == NOT_APPLICABLE:
-                continue
-            before = self._baseline.match(mapping[record.column], record)
-            result = compare(before, record, self.tolerances, self._baseline.path)
-            if result.kind == "regression":
-                lines.append(f"{record.desideratum} ({record.condition}): {result.why}")
-        for _, before in self._baseline.missing(mapping, records):
-            lines.append(f"{before.desideratum} ({before.condition}): measured in the baseline, not in this run")
-        return lines
+        cells = self._baseline.gate(mapping, records, self.tolerances)
+        return [
+            f"{cell.desideratum} ({cell.condition}): {cell.comparison.why}"
+            for cell in cells
+            if cell.comparison.kind == "regression"
+        ]
 
     def _prepare(self, run: dict[str, str], recipes: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
         from eifbench.report.baseline import Baseline

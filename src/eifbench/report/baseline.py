@@ -19,6 +19,7 @@ from eifbench.errors import BaselineError
 from eifbench.report.loading import load_report
 from eifbench.report.records import Comparison, Record
 
+NOT_MEASURED = "measured in the baseline, not in this run"
 # how far a value may move in the bad direction before it is a regression
 DEFAULT_TOLERANCES: dict[str, float] = {
     "distance": 0.1,
@@ -71,6 +72,16 @@ def recipe_fix(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
 def measured(value: float | None) -> bool:
     """Whether a record's value is a number (None and NaN both mean nothing was measured)."""
     return value is not None and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Gated:
+    """One cell a gate judged: its run record (None when the run did not measure it) and comparison."""
+
+    desideratum: str
+    condition: str
+    record: Record | None
+    comparison: Comparison
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,32 @@ class Baseline:
                 ):
                     gone.append((column, before))
         return gone
+
+    def gate(
+        self, mapping: Mapping[str, str], records: Sequence[Record], tolerances: Mapping[str, float]
+    ) -> list[Gated]:
+        """Every comparison a gate makes, the cells the run did not measure last (as regressions).
+
+        One per measured record, then one per baseline cell the run lacks (``record`` None).
+        The one loop behind ``Evaluation.compare`` and ``EifCallback``; the suite compares record
+        by record as each test ends, and ``eifbench compare`` tabulates the same two parts.
+
+        Raises:
+            BaselineError: a record measured on other stimuli than its baseline record.
+
+        """
+        out = [
+            Gated(r.desideratum, r.condition, r, compare(self.match(mapping[r.column], r), r, tolerances, self.path))
+            for r in records
+            if r.status != NOT_APPLICABLE
+        ]
+        for _, before in self.missing(mapping, records):
+            tolerance = tolerances.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
+            gone = Comparison(
+                "regression", None, before.value, before.ci, before.status.value, self.path, tolerance, NOT_MEASURED
+            )
+            out.append(Gated(before.desideratum, before.condition, None, gone))
+        return out
 
 
 def check_stimuli(before: Record, after: Record, path: str) -> None:

@@ -117,6 +117,7 @@ def save_tiny_vit(
     channels: int = 1,
     patch: int = 7,
     normalize: tuple[list[float], list[float]] | None = None,
+    labels: int = 10,
 ) -> Path:
     """Save a seeded one-layer ViT image classifier (and, given ``normalize=(mean, std)``, its
     image processor) with save_pretrained; returns the folder."""
@@ -145,7 +146,7 @@ def save_tiny_vit(
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=64,
-        num_labels=10,
+        num_labels=labels,
     )
     ViTForImageClassification(config).save_pretrained(folder)
     return folder

@@ -70,12 +70,11 @@ def trainer_for(folder: Path, out: Path, *, lr: float = 1e-3, max_steps: int = 6
     return tiny_trainer(AutoModelForCausalLM.from_pretrained(folder), tokenizer, out, lr=lr, max_steps=max_steps)
 
 
-def test_a_regression_against_an_eifbench_run_baseline_stops_training(saved, tmp_path):
+def gate_on(trainer, baseline: Path):  # noqa: ANN201
+    """The callback as the gate tests attach it: the baseline's cells, recipe and items, stopping on a regression."""
     from eifbench.integrations.transformers import EifCallback
 
-    baseline = flattering(saved["baseline"], tmp_path / "better.json")
-    trainer = trainer_for(saved["lm"], tmp_path / "run")
-    callback = EifCallback.attach(
+    return EifCallback.attach(
         trainer,
         desiderata=["distance", "sparseness"],
         conditions=["finetune"],
@@ -84,6 +83,13 @@ def test_a_regression_against_an_eifbench_run_baseline_stops_training(saved, tmp
         baseline=str(baseline),
         stop_on_regression=True,
     )
+
+
+def test_a_regression_against_an_eifbench_run_baseline_stops_training(saved, tmp_path):
+
+    baseline = flattering(saved["baseline"], tmp_path / "better.json")
+    trainer = trainer_for(saved["lm"], tmp_path / "run")
+    callback = gate_on(trainer, baseline)
     with pytest.warns(UserWarning, match="stopping training at step 2"):
         trainer.train()
     assert trainer.state.global_step == 2  # of 6: stopped at the first evaluation
@@ -112,18 +118,9 @@ def test_a_cell_the_baseline_measured_and_the_run_did_not_is_a_regression(saved,
 
 
 def test_the_unchanged_model_passes_the_gate_and_trains_to_the_end(saved, tmp_path):
-    from eifbench.integrations.transformers import EifCallback
 
     trainer = trainer_for(saved["lm"], tmp_path / "run", lr=0.0, max_steps=4)
-    callback = EifCallback.attach(
-        trainer,
-        desiderata=["distance", "sparseness"],
-        conditions=["finetune"],
-        recipe=RECIPE,
-        items=3,
-        baseline=str(saved["baseline"]),
-        stop_on_regression=True,
-    )
+    callback = gate_on(trainer, saved["baseline"])
     trainer.train()
     assert trainer.state.global_step == 4 and callback.regressions == []
     assert [h["eif/regressions"] for h in callback.history] == [0.0, 0.0]

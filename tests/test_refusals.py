@@ -62,24 +62,6 @@ def test_a_damaged_processor_config_is_a_model_spec_error_naming_file_and_field(
 # --- 2. hf-image: too few labels, no input size ----------------------------------------------------------------
 
 
-def _save_vit_with_labels(folder: Path, labels: int) -> Path:
-    from transformers import ViTConfig, ViTForImageClassification
-
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=28,
-        patch_size=7,
-        num_channels=1,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=labels,
-    )
-    ViTForImageClassification(config).save_pretrained(folder)
-    return folder
-
-
 def _save_sizeless_resnet(folder: Path) -> Path:
     """A tiny ResNet: its config has no image_size (ResNets take any size), and no processor is saved."""
     from transformers import ResNetConfig, ResNetForImageClassification
@@ -91,7 +73,7 @@ def _save_sizeless_resnet(folder: Path) -> Path:
 
 
 def test_an_image_classifier_with_fewer_labels_than_the_data_sets_is_refused_at_load(tmp_path):
-    folder = _save_vit_with_labels(tmp_path / "vit3", 3)
+    folder = save_tiny_vit(tmp_path / "vit3", labels=3)
     with pytest.raises(ModelSpecError, match=r"has 3 label\(s\); the packaged image data sets .* have 10 classes"):
         eifbench.load_model(f"hf-image:{folder}", "device=cpu")
 

@@ -73,7 +73,7 @@ def test_a_partial_or_empty_baseline_is_refused_by_run_and_compare(saved, tmp_pa
     partial = _rewrite(saved, tmp_path / "partial.json", complete=False)
     empty = _rewrite(saved, tmp_path / "empty.json", results=[])
     for baseline in (partial, empty):
-        with pytest.raises(IncompleteReportError, match="incomplete baseline|holds no results"):
+        with pytest.raises(IncompleteReportError, match="incomplete baseline|holds no measured results"):
             Baseline.load(baseline)
         proc = _eifbench("compare", str(baseline), str(saved), cwd=tmp_path)
         assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -274,3 +274,55 @@ def test_a_condition_is_selected_by_its_marker_not_by_a_name_that_contains_it(tm
     doc = json.loads((tmp_path / "r.json").read_text())
     assert proc.returncode == verdict_exit_code(tmp_path / "r.json"), proc.stdout[-2000:]
     assert [(r["desideratum"], r["condition"]) for r in doc["results"]] == [("distance", "in-context")]
+
+
+def test_a_cell_measured_before_and_not_applicable_now_regresses():
+    before = _record(-0.744)
+    now = _record(None, Status.NOT_APPLICABLE, stimuli="", reason="the stimuli file has no negation column")
+    result = compare(before, now, {}, "b.json")
+    assert result.kind == "regression" and result.why.startswith("n/a now (the stimuli file")
+    assert compare(_record(None, Status.NOT_APPLICABLE), now, {}, "b.json").kind == "ok"
+
+
+def _edited(source: Path, target: Path, edit) -> Path:
+    doc = json.loads(source.read_text())
+    edit(doc)
+    target.write_text(json.dumps(doc))
+    return target
+
+
+def test_compare_refuses_what_would_let_an_unmeasured_cell_pass(saved, tmp_path):
+    def to_na(doc):
+        cell = next(r for r in doc["results"] if r["desideratum"] == "distance" and r["condition"] == "finetune")
+        cell.update(status="n/a", value=None, ci=None, stimuli="", reason="not applicable")
+
+    def other_model(doc):
+        doc["results"] += [{**r, "column": "other", "model": "other"} for r in doc["results"]]
+
+    na_now = _edited(saved, tmp_path / "na.json", to_na)
+    assert _eifbench("compare", str(saved), str(na_now), cwd=tmp_path).returncode == 1
+    flagged = _edited(saved, tmp_path / "flagged.json", lambda d: d.update(missing=[{"test": "t", "why": "crashed"}]))
+    assert _eifbench("compare", str(saved), str(flagged), cwd=tmp_path).returncode == 3  # "complete" with missing tests
+    only_na = _edited(saved, tmp_path / "only_na.json", lambda d: [r.update(status="n/a") for r in d["results"]])
+    assert _eifbench("compare", str(only_na), str(saved), cwd=tmp_path).returncode == 3  # measured nothing
+    two = _edited(saved, tmp_path / "two.json", other_model)
+    proc = _eifbench("compare", str(two), str(saved), cwd=tmp_path)
+    assert proc.returncode == 1 and "other" in proc.stdout  # OLD's model absent from NEW: its cells regress
+
+
+def test_a_measuring_test_without_a_result_fails_the_run_and_a_second_verdict_is_refused(pytester):
+    pytester.makepyfile(
+        test_user="from eifbench.desiderata import DESIDERATA\n"
+        "def test_noop(eif, eif_case):\n    return\n"
+        "import numpy as np\n"
+        "def test_twice(eif, eif_case):\n"  # a passing verdict returns, so the test could go on to judge again
+        "    passing = DESIDERATA['distance'].summarize(np.array([-0.9, -0.8, -0.85]), eif.thresholds)\n"
+        "    eif.judge(eif_case, passing)\n    eif.judge(eif_case, passing)\n"
+    )
+    noop = pytester.runpytest_subprocess(
+        "-k", "noop", "--eif-model", "tiny-cnn", "--eif-limit", "2", "--eif-save-baseline", "nb.json"
+    )
+    assert noop.ret == pytest.ExitCode.TESTS_FAILED  # never "baseline saved, exit 0" for a baseline gates refuse
+    assert json.loads((pytester.path / "nb.json").read_text())["complete"] is False
+    twice = pytester.runpytest_subprocess("-k", "twice and finetune", "--eif-model", "tiny-cnn", "--eif-limit", "2")
+    assert twice.ret == pytest.ExitCode.USAGE_ERROR and "eif.check once per test" in twice.stdout.str()

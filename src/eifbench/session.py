@@ -292,7 +292,14 @@ class EifSession:
         results: Mapping[str, InfluenceResult] | None = None,
     ) -> None:
         """Record the measurement on the running test and turn its verdict into the outcome."""
+        from eifbench.report.records import RECORD_KEY
         from eifbench.report.verdicts import apply_verdict
+
+        item = self.current_item
+        if item is not None and any(key == RECORD_KEY for key, _ in item.user_properties):
+            self._refuse(  # the report keeps one record per test: a second would be lost without a word
+                f"{item.nodeid} judged a second desideratum; a test records one (eif.check once per test)."
+            )
 
         apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, task, results)
 

@@ -171,10 +171,10 @@ class CompareCommand:
         )
         rows, gated = [], []
         for record in new:
-            if record.status == NOT_APPLICABLE:
-                continue
             before = old.match(mapping[record.column], record)
             result = compare(before, record, tolerances, old.path)
+            if record.status == NOT_APPLICABLE and result.kind != "regression":
+                continue  # n/a now and not measured before: nothing to show
             gated.append(record.replace(gate=result))
             rows.append(
                 [
@@ -190,7 +190,11 @@ class CompareCommand:
                 ]
             )
         not_measured = []
-        for column, before in old.missing(mapping, new):  # measured before, not now: never a silent pass
+        absent = [c for c in old.columns if c not in mapping.values()]  # OLD's models that NEW does not hold
+        gone = [*old.missing(mapping, new), *((c, r) for c in absent for r in old.records if r.column == c)]
+        for column, before in gone:  # measured before, not now: never a silent pass
+            if before.status == NOT_APPLICABLE:
+                continue
             why = "measured in the baseline, not in the new report"
             not_measured.append(
                 {"column": column, "desideratum": before.desideratum, "condition": before.condition, "why": why}

@@ -220,7 +220,6 @@ class Baseline:
         out = [
             Gated(r.desideratum, r.condition, r, compare(self.match(mapping[r.column], r), r, tolerances, self.path))
             for r in records
-            if r.status != NOT_APPLICABLE
         ]
         for _, before in self.missing(mapping, records):
             tolerance = tolerances.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
@@ -246,7 +245,8 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
     tolerance = tolerances.get(after.desideratum, DEFAULT_TOLERANCES.get(after.desideratum, 0.1))
     if before is None:
         return Comparison("new", None, None, None, "", path, tolerance, "not in the baseline")
-    check_stimuli(before, after, path)
+    if after.status != NOT_APPLICABLE:  # an n/a record built no task: it has no stimuli to compare
+        check_stimuli(before, after, path)
     worse = _worse_by(before, after)
 
     def verdict(kind: str, why: str = "") -> Comparison:
@@ -254,8 +254,11 @@ def compare(before: Record | None, after: Record, tolerances: Mapping[str, float
 
     if after.status == FAIL and before.status != FAIL:
         return verdict("regression", "newly fails")
-    if measured(before.value) and not measured(after.value) and after.status != NOT_APPLICABLE:
-        return verdict("regression", "no longer measurable" + (f" ({after.reason})" if after.reason else ""))
+    if measured(before.value) and not measured(after.value):  # n/a now included: a measured cell must stay measured
+        lost = "n/a now" if after.status == NOT_APPLICABLE else "no longer measurable"
+        return verdict("regression", lost + (f" ({after.reason})" if after.reason else ""))
+    if after.status == NOT_APPLICABLE:
+        return verdict("ok", "n/a in both")
     if worse is not None and worse > tolerance:
         return verdict("regression", f"moved {worse:.3f} in the bad direction (tolerance {tolerance:g})")
     if after.status == FAIL:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from eifbench.cases import RunOptions
-from eifbench.desiderata.base import FAIL
+from eifbench.desiderata.base import FAIL, NOT_APPLICABLE
 from eifbench.report.records import MEASURES_MARK, RECORD_KEY, USAGE_ERROR_KEY, Record
 
 if TYPE_CHECKING:
@@ -137,7 +137,11 @@ class Reporter:
             lines.append(f"eifbench: ERROR REGRESSED {where}: {cell['why']}")
         if "save-baseline" in self.options.reports and not self.write_errors:
             path = self.options.reports["save-baseline"]
-            if self.complete:
+            if not any(r.status != NOT_APPLICABLE for r in records):
+                lines.append(
+                    f"eifbench: ERROR {path} holds no measured result: gates refuse it; select measured cells."
+                )
+            elif self.complete:
                 failing = sum(r.status == FAIL for r in records)
                 lines.append(
                     f"eifbench: baseline saved to {path} ({len(records)} records, {failing} failing: later runs "
@@ -190,9 +194,13 @@ class Reporter:
             return pytest.ExitCode.INTERRUPTED
         if self.not_measured or any(r.gate is not None and r.gate.kind == "regression" for r in records):
             return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
-        if "save-baseline" in self.options.reports and status == pytest.ExitCode.TESTS_FAILED:
+        if self.missing:  # a measuring test that produced no result (even one that passed) fails the run
+            return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
+        if "save-baseline" in self.options.reports:
+            if not any(r.status != NOT_APPLICABLE for r in records):  # a baseline that could gate nothing
+                return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
             # saving a baseline succeeds whatever the verdicts; a test that broke, or a partial run, still fails
-            if self.complete and not self.failed_without_record:
+            if status == pytest.ExitCode.TESTS_FAILED and self.complete and not self.failed_without_record:
                 return pytest.ExitCode.OK
         return status
 

@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from eifbench.desiderata.base import NOT_APPLICABLE
 from eifbench.errors import BaselineError, IncompleteReportError
 from eifbench.report.records import SCHEMA_VERSION, Record
 
@@ -99,7 +100,7 @@ def _check_keys(file: Path, role: str, records: Sequence[Record]) -> None:
 def _check_complete(file: Path, role: str, doc: Mapping[str, Any], records: Sequence[Record]) -> None:
     """Refuse a report whose run did not produce a result for every test it selected."""
     missing = [str(m.get("test", m)) if isinstance(m, dict) else str(m) for m in doc.get("missing") or []]
-    if doc.get("complete") is False:
+    if doc.get("complete") is False or missing:  # "missing" tests contradict a "complete" flag: believe the list
         detail = f" ({len(missing)} test(s) without a result, e.g. {missing[0]})" if missing else ""
         fix = (
             "save the baseline again from a run that finishes (--eif-save-baseline)"
@@ -110,8 +111,9 @@ def _check_complete(file: Path, role: str, doc: Mapping[str, Any], records: Sequ
             f"{file} is an incomplete {role}: its run was interrupted or some tests produced no result"
             f"{detail}; a gate cannot rest on it: {fix}."
         )
-    if not records:
+    if all(r.status == NOT_APPLICABLE for r in records):
         raise IncompleteReportError(
-            f"{file} holds no results; a {role} with nothing measured cannot gate anything: "
+            f"{file} holds no measured results (none, or only n/a); a {role} with nothing measured cannot gate "
+            "anything: "
             + ("save it again from a run that measures the model." if role == "baseline" else "rerun the model.")
         )

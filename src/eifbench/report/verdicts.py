@@ -125,7 +125,7 @@ def gate(session: EifSession, case: EifCase, record: Record) -> Record:
     from eifbench.report.baseline import compare
 
     baseline = session.baseline
-    if baseline is None or record.status == NOT_APPLICABLE:
+    if baseline is None:
         return record
     column = session.baseline_columns.get(record.column, record.column)
     comparison = compare(baseline.match(column, record), record, session.options.tolerances, baseline.path)
@@ -157,15 +157,15 @@ def apply_verdict(
             item.user_properties.append(("eif_ci", f"{record.ci[0]:.6g},{record.ci[1]:.6g}"))
     where = f"{case.model} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.model} (in-context)"
     comparison = record.gate
-    if measurement.status == NOT_APPLICABLE:
-        pytest.skip(f"n/a: {measurement.reason}")
-    if comparison is not None and comparison.kind == "regression":
+    if comparison is not None and comparison.kind == "regression":  # before n/a: a cell measured before, n/a now
         from eifbench.report.tables import comparison_table
 
         pytest.fail(
             f"REGRESSION of {where} against {comparison.baseline_file}: {comparison.why}\n{comparison_table(record)}",
             pytrace=False,
         )
+    if measurement.status == NOT_APPLICABLE:
+        pytest.skip(f"n/a: {measurement.reason}")
     if measurement.status == FAIL:
         if comparison is not None and comparison.kind == "known-violation":
             pytest.xfail(f"known violation (also failing in the baseline): {describe(record)}")

@@ -94,7 +94,7 @@ def test_a_cell_measured_in_the_baseline_and_missing_now_is_a_regression(saved, 
     assert [c["desideratum"] for c in doc["gate"]["not_measured"]] == ["distance"]
     assert doc["gate"]["regressions"] >= 1
     compared = _eifbench("compare", str(saved), "now.json", cwd=tmp_path)
-    assert compared.returncode == 1 and "measured in the baseline, not in the new report" in compared.stdout
+    assert compared.returncode == 1 and "measured in the baseline, not in this run" in compared.stdout
 
 
 def _record(value: float | None, status: Status = Status.INCONCLUSIVE, **changes) -> Record:

@@ -156,7 +156,7 @@ class CompareCommand:
         from eifbench.desiderata import DESIDERATA
         from eifbench.desiderata.base import NOT_APPLICABLE
         from eifbench.plugin_options import pairs
-        from eifbench.report.baseline import Baseline, check_tolerances, compare
+        from eifbench.report.baseline import Baseline, check_tolerances
         from eifbench.report.loading import load_report
         from eifbench.report.verdict_line import verdict_line
         from eifbench.report.writers import check_report_paths
@@ -169,39 +169,42 @@ class CompareCommand:
         mapping = old.prepare(
             {r.column: r.kind for r in new}, {(r.column, r.condition): r.recipe for r in new}, args.compare_as
         )
-        rows, gated = [], []
-        for record in new:
-            before = old.match(mapping[record.column], record)
-            result = compare(before, record, tolerances, old.path)
-            if record.status == NOT_APPLICABLE and result.kind != "regression":
-                continue  # n/a now and not measured before: nothing to show
-            gated.append(record.replace(gate=result))
+        cells = old.gate(mapping, new, tolerances)
+        absent = [c for c in old.columns if c not in mapping.values()]  # OLD's models that NEW does not hold
+        cells += [
+            old.not_measured(c, r, tolerances)
+            for c in absent
+            for r in old.records
+            if r.column == c and r.status != NOT_APPLICABLE
+        ]
+        rows, gated, not_measured = [], [], []
+        for cell in cells:
+            record, before, result = cell.record, cell.before, cell.comparison
+            if record is not None and record.status == NOT_APPLICABLE and result.kind != "regression":
+                continue  # n/a now, and nothing measured before: nothing to show
+            if record is None:  # measured before, not now: never a silent pass
+                not_measured.append(
+                    {
+                        "column": cell.column,
+                        "desideratum": cell.desideratum,
+                        "condition": cell.condition,
+                        "why": result.why,
+                    }
+                )
+            else:
+                gated.append(record.replace(gate=result))
             rows.append(
                 [
-                    record.column,
-                    record.desideratum,
-                    record.condition,
+                    cell.column,
+                    cell.desideratum,
+                    cell.condition,
                     before.status.value if before else "—",
                     _value(before.value if before else None),
-                    record.status.value,
-                    _value(record.value),
+                    record.status.value if record else "—",
+                    _value(record.value if record else None),
                     result.kind.upper() if result.kind == "regression" else result.kind,
                     result.why,
                 ]
-            )
-        not_measured = []
-        absent = [c for c in old.columns if c not in mapping.values()]  # OLD's models that NEW does not hold
-        gone = [*old.missing(mapping, new), *((c, r) for c in absent for r in old.records if r.column == c)]
-        for column, before in gone:  # measured before, not now: never a silent pass
-            if before.status == NOT_APPLICABLE:
-                continue
-            why = "measured in the baseline, not in the new report"
-            not_measured.append(
-                {"column": column, "desideratum": before.desideratum, "condition": before.condition, "why": why}
-            )
-            rows.append(
-                [column, before.desideratum, before.condition, before.status.value, _value(before.value)]
-                + ["—", "—", "REGRESSION", why]
             )
         kinds = [r.gate.kind for r in gated if r.gate is not None]
         regressions = kinds.count("regression") + len(not_measured)

@@ -76,11 +76,13 @@ def measured(value: float | None) -> bool:
 
 @dataclass(frozen=True)
 class Gated:
-    """One cell a gate judged: its run record (None when the run did not measure it) and comparison."""
+    """One cell a gate judged: the run's record (None: not measured now), the baseline's, the comparison."""
 
+    column: str
     desideratum: str
     condition: str
     record: Record | None
+    before: Record | None
     comparison: Comparison
 
 
@@ -217,17 +219,22 @@ class Baseline:
             BaselineError: a record measured on other stimuli than its baseline record.
 
         """
-        out = [
-            Gated(r.desideratum, r.condition, r, compare(self.match(mapping[r.column], r), r, tolerances, self.path))
-            for r in records
-        ]
-        for _, before in self.missing(mapping, records):
-            tolerance = tolerances.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
-            gone = Comparison(
-                "regression", None, before.value, before.ci, before.status.value, self.path, tolerance, NOT_MEASURED
+        out = []
+        for r in records:
+            before = self.match(mapping[r.column], r)
+            out.append(
+                Gated(r.column, r.desideratum, r.condition, r, before, compare(before, r, tolerances, self.path))
             )
-            out.append(Gated(before.desideratum, before.condition, None, gone))
+        out += [self.not_measured(column, before, tolerances) for column, before in self.missing(mapping, records)]
         return out
+
+    def not_measured(self, column: str, before: Record, tolerances: Mapping[str, float]) -> Gated:
+        """The regression of a baseline cell that a run of ``column`` did not measure."""
+        tolerance = tolerances.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
+        gone = Comparison(
+            "regression", None, before.value, before.ci, before.status.value, self.path, tolerance, NOT_MEASURED
+        )
+        return Gated(column, before.desideratum, before.condition, None, before, gone)
 
 
 def check_stimuli(before: Record, after: Record, path: str) -> None:

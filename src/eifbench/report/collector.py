@@ -192,16 +192,18 @@ class Reporter:
             return pytest.ExitCode.USAGE_ERROR
         if interrupted:  # also when rendering the interrupt failed and pytest fell back to exit 1
             return pytest.ExitCode.INTERRUPTED
-        if self.not_measured or any(r.gate is not None and r.gate.kind == "regression" for r in records):
+        saving = "save-baseline" in self.options.reports
+        failed = (
+            self.not_measured  # a baseline cell this run did not measure
+            or any(r.gate is not None and r.gate.kind == "regression" for r in records)
+            or self.missing  # a measuring test that produced no result, even one that passed
+            or (saving and all(r.status == NOT_APPLICABLE for r in records))  # a baseline that could gate nothing
+        )
+        if failed:
             return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
-        if self.missing:  # a measuring test that produced no result (even one that passed) fails the run
-            return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
-        if "save-baseline" in self.options.reports:
-            if not any(r.status != NOT_APPLICABLE for r in records):  # a baseline that could gate nothing
-                return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
-            # saving a baseline succeeds whatever the verdicts; a test that broke, or a partial run, still fails
-            if status == pytest.ExitCode.TESTS_FAILED and self.complete and not self.failed_without_record:
-                return pytest.ExitCode.OK
+        # saving a baseline succeeds whatever the verdicts; a test that broke, or a partial run, still fails
+        if saving and status == pytest.ExitCode.TESTS_FAILED and self.complete and not self.failed_without_record:
+            return pytest.ExitCode.OK
         return status
 
     def _not_measured(self, records: list[Record]) -> list[dict[str, Any]]:

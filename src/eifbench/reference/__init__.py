@@ -9,7 +9,8 @@ asserts it.
 from __future__ import annotations
 
 from eifbench.reference.adapter import ReferenceLMAdapter
-from eifbench.reference.images import GlobalImageLearner, LocalImageLearner
+from eifbench.reference.blind import ContextFreeLearner, PositionalBlindLearner
+from eifbench.reference.images import BrightnessLearner, GlobalImageLearner, LocalImageLearner
 from eifbench.reference.language import AssociativeLearner, LogicalLearner, SharedShiftLearner
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "LogicalLearner",
     "AssociativeLearner",
     "SharedShiftLearner",
+    "ContextFreeLearner",
+    "PositionalBlindLearner",
     "LocalImageLearner",
     "GlobalImageLearner",
+    "BrightnessLearner",
 ]

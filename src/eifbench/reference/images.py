@@ -6,6 +6,13 @@
   far from every real one.
 - ``GlobalImageLearner``: class biases only. Training on any image of a class moves every
   image of that class alike (and every other class a little): no locality at all.
+- ``BrightnessLearner``: ``logits = a * mean(x) + b``. It sees one global scalar of the
+  image, its mean brightness, and nothing of its shape: an image and any rearrangement of
+  its pixels are the same input to it, and training on an image moves every image of the
+  same brightness exactly alike, whatever it shows. It is a control and must pass none of
+  distance, sparseness, noise invariance or transitivity: brightness is correlated with
+  pixel distance (a noised copy keeps its original's mean), so a metric that credits
+  it rewards one global feature instead of locality.
 """
 
 from __future__ import annotations
@@ -57,3 +64,23 @@ class GlobalImageLearner(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (b, classes), the same for every input."""
         return self.bias.expand(x.shape[0], -1) + 0.0 * x.flatten(1)[:, :1]
+
+
+class BrightnessLearner(nn.Module):
+    """``logits = a * mean(x) + b``: one global feature (mean brightness), learned a and b per class."""
+
+    def __init__(self, classes: int = 10) -> None:
+        """Build an untrained learner: a = b = 0, every class equally likely.
+
+        Args:
+            classes: how many classes it tells apart.
+
+        """
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(classes))
+        self.bias = nn.Parameter(torch.zeros(classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, classes) of images (b, ...): the same for any two images of one mean."""
+        brightness = x.flatten(1).mean(dim=1, keepdim=True)
+        return brightness * self.weight + self.bias

@@ -89,6 +89,18 @@ MODEL_SPECS: dict[str, ZooEntry] = {
         "reference: one shared shift for every statement",
         frozenset(),
     ),
+    "ref-context-free": ZooEntry(
+        "eifbench.zoo.reference:load_context_free",
+        ModelKind.CAUSAL_LM,
+        "reference control: one word bias, blind to prompt and context",
+        frozenset(),
+    ),
+    "ref-position": ZooEntry(
+        "eifbench.zoo.reference:load_position",
+        ModelKind.CAUSAL_LM,
+        "reference control: word bias per position, blind to what the words say",
+        frozenset(),
+    ),
     "ref-local": ZooEntry(
         "eifbench.zoo.reference:load_local",
         ModelKind.CLASSIFIER,
@@ -97,6 +109,12 @@ MODEL_SPECS: dict[str, ZooEntry] = {
     ),
     "ref-global": ZooEntry(
         "eifbench.zoo.reference:load_global", ModelKind.CLASSIFIER, "reference: class biases only (global)", frozenset()
+    ),
+    "ref-brightness": ZooEntry(
+        "eifbench.zoo.reference:load_brightness",
+        ModelKind.CLASSIFIER,
+        "reference control: sees only mean brightness",
+        frozenset(),
     ),
     "hf": ZooEntry(
         "eifbench.zoo.hf:load_hf",

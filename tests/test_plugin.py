@@ -70,7 +70,7 @@ def test_records_agree_with_outcomes(pytester):
     result = pytester.runpytest("--eif-model", "tiny-cnn", f"--eif-json={out}")
     result.assert_outcomes(passed=1, failed=1, xfailed=1, skipped=5)
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 2 and doc["complete"] is True
+    assert doc["schema_version"] == 3 and doc["complete"] is True
     assert {"machine_info", "commit_info", "datetime", "eifbench_version", "versions"} <= set(doc)
     assert {"torch", "transformers", "hypothesis", "eifbench", "bank"} <= set(doc["versions"])
     outcomes = {"pass": "passed", "fail": "failed", "inconclusive": "xfailed", "n/a": "skipped"}

@@ -147,10 +147,11 @@ def test_baseline_fields_are_validated_against_the_schema(planted, tmp_path, edi
     [
         ("{not json", "is not valid JSON"),
         ('{"schema_version": 99, "results": []}', "schema_version 99"),
-        ('{"schema_version": "2", "results": []}', "schema_version '2', this eifbench reads 2"),
+        ('{"schema_version": "2", "results": []}', "schema_version '2', this eifbench reads 3"),
+        ('{"schema_version": 2, "results": []}', r"reads 3 \(Desiderata v2: it scored items the model never learned"),
         ('{"hello": 1}', "is not an eifbench report"),
         (
-            '{"schema_version": 2, "eifbench_version": "x", "complete": true, "versions": {}, '
+            '{"schema_version": 3, "eifbench_version": "x", "complete": true, "versions": {}, '
             '"results": [{"value": NaN}]}',
             "not a number JSON allows",
         ),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from eifbench.cases import CONDITIONS, EifCase, RunOptions
 from eifbench.catalog import DEFAULT_ITEMS, KIND_RECIPES
 from eifbench.desiderata import DESIDERATA, canonical_names
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, no_in_context_learning
 from eifbench.errors import InputError
 from eifbench.evaluation_result import Evaluation as Evaluation  # re-exported: its home before the split
 from eifbench.finetune import FineTune
@@ -33,19 +33,23 @@ Compute = Callable[[Run], "InfluenceResult"]
 
 
 def measure(
-    desideratum: Desideratum[Any], spec: TaskSpec, compute: Compute, thresholds: Thresholds
+    desideratum: Desideratum[Any], spec: TaskSpec, compute: Compute, thresholds: Thresholds, condition: str
 ) -> tuple[Measurement, Task[Any] | None, dict[str, InfluenceResult]]:
     """Build a desideratum's task, compute its runs with ``compute``, measure it.
 
     A task that does not apply (a stimuli file without the columns it needs) gives an n/a
-    measurement with the reason, and no task.
+    measurement with the reason, and no task. In context, a model that learned none of
+    the items from its prompt FAILs (``no_in_context_learning``): it is not "could not tell".
     """
     try:
         task = desideratum.build(spec)
     except TaskNotApplicable as error:
         return desideratum.not_applicable_measurement(str(error), thresholds), None, {}
     results = {name: compute(run) for name, run in task.runs.items()}
-    return desideratum.measure(task, results, thresholds), task, results
+    measurement = desideratum.measure(task, results, thresholds)
+    if condition == "in-context":
+        measurement = no_in_context_learning(measurement)
+    return measurement, task, results
 
 
 CHAT_TEMPLATES = ("auto", "on", "off")
@@ -281,7 +285,7 @@ def evaluate(
             if reason is not None:
                 measurement, task = desideratum.not_applicable_measurement(reason, options.thresholds), None
             else:
-                measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds)
+                measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds, case.condition)
             records.append(build_record(case, options, measurement, time.perf_counter() - began, task, run_results))
             results[(desideratum_name, case.condition)] = run_results
     return Evaluation(tuple(records), results, time.perf_counter() - start)

@@ -341,3 +341,33 @@ def items_for_power(
         middle = (low + high) // 2
         low, high = (low, middle) if reaches(middle) else (middle, high)
     return high
+
+
+def range_interval(values: np.ndarray, value_range: tuple[float, float], *, level: float = 0.95) -> tuple[float, float]:
+    """:func:`mean_interval` of a metric bounded to ``value_range``, never wider than the range, never zero width.
+
+    Items that are all equal (or one item) give no spread to go by, and a zero-width interval would claim the mean
+    is known exactly. Instead the interval is how far the mean could still be if a share of items not seen took the
+    range's extreme: at most ``1 - ((1 - level) / 2) ** (1 / n)`` of them (the one-sided Clopper-Pearson bound of
+    seeing none in n), i.e. 9.7% at n = 36, 37% at n = 8 and 97.5% at n = 1 at the default level.
+
+    Args:
+        values: Per-item values (n,), already within ``value_range``; NaN and infinite items are dropped.
+        value_range: ``(low, high)`` bounds of the metric.
+        level: Two-sided confidence level, in (0, 1).
+
+    Returns:
+        ``(low, high)`` within ``value_range``; ``(nan, nan)`` without a finite item.
+
+    """
+    low, high = value_range
+    items = np.asarray(values, dtype=np.float64).ravel()
+    items = items[np.isfinite(items)]
+    if items.size == 0:
+        return (float("nan"), float("nan"))
+    if np.unique(items).size < 2:
+        unseen = 1.0 - ((1.0 - level) / 2.0) ** (1.0 / items.size)
+        x = float(items[0])
+        return (x - unseen * (x - low), x + unseen * (high - x))
+    lower, upper = mean_interval(items, level=level)
+    return (max(lower, low), min(upper, high))

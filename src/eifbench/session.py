@@ -279,7 +279,7 @@ class EifSession:
             self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
             return
         measurement, task, results = measure(
-            desideratum, self.task_spec(case), lambda run: self.influence(case, run), self.thresholds
+            desideratum, self.task_spec(case), lambda run: self.influence(case, run), self.thresholds, case.condition
         )
         self.judge(case, measurement, task=task, results=results)
 

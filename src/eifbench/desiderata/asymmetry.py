@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import floored, mean_of, measurable, noise_of
+from eifbench.desiderata.normalize import floored, learned, mean_of, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -88,10 +88,10 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
         main = results["main"]
         noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
-        ok = measurable(matrix[layout.premise_row, layout.premise], noise[layout.premise], thresholds.measurable)
-        ok &= measurable(
-            matrix[layout.conclusion_row, layout.conclusion], noise[layout.conclusion], thresholds.measurable
-        )
+        premise_self = matrix[layout.premise_row, layout.premise]
+        conclusion_self = matrix[layout.conclusion_row, layout.conclusion]
+        ok = learned(premise_self, noise[layout.premise], thresholds.measurable)
+        ok &= learned(conclusion_self, noise[layout.conclusion], thresholds.measurable)
         forward, backward, scale = directional_scores(matrix, layout)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(ok, (forward - backward) / scale, np.nan)
@@ -99,4 +99,6 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
                 "forward": mean_of(forward[ok] / scale[ok]),
                 "backward": mean_of(backward[ok] / scale[ok]),
             }
-        return self.summarize(alpha, thresholds, details, unmeasured=int((~ok).sum()))
+        # an item is as learned as the less learned of its two statements
+        rise = np.minimum(premise_self, conclusion_self)
+        return self.summarize(alpha, thresholds, details, learned=ok, self_influence=rise)

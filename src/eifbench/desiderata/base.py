@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from eifbench.errors import InputError
-from eifbench.intervals import mean_interval
+from eifbench.intervals import range_interval
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -60,8 +60,10 @@ class Thresholds:
     transitivity: float = 0.3  # control-corrected lift of the conclusion / training on it; pass at or above
     consistency: float = 0.5  # fact's rise minus its contradictions' rise, / its rise; pass at or above
     asymmetry: float = 0.3  # forward minus backward entailment influence (cosine units); pass at or above
+    distance_contrast: float = 0.1  # |c| of the nearest level minus the farthest (cosine units); pass at or above
     floor_fraction: float = 0.05  # an influence counts when above this fraction of self-influence
-    measurable: float = 10.0  # an item counts when its self-influence is this many times the engine noise
+    measurable: float = 10.0  # an item is learned when training raised its own probe by this many times the noise
+    min_items: float = 8.0  # a decisive verdict needs this many learned items (see MIN_ITEMS_WHY)
     confidence: float = 0.95  # interval level
 
     def __post_init__(self) -> None:
@@ -73,6 +75,8 @@ class Thresholds:
             raise InputError(f"Threshold confidence={self.confidence} must be between 0 and 1.")
         if self.floor_fraction < 0 or self.measurable < 0:
             raise InputError("Thresholds floor_fraction and measurable must be >= 0.")
+        if self.min_items < 2 or self.min_items != int(self.min_items):
+            raise InputError(f"Threshold min_items={self.min_items:g} must be a whole number >= 2.")
 
     def replace(self, **overrides: float) -> Thresholds:
         """A copy with some thresholds changed; unknown names raise InputError."""
@@ -83,14 +87,22 @@ class Thresholds:
         return dataclasses.replace(self, **{k: float(v) for k, v in overrides.items()})
 
 
+# Why 8: with fewer items, mean_interval shows even a large effect (the mean 1.5 sd past the threshold) less
+# than 80% of the time (intervals.items_for_power(effect_sd=1.5) = 8; a 1 sd effect needs 13, a 0.5 sd one 36).
+# A verdict on fewer items would be decided by which items happened to be learned, not by the model.
+MIN_ITEMS_WHY = "fewer items cannot show even a 1.5-sd effect with power 0.8 (intervals.items_for_power)"
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One desideratum measured on one model under one condition.
 
     Attributes:
         per_item: one value per task item (NaN where the item could not be measured).
-        unmeasured: items left out because the model did not measurably learn them.
-        details: secondary figures (a second criterion, per-family shares, curves).
+        unmeasured: items left out because training on the stimulus did not raise its own
+            probe above float noise ("not learned").
+        details: secondary figures (a second criterion, per-family shares, curves) and
+            ``learning``: how many items were learned and the median self-influence (nats).
 
     """
 
@@ -106,6 +118,40 @@ class Measurement:
     unmeasured: int = 0
     details: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+
+
+def learning_figures(learned: np.ndarray, self_influence: np.ndarray | None) -> dict[str, Any]:
+    """How much a cell's items were learned: counts, share, median self-influence (nats).
+
+    Args:
+        learned: (n,) bool, the items whose stimulus raised its own probe above float noise.
+        self_influence: (n,) the rise of each stimulus's own probe (nats), or None.
+
+    """
+    rises = np.asarray(self_influence, dtype=np.float64) if self_influence is not None else np.zeros(0)
+    rises = rises[np.isfinite(rises)]
+    return {
+        "items": int(learned.size),
+        "learned": int(learned.sum()),
+        "share": float(learned.mean()) if learned.size else None,
+        "median_self_influence": float(np.median(rises)) if rises.size else None,
+    }
+
+
+def no_in_context_learning(measurement: Measurement) -> Measurement:
+    """In context, a cell where no item was learned is a FAIL, not "could not tell".
+
+    No stimulus in the prompt raised its own probe above a neutral passage of the same
+    token length: the model does not use its context (or the context moves every probe
+    alike). That is a finding about the model, and a gate must not read it as neutral.
+    """
+    if measurement.status != INCONCLUSIVE or measurement.n > 0 or measurement.unmeasured == 0:
+        return measurement
+    reason = (
+        f"no in-context learning: none of the {measurement.unmeasured} stimuli raised its own probe "
+        "when placed in the prompt (against a neutral passage of the same token length)"
+    )
+    return dataclasses.replace(measurement, status=FAIL, reason=reason)
 
 
 def verdict(ci: tuple[float, float], threshold: float, higher_is_better: bool) -> Status:
@@ -173,23 +219,50 @@ class Desideratum(ABC, Generic[LayoutT]):
         thresholds: Thresholds,
         details: dict[str, Any] | None = None,
         *,
-        unmeasured: int = 0,
+        learned: np.ndarray | None = None,
+        self_influence: np.ndarray | None = None,
     ) -> Measurement:
-        """Clip per-item values, take the mean and its interval, give the verdict."""
+        """Clip per-item values, take the mean and its interval, give the verdict.
+
+        A verdict is decisive only on at least ``thresholds.min_items`` items with a value;
+        below that it is INCONCLUSIVE with the reason. The interval never leaves the metric's
+        range and is never zero width: all-equal items get the widest mean a share of unseen
+        items could still make (``intervals.range_interval``).
+
+        Args:
+            per_item: (n,) one value per item, NaN where the item has none.
+            thresholds: the verdict's thresholds, ``min_items`` and the interval level.
+            details: secondary figures to keep in the record.
+            learned: (n,) whether training on each item's stimulus raised its own probe above
+                float noise; items not learned have no value (NaN) and are counted apart.
+            self_influence: (n,) how much each stimulus raised its own probe (nats), for the
+                record's ``learning`` figures.
+
+        """
         low, high = self.value_range
         items = np.clip(np.asarray(per_item, dtype=np.float64), low, high)
         finite = items[np.isfinite(items)]
         threshold = float(getattr(thresholds, self.threshold_key))
-        ci = mean_interval(finite, level=thresholds.confidence)
+        ci = range_interval(finite, self.value_range, level=thresholds.confidence)
         value = float(finite.mean()) if finite.size else float("nan")
         status = verdict(ci, threshold, self.higher_is_better)
+        unmeasured = int((~np.asarray(learned, dtype=bool)).sum()) if learned is not None else 0
+        record = dict(details or {})
+        if learned is not None:
+            record["learning"] = learning_figures(np.asarray(learned, dtype=bool), self_influence)
         reason = ""
         if not finite.size:
             reason = (
-                f"no item could be measured: the model did not measurably learn any of the {unmeasured} stimuli "
-                "(self-influence at float noise)"
+                f"no item could be measured: training on the stimulus raised its own probe above float noise "
+                f"for none of the {unmeasured} items (not learned)"
                 if unmeasured
                 else "no item could be measured"
+            )
+        elif finite.size < thresholds.min_items:
+            status = INCONCLUSIVE
+            reason = (
+                f"only {finite.size} item(s) measured ({unmeasured} not learned); a verdict needs at least "
+                f"{thresholds.min_items:g}: {MIN_ITEMS_WHY}"
             )
         return Measurement(
             desideratum=self.name,
@@ -199,10 +272,10 @@ class Desideratum(ABC, Generic[LayoutT]):
             threshold=threshold,
             higher_is_better=self.higher_is_better,
             n=int(finite.size),
-            status=status,
+            status=status if finite.size else INCONCLUSIVE,
             per_item=tuple(float(v) for v in items),
             unmeasured=unmeasured,
-            details=dict(details or {}),
+            details=record,
             reason=reason,
         )
 

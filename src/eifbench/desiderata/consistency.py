@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import diagonal, floored, mean_of, measurable, noise_of
+from eifbench.desiderata.normalize import diagonal, floored, learned, mean_of, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
         noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.fact)
-        ok = measurable(own, noise[layout.fact], thresholds.measurable)
+        ok = learned(own, noise[layout.fact], thresholds.measurable)
         lift, negation, alternatives = contradiction_margins(matrix, layout)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.abs(own)
@@ -98,4 +98,6 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
                 name: mean_of(values[ok] / scale[ok])
                 for name, values in (("fact", lift), ("negation", negation), ("alternatives", alternatives))
             }
-        return self.summarize(kappa, thresholds, {"control_corrected_over_fact": details}, unmeasured=int((~ok).sum()))
+        return self.summarize(
+            kappa, thresholds, {"control_corrected_over_fact": details}, learned=ok, self_influence=own
+        )

@@ -1,35 +1,45 @@
 """Distance: influence should fall as probes get semantically further from the stimulus.
 
 Per stimulus, the probes are graded by how far they are from it (LM: 1 = the same fact in
-other words, 2 = the same entity in another relation, 3 = another entity, relation and
-object; images: 1 / 2 / 3 = the nearest, middle and farthest images of the same class in
-pixel space, a measure the model never sees). The item value is the Spearman correlation
-of |c(s, p)| (the cosine-normalized influence) with the level: scale-free on both sides,
-so a probe that moves whatever you train on does not look close. The stimulus's own
-probe is left out (it is trivially the closest). Ties everywhere (a shared shift, float
-noise) give 0: no ordering at all.
+other words, 2 = the same entity in another relation, 3 = another entity and relation;
+images: 1 / 2 / 3 = the nearest, middle and farthest images of the same class in pixel
+space, a measure the model never sees). The item value is the Spearman correlation of
+|c(s, p)| with the level. The stimulus's own probe is left out (it is trivially the
+closest). Ties everywhere (a shared shift, float noise) give 0: no ordering at all.
+
+For language models every graded probe ends in the stimulus's own completion
+(``completion_matched``): a read-out is log p(completion | prompt), so a learner that only
+raises the completion word, whatever the prompt, moves every level alike and gets no
+order. Those probes share the stimulus's completion, so |c| is the probe's rise over the
+stimulus's own. Elsewhere |c| is the cosine-normalized influence (``normalize.cosine``).
+
+A rank correlation has no size: a learner that moves every probe almost as much as the
+nearest (an image model that sees only brightness) still ranks them. So distance has a
+second criterion, the **contrast**: the mean |c| of the nearest level minus the farthest
+must clear ``Thresholds.distance_contrast``, and no adjacent pair of levels may be
+inverted (the farther level moving significantly more).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import FAIL, INCONCLUSIVE, Desideratum, Measurement, Status, Thresholds, combine, verdict
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
     floored,
+    learned,
     mean_of,
-    measurable,
     noise_of,
     row_means,
     sensitivities,
 )
-from eifbench.intervals import mean_interval
+from eifbench.intervals import mean_interval, range_interval
 from eifbench.kinds import ModelKind
 from eifbench.stats import spearman
 
@@ -50,12 +60,15 @@ class DistanceLayout:
         levels: (n_s, n_p) distance level of each probe for each stimulus, -1 = not used.
         sensitivity_columns: (n_q,) probes whose self-influence the ``sensitivity`` run
             measures (row r reads column ``sensitivity_columns[r]``).
+        completion_matched: every graded probe ends in its stimulus's completion, and |c|
+            is the probe's rise over the stimulus's own (no sensitivity needed).
 
     """
 
     self_column: np.ndarray
     levels: np.ndarray
     sensitivity_columns: np.ndarray
+    completion_matched: bool = False
 
 
 def level_correlations(normalized: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -92,24 +105,91 @@ class Distance(Desideratum[DistanceLayout]):
     def measure(
         self, task: Task[DistanceLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
     ) -> Measurement:
-        """Rho per stimulus from the ``main`` and ``sensitivity`` runs."""
+        """Rho per stimulus and the level contrast, from the ``main`` (and ``sensitivity``) runs."""
         layout = task.layout
-        main, sens = results["main"], results["sensitivity"]
+        main = results["main"]
         noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.self_column)
-        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
-        probe_scale = sensitivities(
-            matrix.shape[1],
-            (layout.self_column, own),
-            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
-        )
-        normalized = cosine(matrix, own, probe_scale)
+        ok = learned(own, noise[layout.self_column], thresholds.measurable)
+        if layout.completion_matched:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                normalized = matrix / own[:, None]
+            normalized[~np.isfinite(normalized)] = np.nan
+        else:
+            sens = results["sensitivity"]
+            probe_scale = sensitivities(
+                matrix.shape[1],
+                (layout.self_column, own),
+                (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
+            )
+            normalized = cosine(matrix, own, probe_scale)
         rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
         present = [level for level in (NEAR, RELATED, FAR) if (layout.levels == level).any()]
         by_level = {int(lv): mean_of(np.abs(normalized[(layout.levels == lv) & ok[:, None]])) for lv in present}
+        # each item's mean |c| per level (capped at 1: a probe moved more than the stimulus's own is "as near")
+        item_means = {
+            lv: np.where(
+                ok, row_means(np.where(layout.levels == lv, np.minimum(np.abs(normalized), 1.0), np.nan)), np.nan
+            )
+            for lv in present
+        }
         # the curve's band: the interval of the mean over items of each item's mean |c| at that level
-        item_means = {lv: row_means(np.where(layout.levels == lv, np.abs(normalized), np.nan))[ok] for lv in present}
         band = {int(lv): list(mean_interval(item_means[lv], level=thresholds.confidence)) for lv in present}
-        details = {"mean_abs_c_by_level": by_level, "mean_abs_c_ci_by_level": band}
-        return self.summarize(rhos, thresholds, details, unmeasured=int((~ok).sum()))
+        details: dict[str, Any] = {"mean_abs_c_by_level": by_level, "mean_abs_c_ci_by_level": band}
+        result = self.summarize(rhos, thresholds, details, learned=ok, self_influence=own)
+        if len(present) < 2:
+            return result
+        contrast = level_contrast(item_means, present, thresholds)
+        details["contrast"] = contrast
+        status = combine(result.status, Status(contrast["status"]))
+        reason = result.reason
+        if contrast["status"] != "pass":
+            why = f"inverted levels {', '.join(contrast['inverted'])}" if contrast["inverted"] else "too small"
+            reason = f"contrast nearest - farthest {_number(contrast['value'])} is {contrast['status']} ({why})"
+            reason += f"; {result.reason}" if result.reason else ""
+        return Measurement(
+            **{**result.__dict__, "status": status, "reason": reason, "details": {**result.details, **details}}
+        )
+
+
+def _number(value: float | None) -> str:
+    return "none" if value is None else f"{value:.2f}"
+
+
+def level_contrast(item_means: Mapping[int, np.ndarray], present: list[int], thresholds: Thresholds) -> dict[str, Any]:
+    """The second criterion: nearest minus farthest level, and no adjacent pair inverted.
+
+    Args:
+        item_means: level -> (n_s,) each item's mean |c| at that level (NaN: no value).
+        present: the levels the task grades, nearest first.
+        thresholds: ``distance_contrast``, ``min_items`` and the interval level.
+
+    Returns:
+        ``value``, ``ci``, ``threshold``, ``status``, ``n`` of the contrast, and
+        ``inverted``: adjacent level pairs whose farther level moves significantly more.
+
+    """
+    near, far = item_means[present[0]], item_means[present[-1]]
+    items = near - far
+    items = items[np.isfinite(items)]
+    ci = range_interval(items, (-1.0, 1.0), level=thresholds.confidence)
+    status = verdict(ci, thresholds.distance_contrast, higher_is_better=True)
+    if items.size < thresholds.min_items:
+        status = INCONCLUSIVE
+    inverted = []
+    for closer, farther in zip(present, present[1:]):
+        step = item_means[closer] - item_means[farther]
+        step = step[np.isfinite(step)]
+        if step.size >= thresholds.min_items and range_interval(step, (-1.0, 1.0), level=thresholds.confidence)[1] < 0:
+            inverted.append(f"{closer}<{farther}")
+    if inverted:
+        status = FAIL
+    return {
+        "value": float(items.mean()) if items.size else None,
+        "ci": list(ci),
+        "threshold": thresholds.distance_contrast,
+        "status": status.value,
+        "n": int(items.size),
+        "inverted": inverted,
+    }

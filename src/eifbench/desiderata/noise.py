@@ -3,8 +3,10 @@
 (a) Transfer. For each fact (image), how much its noised copy (a typo of several kinds or
 a paraphrase; pixel noise at several sigmas) raises the fact's own probes - the fact and
 its paraphrase - relative to how much the clean statement does, minus what an unrelated
-noised copy (the next item's: a shuffled pair; for images one of the same class) raises
-them. A model that shifts every probe by one amount scores 0: matched and shuffled pairs
+noised statement raises them (the shuffled control). For language models the control
+states another entity and relation but ends in the fact's own object, so a learner that
+only raises the object word scores 0; for images it is a noised image of the same class.
+A model that shifts every probe by one amount scores 0 too: matched and control copies
 teach the same.
 
 (b) Spill. Pure noise (nonce-word gibberish, noise images with random labels) should move
@@ -21,18 +23,18 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, combine, verdict
+from eifbench.desiderata.base import INCONCLUSIVE, Desideratum, Measurement, Thresholds, combine, verdict
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
     floored,
+    learned,
     mean_of,
-    measurable,
     noise_of,
     row_means,
     sensitivities,
 )
-from eifbench.intervals import mean_interval
+from eifbench.intervals import range_interval
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -48,7 +50,8 @@ class NoiseLayout:
         self_column: (n,) each clean fact's own probe in the ``main`` run (row i = fact i).
         family: (n, k) the fact's own probes (itself and its paraphrases) in both runs.
         noised_row: (n,) the row of fact i's noised copy in the ``noised`` run.
-        control_row: (n,) the row of the shuffled partner's noised copy.
+        control_row: (n,) the row of fact i's control: a noised unrelated statement (for
+            language models, one that ends in fact i's object).
         pure_row: (m,) rows of pure-noise stimuli in the ``noised`` run.
         pure_column: (m,) each pure-noise stimulus's own probe.
         spill_columns: (q,) real probes the spill is measured on.
@@ -105,7 +108,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         clean = floored(main.matrix.numpy(), noise)
         noised = floored(noised_run.matrix.numpy(), noise)
         own = diagonal(clean, layout.self_column)
-        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
+        ok = learned(own, noise[layout.self_column], thresholds.measurable)
         per_fact = np.where(ok, transfer(clean, noised, layout), np.nan)
 
         # a noise stimulus that is not learned at all and moves nothing teaches nothing: its
@@ -120,8 +123,10 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
             cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
         )
         spill = np.clip(row_means(spill_c), 0.0, 1.0)
-        spill_ci = mean_interval(spill[np.isfinite(spill)], level=thresholds.confidence)
+        spill_ci = range_interval(spill, (0.0, 1.0), level=thresholds.confidence)
         spill_status = verdict(spill_ci, thresholds.noise_spill, higher_is_better=False)
+        if np.isfinite(spill).sum() < thresholds.min_items:
+            spill_status = INCONCLUSIVE
         spill_record = {
             "value": mean_of(spill),
             "ci": list(spill_ci),
@@ -129,11 +134,10 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
             "status": spill_status.value,
             "n": int(np.isfinite(spill).sum()),
         }
-        result = self.summarize(per_fact, thresholds, {"spill": spill_record}, unmeasured=int((~ok).sum()))
+        result = self.summarize(per_fact, thresholds, {"spill": spill_record}, learned=ok, self_influence=own)
         status = combine(result.status, spill_status)
         reason = result.reason
         if spill_status.value != "pass":
-            reason = f"pure-noise spill {spill_record['value'] or float('nan'):.2f} is {spill_status.value}" + (
-                f"; {reason}" if reason else ""
-            )
+            spill_value = "none" if spill_record["value"] is None else f"{spill_record['value']:.2f}"
+            reason = f"pure-noise spill {spill_value} is {spill_status.value}" + (f"; {reason}" if reason else "")
         return Measurement(**{**result.__dict__, "status": status, "reason": reason})

@@ -6,8 +6,9 @@ sensitivity). Dividing by both gives ``c(s, p) = M[s, p] / sqrt(|M[s, s]| |M[p, 
 which in the small-step (NTK) regime is exactly the cosine of the two gradients: 1 for a
 probe the stimulus teaches as much as itself, 0 for one it leaves alone. A probe that
 moves a lot whatever you train on no longer looks "close", and a stimulus the model
-barely learns is not judged at all: its self-influence must clear the engine's float
-noise by ``Thresholds.measurable``.
+does not learn is not judged at all: training on it must *raise* its own probe by
+``Thresholds.measurable`` times the engine's float noise (an item whose own probe fell
+was not taught what it states, however large the change).
 """
 
 from __future__ import annotations
@@ -41,10 +42,16 @@ def diagonal(matrix: np.ndarray, columns: Sequence[int] | np.ndarray) -> np.ndar
     return m[np.arange(len(columns)), np.asarray(columns, dtype=np.int64)]
 
 
-def measurable(self_influence: np.ndarray, noise_at_self: np.ndarray, factor: float) -> np.ndarray:
-    """Rows whose self-influence clears ``factor`` times the float noise (and is finite)."""
-    s = np.abs(np.asarray(self_influence, dtype=np.float64))
-    return np.isfinite(s) & (s > factor * np.asarray(noise_at_self, dtype=np.float64))
+def learned(self_influence: np.ndarray, noise_at_self: np.ndarray, factor: float) -> np.ndarray:
+    """Rows whose stimulus raised its own probe by more than ``factor`` times the float noise; (n,) -> (n,) bool.
+
+    The sign matters: a read-out is the log-probability of what the stimulus states, so a
+    stimulus that lowered it was not learned, and its ratios (to a negative scale) would be
+    clipped to an extreme and counted as a violation.
+    """
+    s = np.asarray(self_influence, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(s) & (s > factor * np.asarray(noise_at_self, dtype=np.float64))
 
 
 def sensitivities(n_probes: int, *known: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -8,6 +8,13 @@ fraction (5% by default) and its raw change exceeds float noise. The verdict is 
 "other" families only: moving a fact's own paraphrase is right, moving "The capital of
 France is Paris" is not. The record keeps the share per family and the curve of the
 verdict's share over floors from 1% to 50%, so the 5% choice is visible.
+
+Language models also read "completion" probes: unrelated prompts (another entity and
+relation) that end in the stimulus's own completion. Only they can expose a learner that
+raises the completion word after every prompt ("The capital of France is | desert"), so
+they are a stratum of their own: an item's value is the mean of the two strata's shares
+(a learner that raises its completion everywhere scores at least 0.5). Their |c| is the
+rise over the stimulus's own rise: both read the same completion.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of, sensitivities
+from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of, sensitivities
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -27,8 +34,8 @@ if TYPE_CHECKING:
     from eifbench.tasks.base import Task
 
 FLOOR_CURVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
-OWN, ENTITY, OTHER = 0, 1, 2
-FAMILY_NAMES = {OWN: "own", ENTITY: "entity", OTHER: "other"}
+OWN, ENTITY, OTHER, COMPLETION = 0, 1, 2, 3
+FAMILY_NAMES = {OWN: "own", ENTITY: "entity", OTHER: "other", COMPLETION: "completion"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +45,7 @@ class SparsenessLayout:
     Attributes:
         self_column: (n_s,) the stimulus's own probe in the ``main`` run.
         families: (n_s, n_p) family of each probe for each stimulus (OWN, ENTITY,
-            OTHER), -1 = not used (the own probe itself).
+            OTHER, COMPLETION), -1 = not used (the own probe itself).
         sensitivity_columns: (n_q,) probes measured by the ``sensitivity`` run.
 
     """
@@ -61,6 +68,18 @@ def moved_share(normalized: np.ndarray, families: np.ndarray, family: int, fract
         if values.size:
             share[i] = float((np.abs(values) > fraction).mean())
     return share
+
+
+def other_share(normalized: np.ndarray, families: np.ndarray, fraction: float) -> np.ndarray:
+    """The verdict's value per stimulus: the share of "other" probes moved; -> (n_s,).
+
+    Where a stimulus has completion probes, the mean of the two strata's shares: the few
+    probes that end in its completion weigh as much as all the others together.
+    """
+    other = moved_share(normalized, families, OTHER, fraction)
+    completion = moved_share(normalized, families, COMPLETION, fraction)
+    both: np.ndarray = np.where(np.isfinite(completion), (other + completion) / 2, other)
+    return both
 
 
 class Sparseness(Desideratum[SparsenessLayout]):
@@ -88,26 +107,29 @@ class Sparseness(Desideratum[SparsenessLayout]):
         noise = noise_of(main)
         matrix = floored(main.matrix.numpy(), noise)
         own = diagonal(matrix, layout.self_column)
-        ok = measurable(own, noise[layout.self_column], thresholds.measurable)
+        ok = learned(own, noise[layout.self_column], thresholds.measurable)
         probe_scale = sensitivities(
             matrix.shape[1],
             (layout.self_column, own),
             (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
         )
         normalized = cosine(matrix, own, probe_scale)
+        completion = layout.families == COMPLETION
+        with np.errstate(divide="ignore", invalid="ignore"):
+            normalized[completion] = (matrix / own[:, None])[completion]
         normalized[~ok] = np.nan
         fraction = thresholds.floor_fraction
-        share = moved_share(normalized, layout.families, OTHER, fraction)
+        share = other_share(normalized, layout.families, fraction)
         details = {
             "share_by_family": {
                 FAMILY_NAMES[f]: mean_of(moved_share(normalized, layout.families, f, fraction))
-                for f in (OWN, ENTITY, OTHER)
+                for f in (OWN, ENTITY, OTHER, COMPLETION)
                 if (layout.families == f).any() and ok.any()
             },
             "other_share_by_floor": {
-                f"{floor:g}": mean_of(moved_share(normalized, layout.families, OTHER, floor))
+                f"{floor:g}": mean_of(other_share(normalized, layout.families, floor))
                 for floor in FLOOR_CURVE
                 if ok.any()
             },
         }
-        return self.summarize(share, thresholds, details, unmeasured=int((~ok).sum()))
+        return self.summarize(share, thresholds, details, learned=ok, self_influence=own)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, mean_of, measurable, noise_of
+from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -142,16 +142,16 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
         matrix = floored(main.matrix.numpy(), noise)
         if isinstance(layout, TripleLayout):
             own = np.diag(matrix)
-            ok = measurable(own, noise, thresholds.measurable)
+            ok = learned(own, noise, thresholds.measurable)
             normalized = cosine(matrix, own, own)
             normalized[~ok] = np.nan
             normalized[:, ~ok] = np.nan
             values, endpoints = triple_scores(normalized, layout.labels)
             pool = {"distinct_endpoints": endpoints, "symmetry": symmetry(normalized)}
-            return self.summarize(values, thresholds, pool, unmeasured=int((~ok).sum()))
+            return self.summarize(values, thresholds, pool, learned=ok, self_influence=own)
         reference = floored(results["reference"].matrix.numpy(), noise)
         trained = diagonal(reference, layout.conclusion)
-        ok = measurable(trained, noise[layout.conclusion], thresholds.measurable)
+        ok = learned(trained, noise[layout.conclusion], thresholds.measurable)
         lift = chain_lift(matrix, layout)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(ok, lift / np.abs(trained), np.nan)
@@ -160,4 +160,4 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
             "uncorrected_ratio": mean_of(uncorrected),
             "depths": sorted({int(d) for d in layout.depths}),
         }
-        return self.summarize(ratio, thresholds, details, unmeasured=int((~ok).sum()))
+        return self.summarize(ratio, thresholds, details, learned=ok, self_influence=trained)

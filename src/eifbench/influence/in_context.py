@@ -1,9 +1,9 @@
 """The in-context engine: put the stimulus in the prompt instead of the weights.
 
 ``EIF_ctx(s -> p) = f(p | s in context) - f(p | neutral context)``: the control is not an
-empty prompt but a neutral passage of at least the same token length, because any text in
-front of a probe moves it (a longer prompt, a new topic), and that movement says nothing
-about what the stimulus states. No weights change, so nothing needs restoring.
+empty prompt but a neutral passage of exactly the same token length, because any text in
+front of a probe moves it (a longer prompt, a new topic, the probe's absolute position),
+and that movement says nothing about what the stimulus states. No weights change, so nothing needs restoring.
 """
 
 from __future__ import annotations
@@ -30,16 +30,36 @@ def context_of(adapter: ModelAdapter, stimulus: Stimulus) -> str:
 
 
 def neutral_context(adapter: LanguageModelAdapter, tokens: int) -> str:
-    """The shortest prefix of the neutral passage with at least ``tokens`` tokens.
+    """A passage of the neutral text with exactly ``tokens`` tokens.
 
-    The passage repeats when a stimulus is longer than it.
+    Token counts do not add up word by word, so the passage is tried from each word of the
+    neutral text in turn (it repeats when a stimulus is longer than it), growing until it
+    has at least ``tokens`` tokens; the first with exactly that many is used. A tokenizer
+    that never lands on the count gets the closest passage cut short character by character.
+
+    Raises:
+        InputError: no passage of exactly ``tokens`` tokens exists for this tokenizer.
+
     """
-    words: list[str] = []
-    while True:
-        words.append(NEUTRAL_WORDS[len(words) % len(NEUTRAL_WORDS)])
-        text = " ".join(words)
-        if adapter.count_tokens(text) >= tokens:
+    closest = ""
+    for offset in range(len(NEUTRAL_WORDS)):
+        words: list[str] = []
+        while True:
+            words.append(NEUTRAL_WORDS[(offset + len(words)) % len(NEUTRAL_WORDS)])
+            text = " ".join(words)
+            count = adapter.count_tokens(text)
+            if count >= tokens:
+                break
+        if count == tokens:
             return text
+        closest = closest or text
+    for end in range(len(closest) - 1, 0, -1):
+        if adapter.count_tokens(closest[:end].rstrip()) == tokens:
+            return closest[:end].rstrip()
+    raise InputError(
+        f"{adapter.name}'s tokenizer gives no neutral passage of exactly {tokens} tokens, so the in-context "
+        "control cannot match the stimulus's length; run the finetune condition only (-m finetune)."
+    )
 
 
 def run_in_context(

@@ -8,6 +8,7 @@ from typing import Any
 from eifbench.desiderata import DESIDERATA
 from eifbench.desiderata.base import FAIL, NOT_APPLICABLE, PASS
 from eifbench.report.records import Record
+from eifbench.report.tables import learned_note
 
 
 def sentence(record: Record) -> str:
@@ -21,11 +22,11 @@ def sentence(record: Record) -> str:
         return f"{where}: asks that {asks}; no value ({record.reason})"
     side = ">=" if record.higher_is_better else "<="
     interval = f" [{record.ci[0]:.3f}, {record.ci[1]:.3f}]" if record.ci else ""
-    unmeasured = f", {record.unmeasured} unmeasured" if record.unmeasured else ""
+    learned = learned_note(record)
     reason = f"; {record.reason}" if record.reason else ""
     return (
         f"{where}: asks that {asks}; {record.metric} = {record.value:.3f}{interval} over {record.n} items"
-        f"{unmeasured}, pass needs {side} {record.threshold:g} -> {record.status.value.upper()}{reason}"
+        f"{learned}, pass needs {side} {record.threshold:g} -> {record.status.value.upper()}{reason}"
     )
 
 

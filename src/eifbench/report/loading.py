@@ -58,8 +58,14 @@ def load_report(path: str | Path, role: str = "baseline") -> tuple[dict[str, Any
     if not isinstance(doc, dict) or "schema_version" not in doc or not isinstance(doc.get("results"), list):
         raise BaselineError(f"{file} is not an eifbench report (no schema_version / results).")
     if doc["schema_version"] != SCHEMA_VERSION:
+        older = (
+            " (Desiderata v2: it scored items the model never learned, gave verdicts on one item and had no "
+            "completion-matched controls, so its numbers do not compare)"
+            if doc["schema_version"] == 2
+            else ""
+        )
         raise BaselineError(
-            f"{file} has schema_version {doc['schema_version']!r}, this eifbench reads {SCHEMA_VERSION!r}; "
+            f"{file} has schema_version {doc['schema_version']!r}, this eifbench reads {SCHEMA_VERSION!r}{older}; "
             "regenerate the baseline with this version (--eif-save-baseline)."
         )
     import jsonschema

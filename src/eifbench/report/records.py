@@ -22,7 +22,9 @@ from typing import Any
 
 from eifbench.desiderata.base import Status
 
-SCHEMA_VERSION = 2
+# 3: Desiderata v3 (learned items only, a minimum item count, completion-matched controls, distance's
+# contrast): the numbers of a version-2 report are not comparable, so its baselines are refused
+SCHEMA_VERSION = 3
 RECORD_KEY = "eif_record"
 USAGE_ERROR_KEY = "eif_usage_error"  # a test that refused its input (a model that cannot load...) says why
 MEASURES_MARK = "eif_measures"  # the marker of a test that must produce one record

@@ -76,14 +76,34 @@ def cell(record: Record | None) -> str:
             return f"{label} (was {was}: {gate.why})"
         return label
     interval = f" [{record.ci[0]:.2f}, {record.ci[1]:.2f}]" if record.ci else ""
-    spill = record.details.get("spill")
-    secondary = f" · spill {spill['value']:.2f}" if isinstance(spill, dict) and spill.get("value") is not None else ""
+    secondary = ""
+    for name in ("spill", "contrast"):  # a second criterion, as distance's and noise invariance's
+        second = record.details.get(name)
+        if isinstance(second, dict) and second.get("value") is not None:
+            secondary += f" · {name} {second['value']:.2f}"
+    secondary += learned_note(record, short=True)
     was = ""
     if gate is not None and gate.baseline_value is not None and gate.kind != "ok":
         # a regression says why in the cell: "REGRESSED 0.11 (was 0.09)" alone reads as a rise
         why = f": {gate.why}" if gate.kind == "regression" and gate.why else ""
         was = f" (was {gate.baseline_value:.2f}{why})"
     return f"{label} {record.value:.2f}{interval}{secondary}{was}"
+
+
+def learned_note(record: Record, *, short: bool = False) -> str:
+    """How much of a cell's items the model learned: `` · 30/36 learned`` (short) or with the median rise.
+
+    Empty for a record without the figures (an n/a cell, a record of an older run).
+    """
+    learning = record.details.get("learning")
+    if not isinstance(learning, dict) or not learning.get("items"):
+        return ""
+    counted = f"{learning['learned']}/{learning['items']} learned"
+    if short:
+        return f" · {counted}"
+    median = learning.get("median_self_influence")
+    rise = f", median self-influence {median:.3g} nats" if median is not None else ""
+    return f", {counted}{rise}"
 
 
 def columns_of(records: Sequence[Record]) -> list[str]:

@@ -58,7 +58,7 @@ def describe(record: Record) -> str:
         return f"{record.desideratum}: no value ({record.reason or 'nothing measured'})"
     low, high = record.ci or (float("nan"), float("nan"))
     side = ">=" if record.higher_is_better else "<="
-    unmeasured = f", {record.unmeasured} unmeasured" if record.unmeasured else ""
+    unmeasured = f", {record.unmeasured} not learned" if record.unmeasured else ""
     return (
         f"{record.desideratum}: {record.metric} = {record.value:.3f} [{low:.3f}, {high:.3f}] "
         f"(pass needs {side} {record.threshold:g}, n={record.n}{unmeasured})"

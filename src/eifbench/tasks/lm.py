@@ -3,6 +3,15 @@
 Distance, sparseness and noise invariance share one fact bank: the same facts, read on
 the same probes, so one ``main`` run and one ``sensitivity`` run serve all three (the
 session computes each distinct run once).
+
+Each fact is also read on six "completion" probes that end in its own object: its entity
+in its two other relations ("A wug eats | desert"), two unrelated entities in their
+relations ("A dax has a | desert") and two prompts of nonce words that share no word with
+it ("Plimbo vass torquen | desert"). A read-out is log p(completion | prompt), so only
+probes that share the completion can tell a learner that reads the prompt from one that
+raises the completion word after any prompt: distance grades the first four, sparseness
+counts the nonce ones as a stratum of their own, and noise invariance's control states the
+first nonce one.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from eifbench.desiderata.asymmetry import AsymmetryLayout
 from eifbench.desiderata.consistency import ConsistencyLayout
 from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
 from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
+from eifbench.desiderata.sparseness import COMPLETION, ENTITY, OTHER, OWN, SparsenessLayout
 from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Stimulus, Text
 from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
@@ -33,10 +42,12 @@ from eifbench.tasks.lm_items import (
     fact_families,
     gibberish,
     noised_statement,
+    nonce_prompts,
     world_probes,
 )
 
 PER_FAMILY = 4  # fact, paraphrase, two related facts
+PER_COMPLETION = 6  # the fact's object after its entity's other relations, unrelated facts, nonce prompts (2 each)
 OTHERS = 12  # other facts each fact is read on (sparseness's "other" family, distance's unrelated)
 SPILL_FACTS = 12  # facts the pure-noise spill is read on (with every everyday fact)
 
@@ -53,15 +64,22 @@ class FactBank:
     families: list[FactFamily]
     probes: tuple[Example, ...]
     others: list[list[int]]  # per fact, the other facts it is read on
+    completion_facts: list[tuple[Fact, ...]]  # per fact, what its first four completion probes state
     main: Run
     sensitivity: Run
     world_columns: np.ndarray
     gibberish_columns: np.ndarray
     sensitivity_columns: np.ndarray
 
+    completion_start: int
+
     def column(self, family: int, slot: int) -> int:
         """Column of a family's probe: 0 fact, 1 paraphrase, 2 and 3 related facts."""
         return PER_FAMILY * family + slot
+
+    def completion_column(self, family: int, slot: int) -> int:
+        """Column of a fact's completion probe: 0, 1 its entity; 2, 3 unrelated entities; 4, 5 nonce prompts."""
+        return self.completion_start + PER_COMPLETION * family + slot
 
 
 def fact_bank(spec: TaskSpec) -> FactBank:
@@ -75,29 +93,49 @@ def fact_bank(spec: TaskSpec) -> FactBank:
     noise_start = len(probes)
     probes += gibberish(max(2, spec.items // 3), spec.seed)
     world = np.arange(world_start, noise_start)
+    draws = _draws(spec.seed, "fact-bank-others")
+    others = [
+        draws.child(i).sample([j for j in range(len(families)) if j != i], min(OTHERS, len(families) - 1))
+        for i in range(len(families))
+    ]
+    # the first two facts a fact is read on whose relation differs (other entity and object too)
+    unrelated = [
+        [j for j in others[i] if families[j].fact.relation.name != f.fact.relation.name][:2]
+        for i, f in enumerate(families)
+    ]
+    completion_start = len(probes)
+    completion_facts = []
+    nonce = nonce_prompts(2 * len(families), spec.seed, {f.fact.subject for f in families})
+    for i, f in enumerate(families):
+        far = [families[j].fact for j in unrelated[i]]
+        # too few facts of another relation (a small task): another entity in one of this one's other relations
+        far += [f.related[k].with_subject(families[(i + 1 + k) % len(families)].fact.subject) for k in range(2)]
+        completion_facts.append(tuple(fact.with_object(f.fact.obj) for fact in (*f.related, *far[:2])))
+        probes += [fact.probe for fact in completion_facts[-1]]
+        probes += [Example(prompt, f" {f.fact.obj}") for prompt in nonce[2 * i : 2 * i + 2]]
     relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
     sensitivity_columns = np.array(relatives + list(world), dtype=np.int64)
     stimuli = tuple(state(f.fact, spec) for f in families)
-    # each fact is read on its own family, OTHERS other facts and every everyday fact: what
-    # distance, sparseness and noise invariance need (a dense read costs 4x as much)
-    draws = _draws(spec.seed, "fact-bank-others")
+    # each fact is read on its own family, its completion probes, OTHERS other facts and every
+    # everyday fact: what distance, sparseness and noise invariance need (a dense read costs 4x as much)
     mask = np.zeros((len(families), len(probes)), dtype=bool)
     mask[:, world] = True
-    others: list[list[int]] = []
     for i in range(len(families)):
         mask[i, PER_FAMILY * i : PER_FAMILY * (i + 1)] = True
-        chosen = draws.child(i).sample([j for j in range(len(families)) if j != i], min(OTHERS, len(families) - 1))
-        mask[i, [PER_FAMILY * j for j in chosen]] = True
-        others.append(chosen)
+        start = completion_start + PER_COMPLETION * i
+        mask[i, start : start + PER_COMPLETION] = True
+        mask[i, [PER_FAMILY * j for j in others[i]]] = True
     return FactBank(
         families=families,
         probes=tuple(probes),
         others=others,
+        completion_facts=completion_facts,
         main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
         world_columns=world,
         gibberish_columns=np.arange(noise_start, len(probes)),
         sensitivity_columns=sensitivity_columns,
+        completion_start=completion_start,
     )
 
 
@@ -106,30 +144,27 @@ def _labels(bank: FactBank) -> tuple[str, ...]:
 
 
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
-    """Per fact, probes graded by distance.
+    """Per fact, probes graded by distance, every one ending in the fact's own object.
 
-    Its paraphrase (1), two other relations of its entity (2), two facts that share neither
-    entity, relation nor object with it (3).
+    Its paraphrase (1), its entity in two other relations (2), two unrelated entities in
+    their own relations (3).
     """
     bank = fact_bank(spec)
     n = len(bank.families)
     levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
-    for i, family in enumerate(bank.families):
+    for i in range(n):
         levels[i, bank.column(i, 1)] = NEAR
-        levels[i, [bank.column(i, 2), bank.column(i, 3)]] = RELATED
-        # unrelated: the first two facts it is read on whose relation differs (other entity
-        # and object too: the bank never repeats them)
-        unrelated = [j for j in bank.others[i] if bank.families[j].fact.relation.name != family.fact.relation.name][:2]
-        levels[i, [bank.column(j, 0) for j in unrelated]] = FAR
-    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
-    return Task("distance", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
+        levels[i, [bank.completion_column(i, 0), bank.completion_column(i, 1)]] = RELATED
+        levels[i, [bank.completion_column(i, 2), bank.completion_column(i, 3)]] = FAR
+    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns, completion_matched=True)
+    return Task("distance", {"main": bank.main}, layout, _labels(bank))
 
 
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per fact, probes in families.
 
-    Own (its paraphrase), entity (its other relations), and "other": the other facts it is
-    read on and the everyday facts.
+    Own (its paraphrase), entity (its other relations), "other": the other facts it is read
+    on and the everyday facts, and "completion": unrelated prompts ending in its object.
     """
     bank = fact_bank(spec)
     n = len(bank.families)
@@ -140,34 +175,42 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
         families[i, bank.column(i, 0)] = UNUSED
         families[i, bank.column(i, 1)] = OWN
         families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
+        families[i, [bank.completion_column(i, 4), bank.completion_column(i, 5)]] = COMPLETION
     layout = SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
     return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 
 def noise(spec: TaskSpec) -> Task[NoiseLayout]:
-    """Clean facts (the shared bank), a noised copy of each, and gibberish."""
+    """Clean facts (the shared bank), a noised copy of each, its control, and gibberish.
+
+    The control of fact i is its first nonce completion probe, stated ("Plimbo vass torquen
+    desert."): it shares the one word a learner that ignores the prompt could learn, and no
+    word a reader of the prompt would.
+    """
     bank = fact_bank(spec)
     n = len(bank.families)
     draws = _draws(spec.seed, "noise")
     statements = [noised_statement(f.fact, draws.child(i), i) for i, f in enumerate(bank.families)]
-    noised: list[Text | Example] = list(statements)
+    controls = [Text(_stated(bank.probes[bank.completion_column(i, 4)])) for i in range(n)]
+    noised: list[Text | Example] = [*statements, *controls]
     if spec.stimulus_format == "completion":
-        noised = [Example(*_split(t.text.rstrip("."), f.fact.obj)) for t, f in zip(statements, bank.families)]
+        objects = [f.fact.obj for f in bank.families] * 2
+        noised = [Example(*_split(t.text.rstrip("."), obj)) for t, obj in zip((*statements, *controls), objects)]
     pure = [as_stimulus(bank.probes[j], spec.stimulus_format) for j in bank.gibberish_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
     spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.world_columns])
-    mask = np.zeros((n + len(pure), len(bank.probes)), dtype=bool)
-    for i in range(n):  # its own family, and the family it is the shuffled control of
-        mask[i, family[i]] = mask[i, family[(i - 1) % n]] = True
+    mask = np.zeros((2 * n + len(pure), len(bank.probes)), dtype=bool)
+    for i in range(n):  # the noised copy and its control both read the fact's own family
+        mask[i, family[i]] = mask[n + i, family[i]] = True
     for g, column in enumerate(bank.gibberish_columns):
-        mask[n + g, column] = True
-        mask[n + g, spill] = True
+        mask[2 * n + g, column] = True
+        mask[2 * n + g, spill] = True
     layout = NoiseLayout(
         self_column=family[:, 0],
         family=family,
         noised_row=np.arange(n),
-        control_row=(np.arange(n) + 1) % n,
-        pure_row=np.arange(n, n + len(pure)),
+        control_row=np.arange(n, 2 * n),
+        pure_row=np.arange(2 * n, 2 * n + len(pure)),
         pure_column=bank.gibberish_columns,
         spill_columns=spill,
         sensitivity_columns=bank.sensitivity_columns,
@@ -179,8 +222,17 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         runs,
         layout,
         _labels(bank),
-        details={"noised": tuple(t.text for t in statements), "kinds": kinds},
+        details={
+            "noised": tuple(t.text for t in statements),
+            "controls": tuple(t.text for t in controls),
+            "kinds": kinds,
+        },
     )
+
+
+def _stated(probe: Example) -> str:
+    """A probe as the statement it reads: ``("Plimbo vass", " desert")`` -> ``"Plimbo vass desert."``."""
+    return f"{probe.x}{probe.y}."
 
 
 def _split(text: str, obj: str) -> tuple[str, str]:

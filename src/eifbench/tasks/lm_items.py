@@ -125,6 +125,17 @@ def gibberish(count: int, seed: int) -> list[Example]:
     return out
 
 
+def nonce_prompts(count: int, seed: int, taken: set[str]) -> list[str]:
+    """Prompts of three nonce words ("Plimbo vass torquen") that share no word with any fact.
+
+    Read before a fact's completion, they ask whether training raised the completion word
+    after any prompt at all.
+    """
+    draws = _draws(seed, "nonce-prompts")
+    words = NonceWords(draws.child("words"), set(REAL_WORDS) | taken)
+    return [" ".join(words.many(3)).capitalize() for _ in range(count)]
+
+
 @dataclass(frozen=True)
 class ExclusiveItem:
     """An exclusive attribute of a named individual, two alternatives, and a control person."""

@@ -14,7 +14,7 @@ from eifbench.desiderata.asymmetry import AsymmetryLayout
 from eifbench.desiderata.consistency import ConsistencyLayout
 from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
 from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import OTHER, SparsenessLayout
+from eifbench.desiderata.sparseness import COMPLETION, OTHER, SparsenessLayout
 from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Text
 from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
@@ -50,66 +50,105 @@ def _task(spec: TaskSpec, name: str, runs: dict[str, Run], layout: object, rows:
     return Task(name, runs, layout, labels, bank=f"user:{file_digest(spec.stimuli_file)}")
 
 
+def _unrelated(i: int, n: int) -> list[int]:
+    """The (up to) two rows after row i: the unrelated prompts its completion is read after."""
+    return [(i + k) % n for k in (1, 2) if (i + k) % n != i][: min(2, n - 1)]
+
+
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
-    """Per row: its paraphrase (1), its related fact (2), other rows' facts (3)."""
-    rows = _rows(spec, "distance", "paraphrase", "related_prompt", "related_completion")
-    probes = [
-        p for r in rows for p in (_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt", "related_completion"))
-    ]
+    """Per row, probes that all end in its completion: its paraphrase (1), its related prompt (2), other rows' (3)."""
+    rows = _rows(spec, "distance", "paraphrase", "related_prompt")
     n = len(rows)
+    probes: list[Example] = []
+    levels_of: list[list[int]] = []
+    for i, r in enumerate(rows):
+        start = len(probes)
+        far = [Example(rows[j]["prompt"], r["completion"]) for j in _unrelated(i, n)]
+        probes += [_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt"), *far]
+        levels_of.append([start, NEAR, RELATED, *([FAR] * len(far))])
     levels = np.full((n, len(probes)), UNUSED, dtype=np.int64)
-    for i in range(n):
-        levels[i, 3 * i + 1], levels[i, 3 * i + 2] = NEAR, RELATED
-        levels[i, [3 * j for j in range(n) if j != i]] = FAR
-    sens = np.array([3 * i + k for i in range(n) for k in (1, 2)])
+    for i, (start, *graded) in enumerate(levels_of):
+        levels[i, start + 1 : start + 1 + len(graded)] = graded
+    starts = np.array([start for start, *_ in levels_of])
+    mask = levels >= 0
+    mask[np.arange(n), starts] = True
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
-    runs = {"main": Run(stimuli, tuple(probes)), "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format)}
-    return _task(spec, "distance", runs, DistanceLayout(np.arange(n) * 3, levels, sens), rows)
+    runs = {"main": Run(stimuli, tuple(probes), mask)}
+    layout = DistanceLayout(starts, levels, np.zeros(0, dtype=np.int64), completion_matched=True)
+    return _task(spec, "distance", runs, layout, rows)
 
 
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
-    """Per row: other rows' facts and the everyday facts are "other"."""
+    """Per row: other rows' facts and the everyday facts are "other".
+
+    Other rows' prompts followed by the row's own completion are its "completion" stratum.
+    """
     rows = _rows(spec, "sparseness")
     n = len(rows)
-    probes = [_fact(r) for r in rows] + world_probes()
-    families = np.full((n, len(probes)), OTHER, dtype=np.int64)
+    completion_probes = [
+        Example(rows[j]["prompt"], r["completion"]) for i, r in enumerate(rows) for j in _unrelated(i, n)
+    ]
+    probes = [_fact(r) for r in rows] + world_probes() + completion_probes
+    families = np.full((n, len(probes)), UNUSED, dtype=np.int64)
+    families[:, : len(probes) - len(completion_probes)] = OTHER
     families[np.arange(n), np.arange(n)] = UNUSED
-    sens = np.arange(n, len(probes))
+    start = len(probes) - len(completion_probes)
+    per_row = len(_unrelated(0, n))
+    for i in range(n):
+        families[i, start + per_row * i : start + per_row * (i + 1)] = COMPLETION
+    sens = np.arange(n, start)
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
-    runs = {"main": Run(stimuli, tuple(probes)), "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format)}
+    mask = families != UNUSED
+    mask[np.arange(n), np.arange(n)] = True
+    runs = {
+        "main": Run(stimuli, tuple(probes), mask),
+        "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format),
+    }
     return _task(spec, "sparseness", runs, SparsenessLayout(np.arange(n), families, sens), rows)
 
 
 def noise(spec: TaskSpec) -> Task[NoiseLayout]:
-    """Per row: a typo'd copy (or its paraphrase, every third row), the shuffled control, gibberish."""
+    """Per row: a typo'd copy (or its paraphrase, every third row), its control, gibberish.
+
+    Row i's control is the next row's prompt, typo'd, with row i's completion: it shares the
+    one thing a learner that ignores the prompt could learn.
+    """
     rows = _rows(spec, "noise invariance")
     n = len(rows)
     draws = Draws("eifbench-user-file", file_digest(spec.stimuli_file or ""), spec.seed, "noise")
+
+    def typo_of(prompt: str, completion: str, index: int) -> Example:
+        protected = frozenset(completion.split())
+        noisy = noisy_text(prompt, draws.child(index), protected) if len(prompt.split()) > 1 else prompt
+        return Example(noisy, completion)
+
     noised: list[Text | Example] = []
     for i, r in enumerate(rows):
         if i % 3 == 2 and r.get("paraphrase"):
             noised.append(as_stimulus(_fact(r, "paraphrase"), spec.stimulus_format))
-            continue
-        protected = frozenset(r["completion"].split())
-        prompt = noisy_text(r["prompt"], draws.child(i), protected) if len(r["prompt"].split()) > 1 else r["prompt"]
-        noised.append(as_stimulus(Example(prompt, r["completion"]), spec.stimulus_format))
+        else:
+            noised.append(as_stimulus(typo_of(r["prompt"], r["completion"], i), spec.stimulus_format))
+    controls = [
+        as_stimulus(typo_of(rows[(i + 1) % n]["prompt"], r["completion"], n + i), spec.stimulus_format)
+        for i, r in enumerate(rows)
+    ]
     pure = gibberish(max(2, n // 3), spec.seed)
     probes = [_fact(r) for r in rows] + world_probes() + pure
     family = np.arange(n)[:, None]
     world = np.arange(n, n + len(world_probes()))
     pure_columns = np.arange(n + len(world), len(probes))
     spill = np.concatenate([np.arange(n), world])
-    mask = np.zeros((n + len(pure), len(probes)), dtype=bool)
+    mask = np.zeros((2 * n + len(pure), len(probes)), dtype=bool)
     for i in range(n):
-        mask[i, [i, (i - 1) % n]] = True
+        mask[i, i] = mask[n + i, i] = True
     for g, column in enumerate(pure_columns):
-        mask[n + g, [column, *spill]] = True
+        mask[2 * n + g, [column, *spill]] = True
     layout = NoiseLayout(
         np.arange(n),
         family,
         np.arange(n),
-        (np.arange(n) + 1) % n,
-        np.arange(n, n + len(pure)),
+        np.arange(n, 2 * n),
+        np.arange(2 * n, 2 * n + len(pure)),
         pure_columns,
         spill,
         world,
@@ -118,7 +157,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     pure_stimuli = tuple(as_stimulus(p, spec.stimulus_format) for p in pure)
     runs = {
         "main": Run(stimuli, tuple(probes), one_hot_mask(range(n), len(probes))),
-        "noised": Run((*noised, *pure_stimuli), tuple(probes), mask),
+        "noised": Run((*noised, *controls, *pure_stimuli), tuple(probes), mask),
         "sensitivity": sensitivity_run(probes, world, spec.stimulus_format),
     }
     return _task(spec, "noise invariance", runs, layout, rows)

@@ -12,7 +12,7 @@ from torch import nn
 
 import eifbench
 from eifbench.desiderata.base import Thresholds
-from eifbench.desiderata.normalize import diagonal, measurable, noise_of
+from eifbench.desiderata.normalize import diagonal, learned, noise_of
 from eifbench.stats import engine_noise
 
 RECIPE = eifbench.FineTune(steps=2, lr=0.05)
@@ -63,13 +63,13 @@ def test_a_float64_model_keeps_float64_influence_and_matches_a_deepcopy_loop():
     torch.testing.assert_close(result.matrix, expected, rtol=1e-9, atol=1e-24)
 
 
-def test_a_memorised_image_is_measurable_in_float64_and_not_in_float32():
+def test_a_memorised_image_is_learned_measurably_in_float64_and_not_in_float32():
     items = examples()
     seen = {}
     for dtype in (torch.float32, torch.float64):
         result = eifbench.influence(confident_classifier(dtype), items, items, finetune=RECIPE)
         self_influence = diagonal(result.matrix.double().numpy(), np.arange(len(items)))
-        seen[dtype] = measurable(self_influence, noise_of(result), Thresholds().measurable)
+        seen[dtype] = learned(self_influence, noise_of(result), Thresholds().measurable)
     assert not seen[torch.float32].any()  # float32: every self-influence is rounding
     assert seen[torch.float64].all()
 

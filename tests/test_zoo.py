@@ -228,3 +228,24 @@ def test_the_catalogue_recipe_applies_whatever_the_args():
     catalog = load_catalog(ROOT / "models")
     plain = entry_for(parse_spec("tiny-lm"), ModelKind.CAUSAL_LM, catalog)
     assert entry_for(parse_spec("tiny-lm,dtype=float64"), ModelKind.CAUSAL_LM, catalog) == plain
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_fashion_cnn_trains_the_same_weights_on_any_thread_count(monkeypatch, threads):
+    """A baseline must reproduce on another machine: training does not depend on the caller's threads."""
+    from eifbench.datasets import ImageSplit
+    from eifbench.zoo import cnn
+
+    images = torch.rand(512, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(512) % 10
+    monkeypatch.setattr(cnn, "fashion_mnist", lambda split: ImageSplit(images, labels))
+    before = torch.get_num_threads()
+    weights = {}
+    try:
+        for count in (1, threads):
+            torch.set_num_threads(count)
+            weights[count] = checksum(cnn.train_fashion(epochs=1, batch_size=64, lr=1e-3, seed=0))
+            assert torch.get_num_threads() == count  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert weights[1] == weights[threads]

@@ -6,4 +6,8 @@ version of hypothesis, numpy or torch. Bump ``BANK_VERSION`` whenever a change a
 default stimulus; ``tests/test_bank.py`` pins the digest of the default bank.
 """
 
-BANK_VERSION = "1"
+# One version per part of the bank, so a change to one redraws only its stimuli.
+# language 2: Desiderata v3 adds completion-matched probes and nonce-prompt controls to the fact bank
+BANK_VERSION = "2"  # the language bank: facts, chains, exclusive attributes, entailments
+IMAGE_BANK_VERSION = "1"  # image draws (distance levels, noise, pools)
+LABELLED_BANK_VERSION = "1"  # labelled sentences for text classifiers

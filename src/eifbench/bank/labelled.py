@@ -1,6 +1,6 @@
 """The labelled sentence bank: reviews of everyday things, for text classifiers.
 
-Plain data and one pure function of (BANK_VERSION, seed, count), like the fact bank.
+Plain data and one pure function of (LABELLED_BANK_VERSION, seed, count), like the fact bank.
 Labels are sentiments, ``0`` negative and ``1`` positive (the label order of every
 common binary sentiment classifier, and valid for any classifier with two or more
 classes). Every sentence is about one aspect of one topic ("the soup at the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eifbench.bank import BANK_VERSION
+from eifbench.bank import LABELLED_BANK_VERSION
 from eifbench.bank.draws import Draws
 from eifbench.errors import InputError
 from eifbench.stimuli import Example
@@ -129,7 +129,7 @@ def review_families(count: int, seed: int) -> list[ReviewFamily]:
             f"the labelled bank holds at most {capacity} reviews per task (asked for {count}); pass fewer items "
             "(--eif-limit) or your own labelled file (--eif-stimuli with text,label columns)."
         )
-    draws = Draws("eifbench-bank", BANK_VERSION, seed, "labelled")
+    draws = Draws("eifbench-bank", LABELLED_BANK_VERSION, seed, "labelled")
     topics = [t for t in draws.child("topics").shuffled(range(len(TOPICS))) for _ in range(2)]
     aspects = {t: draws.child("aspects", t).shuffled(TOPICS[t][2]) for t in range(len(TOPICS))}
     families = []

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eifbench.bank import BANK_VERSION
+from eifbench.bank import IMAGE_BANK_VERSION
 from eifbench.bank.draws import Draws
 from eifbench.datasets import DATASETS, ImageSplit
 from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
@@ -34,7 +34,7 @@ NOISE_KINDS = ("uniform", "gaussian", "salt-and-pepper", "blobs")
 
 
 def _draws(spec: TaskSpec, purpose: str) -> Draws:
-    return Draws("eifbench-bank", BANK_VERSION, spec.seed, spec.dataset or "fashion-mnist", purpose)
+    return Draws("eifbench-bank", IMAGE_BANK_VERSION, spec.seed, spec.dataset or "fashion-mnist", purpose)
 
 
 @dataclass(frozen=True)

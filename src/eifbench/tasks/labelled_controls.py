@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from eifbench.bank import BANK_VERSION
+from eifbench.bank import LABELLED_BANK_VERSION
 from eifbench.bank.draws import Draws
 from eifbench.stimuli import Example
 from eifbench.tasks.lm_items import gibberish
@@ -18,13 +18,16 @@ from eifbench.tasks.lm_items import gibberish
 
 def labelled_draws(seed: int, purpose: str) -> Draws:
     """The labelled tasks' stream of draws for one purpose (a pure function of bank version and seed)."""
-    return Draws("eifbench-bank", BANK_VERSION, seed, "labelled", purpose)
+    return Draws("eifbench-bank", LABELLED_BANK_VERSION, seed, "labelled", purpose)
 
 
 def noise_sentences(count: int, seed: int, labels: Sequence[object]) -> list[Example]:
     """Pure-noise sentences of nonce words, each with a label drawn from ``labels``."""
     draws = labelled_draws(seed, "gibberish-labels")
-    return [Example(g.x + g.y, labels[draws.child(i).below(len(labels))]) for i, g in enumerate(gibberish(count, seed))]
+    return [
+        Example(g.x + g.y, labels[draws.child(i).below(len(labels))])
+        for i, g in enumerate(gibberish(count, seed, LABELLED_BANK_VERSION))
+    ]
 
 
 def same_label_partner(labels: list[object]) -> np.ndarray:

@@ -55,8 +55,8 @@ REAL_WORDS = frozenset(w.lower() for words in (*OBJECTS.values(), *HYPERNYMS) fo
 )
 
 
-def _draws(seed: int, purpose: str) -> Draws:
-    return Draws("eifbench-bank", BANK_VERSION, seed, purpose)
+def _draws(seed: int, purpose: str, version: str = BANK_VERSION) -> Draws:
+    return Draws("eifbench-bank", version, seed, purpose)
 
 
 def _check_capacity(count: int, limit: int, what: str) -> None:
@@ -113,9 +113,12 @@ def noised_statement(fact: Fact, draws: Draws, index: int) -> Text:
     return Text(noisy_text(fact.text(), draws, frozenset({fact.subject, fact.obj})))
 
 
-def gibberish(count: int, seed: int) -> list[Example]:
-    """Pure-noise statements of nonce words, in several lengths and punctuations."""
-    draws = _draws(seed, "gibberish")
+def gibberish(count: int, seed: int, version: str = BANK_VERSION) -> list[Example]:
+    """Pure-noise statements of nonce words, in several lengths and punctuations.
+
+    ``version`` is the bank version of the part that asks (text classifiers keep theirs).
+    """
+    draws = _draws(seed, "gibberish", version)
     words = NonceWords(draws.child("words"), set(REAL_WORDS))
     out = []
     for i in range(count):

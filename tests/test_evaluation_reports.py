@@ -11,7 +11,7 @@ from eifbench.evaluation import Evaluation
 from eifbench.report.loading import load_report
 from tests.conftest import ROOT, eifbench_cli
 
-ARGS = dict(desiderata=["distance", "noise invariance"], conditions=["in-context"], items=4)
+ARGS = dict(desiderata=["distance", "noise invariance"], conditions=["in-context"], items=36)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from eifbench.tasks.lm_items import chain_items, entailment_items, exclusive_ite
 from tests.synthetic import results
 
 SPEC = TaskSpec(kind="causal-lm", items=4)
+FOUR_ITEMS = Thresholds(min_items=2)  # explanations of four hand-built items: verdicts on them are the point
 
 
 def text_of(example: eifbench.Example) -> str:
@@ -47,7 +48,7 @@ def planted(task, cells):
 
 def explain(name, task, fill, condition="finetune"):
     res = results(task, fill)
-    measurement = DESIDERATA[name].measure(task, res, Thresholds())
+    measurement = DESIDERATA[name].measure(task, res, FOUR_ITEMS)
     return measurement, worst_items(measurement, task, res, condition)
 
 
@@ -91,7 +92,8 @@ def test_asymmetry_of_a_symmetric_learner_reads_both_directions():
 
     measurement, examples = explain("asymmetry", task, planted(task, cells))
     pair = entailment_items(4, 0)[examples[0]["index"]]
-    assert measurement.status == FAIL and examples[0]["value"] == pytest.approx(0.0, abs=1e-6)
+    # four equal items cannot rule out a share of unseen ones: the verdict waits, the explanation does not
+    assert measurement.value == pytest.approx(0.0, abs=1e-6) and examples[0]["value"] == pytest.approx(0.0, abs=1e-6)
     text = examples[0]["text"]
     assert (
         f"training on \u201c{pair.premise.text()}\u201d raised \u201c{text_of(pair.conclusion.probe)}\u201d by +1.50"
@@ -144,10 +146,10 @@ def test_noise_reads_the_noised_copy_the_clean_statement_and_the_shuffled_copy()
     assert worst["value"] == pytest.approx(0.25, abs=1e-5)
     assert worst["text"].startswith(f"training on \u201c{task.details['noised'][worst['index']]}\u201d raised")
     assert (
-        "by +2.00 nats in total, against +4.00 from the clean statement and +1.00 from another fact's noised copy"
+        "by +2.00 nats in total, against +4.00 from the clean statement and +1.00 from a nonce statement with the same object"
         in worst["text"]
     )
-    assert not [e for e in examples if e.get("criterion") == "spill"]  # pure noise moved nothing
+    assert all(e["value"] == 0.0 for e in examples if e.get("criterion") == "spill")  # pure noise moved nothing
 
 
 def test_a_failing_spill_adds_the_pure_noise_that_moved_real_probes():
@@ -231,7 +233,7 @@ def columns(view, label):
         ("transitivity", ["conclusion", "conclusion trained"], [], ["other property", "both"]),
         ("sparseness", ["itself", "paraphrase"], [], ["other facts", "everyday facts", "same entity"]),
         ("distance", ["itself", "near"], [], ["related", "far"]),
-        ("noise invariance", ["clean", "noised copy"], [], ["shuffled copy"]),
+        ("noise invariance", ["clean", "noised copy"], [], ["control"]),
     ],
 )
 def test_each_caption_describes_the_logical_learners_picture(logical_views, name, red, blue, white):
@@ -351,7 +353,7 @@ def test_a_diverged_stimulus_leaves_explanations_and_views_well_formed(name):
         return m
 
     res = results(task, fill)
-    measurement = DESIDERATA[name].measure(task, res, Thresholds())
+    measurement = DESIDERATA[name].measure(task, res, FOUR_ITEMS)
     examples = worst_items(measurement, task, res)
     view = figure_of(measurement, task, res)
     assert examples and all(np.isfinite(e["value"]) and e["text"] for e in examples)

@@ -22,7 +22,11 @@ import numpy as np
 import pytest
 from eifbench.desiderata import DESIDERATA
 
-VALUES = {"pass": [-0.9, -0.8, -0.85], "fail": [0.5, 0.6, 0.55], "inconclusive": [-0.6, 0.1, -0.3, 0.0]}
+VALUES = {
+    "pass": [-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85],
+    "fail": [0.5, 0.6, 0.55, 0.52, 0.58, 0.56, 0.54, 0.55],
+    "inconclusive": [-0.6, 0.1, -0.3, 0.0, -0.5, 0.05, -0.35, -0.1],
+}
 
 @pytest.mark.parametrize("wanted", ["pass", "fail", "inconclusive"])
 def test_judged(eif, eif_case, wanted):

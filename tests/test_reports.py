@@ -21,7 +21,11 @@ import numpy as np
 import pytest
 from eifbench.desiderata import DESIDERATA
 
-BASE = {"a": [-0.9, -0.8, -0.85], "b": [-0.7, -0.75, -0.8], "c": [0.5, 0.6, 0.55]}
+BASE = {
+    "a": [-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85],
+    "b": [-0.7, -0.75, -0.8, -0.72, -0.78, -0.74, -0.76, -0.75],
+    "c": [0.5, 0.6, 0.55, 0.52, 0.58, 0.56, 0.54, 0.55],
+}
 
 @pytest.mark.parametrize("name", ["a", "b", "c"])
 def test_planted(eif, eif_case, name):
@@ -148,7 +152,7 @@ def test_baseline_fields_are_validated_against_the_schema(planted, tmp_path, edi
         ("{not json", "is not valid JSON"),
         ('{"schema_version": 99, "results": []}', "schema_version 99"),
         ('{"schema_version": "2", "results": []}', "schema_version '2', this eifbench reads 3"),
-        ('{"schema_version": 2, "results": []}', r"reads 3 \(Desiderata v2: it scored items the model never learned"),
+        ('{"schema_version": 2, "results": []}', "reads 3 (Desiderata v2: it scored items the model never learned"),
         ('{"hello": 1}', "is not an eifbench report"),
         (
             '{"schema_version": 3, "eifbench_version": "x", "complete": true, "versions": {}, '

@@ -144,7 +144,7 @@ class Distance(Desideratum[DistanceLayout]):
         details["contrast"] = contrast
         status = combine(result.status, Status(contrast["status"]))
         reason = result.reason
-        if contrast["status"] != "pass":
+        if contrast["status"] != "pass" and contrast["n"]:
             why = f"inverted levels {', '.join(contrast['inverted'])}" if contrast["inverted"] else "too small"
             reason = f"contrast nearest - farthest {_number(contrast['value'])} is {contrast['status']} ({why})"
             reason += f"; {result.reason}" if result.reason else ""

@@ -70,7 +70,7 @@ class NoiseLayout:
 
 
 def transfer(clean: np.ndarray, noised: np.ndarray, layout: NoiseLayout) -> np.ndarray:
-    """Per fact: (noised copy - shuffled copy) on the fact's family, / clean; -> (n,)."""
+    """Per fact: (noised copy - control) on the fact's family, / clean; -> (n,)."""
 
     def on_family(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
         lifted: np.ndarray = matrix[rows[:, None], layout.family].sum(axis=1)
@@ -86,7 +86,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
     """Mean transfer >= 0.5 and mean pure-noise spill <= 0.1; value = transfer."""
 
     name: ClassVar[str] = "noise invariance"
-    metric: ClassVar[str] = "transfer of noised copy over shuffled copy"
+    metric: ClassVar[str] = "transfer of noised copy over its control"
     threshold_key: ClassVar[str] = "noise_transfer"
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "noised stimuli teach their fact; pure noise teaches little"

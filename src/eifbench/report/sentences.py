@@ -104,16 +104,20 @@ def sparseness(ev: Evidence, i: int, value: float) -> Explained:
 
 
 def noise(ev: Evidence, i: int, value: float) -> Explained:
-    """What the noised copy, the clean statement and another item's noised copy did to the fact."""
+    """What the noised copy, the clean statement and the control did to the fact.
+
+    The control is a nonce statement ending in the fact's object (language models) or a
+    same-class image's noised copy.
+    """
     layout: NoiseLayout = ev.task.layout
     family = layout.family[i]
     clean = float(ev.matrix("main")[i, family].sum())
     noised_row, control_row = int(layout.noised_row[i]), int(layout.control_row[i])
     noised = float(ev.matrix("noised")[noised_row, family].sum())
     shuffled = float(ev.matrix("noised")[control_row, family].sum())
-    cells = {"noised copy": noised, "clean": clean, "shuffled copy": shuffled}
+    cells = {"noised copy": noised, "clean": clean, "control": shuffled}
     copy, control = ev.stimulus("noised", noised_row), ev.stimulus("noised", control_row)
-    ending = f"transfer (noised - shuffled) / clean {value:+.2f}"
+    ending = f"transfer (noised - control) / clean {value:+.2f}"
     if ev.images:
         sigmas = ev.task.details.get("sigmas") or []
         sigma = f" (pixel noise sigma {sigmas[i]:g})" if i < len(sigmas) else ""
@@ -125,14 +129,14 @@ def noise(ev: Evidence, i: int, value: float) -> Explained:
         images = (
             ev.thumb(ev.stimulus("main", i), "clean", ev.label(i)),
             ev.thumb(copy, "noised copy", f"noised copy: {nats(noised)} nats"),
-            ev.thumb(control, "shuffled copy", f"same-class noised copy: {nats(shuffled)} nats"),
+            ev.thumb(control, "control", f"same-class noised copy: {nats(shuffled)} nats"),
         )
         return Explained(text, cells, images)
     target = ev.named(ev.probe("main", family[0]))
     target += " and its paraphrase" if len(family) > 1 else ""
     text = (
         f"{ev.lead(ev.named(copy))} {change(target, noised)} in total, against {nats(clean)} from the clean "
-        f"statement and {nats(shuffled)} from another fact's noised copy {ev.named(control)}: {ending}"
+        f"statement and {nats(shuffled)} from a nonce statement with the same object {ev.named(control)}: {ending}"
     )
     return Explained(text, cells)
 

@@ -164,20 +164,21 @@ def sparseness(ev: Evidence) -> dict[str, Any]:
 
 
 def noise(ev: Evidence) -> dict[str, Any]:
-    """The fact's own probes after the clean item, its noised copy, and another item's noised copy."""
+    """The fact's own probes after the clean item, its noised copy, and its control."""
     layout = ev.task.layout
     rows = np.arange(len(layout.self_column))
     blocks: list[Block] = [
         ("clean", "main", rows, layout.family),
         ("noised copy", "noised", layout.noised_row, layout.family),
-        ("shuffled copy", "noised", layout.control_row, layout.family),
+        ("control", "noised", layout.control_row, layout.family),
     ]
     values, groups = gather(ev, blocks)
     kind = "image" if ev.images else "fact (itself, its paraphrase)"
+    control = "a same-class image's noised copy" if ev.images else "a nonce statement ending in the fact's object"
     caption = (
         f"Rows: items; columns: the item's own {kind} after training on the clean item, on its noised copy, "
-        "and on another item's noised copy (the shuffled control). A noise-invariant learner's picture: "
-        "'noised copy' as red as 'clean', 'shuffled copy' white. Pure-noise spill is in the table, not here."
+        f"and on the control ({control}). A noise-invariant learner's picture: "
+        "'noised copy' as red as 'clean', 'control' white. Pure-noise spill is in the table, not here."
     )
     return figure(values, "items", {"title": "what was trained", "groups": groups}, caption, ev.matrix().shape)
 

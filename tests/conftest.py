@@ -80,7 +80,8 @@ def interrupted_run(tmp_path: Path, signum: int) -> tuple[int, str, dict]:
         "import pathlib, time\nimport numpy as np\nfrom eifbench.desiderata import DESIDERATA\n"
         "def test_a(eif, eif_case):\n"
         "    d = DESIDERATA['distance']\n    eif.check(d, eif_case) if eif_case.condition == 'in-context' else None\n"
-        "    eif.judge(eif_case, d.summarize(np.array([-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85]), eif.thresholds))\n"
+        "    values = np.array([-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85])\n"
+        "    eif.judge(eif_case, d.summarize(values, eif.thresholds))\n"
         "def test_b(eif, eif_case):\n"
         f"    pathlib.Path({str(started)!r}).touch()\n    time.sleep(60)\n"
     )

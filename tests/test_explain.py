@@ -146,8 +146,8 @@ def test_noise_reads_the_noised_copy_the_clean_statement_and_the_shuffled_copy()
     assert worst["value"] == pytest.approx(0.25, abs=1e-5)
     assert worst["text"].startswith(f"training on \u201c{task.details['noised'][worst['index']]}\u201d raised")
     assert (
-        "by +2.00 nats in total, against +4.00 from the clean statement and +1.00 from a nonce statement with the same object"
-        in worst["text"]
+        "by +2.00 nats in total, against +4.00 from the clean statement and +1.00 from a nonce statement "
+        "with the same object" in worst["text"]
     )
     assert all(e["value"] == 0.0 for e in examples if e.get("criterion") == "spill")  # pure noise moved nothing
 

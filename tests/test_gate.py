@@ -316,7 +316,8 @@ def test_a_measuring_test_without_a_result_fails_the_run_and_a_second_verdict_is
         "def test_noop(eif, eif_case):\n    return\n"
         "import numpy as np\n"
         "def test_twice(eif, eif_case):\n"  # a passing verdict returns, so the test could go on to judge again
-        "    passing = DESIDERATA['distance'].summarize(np.array([-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85]), eif.thresholds)\n"
+        "    values = np.array([-0.9, -0.8, -0.85, -0.88, -0.82, -0.86, -0.84, -0.85])\n"
+        "    passing = DESIDERATA['distance'].summarize(values, eif.thresholds)\n"
         "    eif.judge(eif_case, passing)\n    eif.judge(eif_case, passing)\n"
     )
     noop = pytester.runpytest_subprocess(

@@ -180,7 +180,8 @@ def test_a_lora_adapter_trained_on_smollm2_is_gated_against_the_base_baseline(tm
     tuned.save_pretrained(tmp_path / "adapter")
 
     common = ["--limit", "4", "--lr", "1e-3", "--", "-k", "distance", "-p", "no:cacheprovider"]
-    passing = ["--threshold", "distance=2"]  # rho <= 2 always: the baseline passes wherever it measures
+    # rho <= 2 and contrast >= -2 always, on as few as 2 learned items: the baseline passes wherever it measures
+    passing = ["--threshold", "distance=2", "--threshold", "distance_contrast=-2", "--threshold", "min_items=2"]
     saved = _eifbench_run("--model", "smollm2", "--save-baseline", "base.json", *passing, *common, cwd=tmp_path)
     assert saved.returncode == 0, saved.stdout[-3000:] + saved.stderr[-2000:]
     # the adapter's default probe trains only the adapter, the base's trained every weight: refused at start

@@ -225,9 +225,7 @@ def test_a_stimuli_file_without_a_desideratums_columns_gives_na_with_the_reason(
     records = {(r["desideratum"], r["condition"]): r for r in json.loads(out.read_text())["results"]}
     assert records[("sparseness", "finetune")]["status"] != "n/a"
     distance = records[("distance", "finetune")]
-    assert (
-        distance["status"] == "n/a" and "['paraphrase', 'related_prompt']" in distance["reason"]
-    )
+    assert distance["status"] == "n/a" and "['paraphrase', 'related_prompt']" in distance["reason"]
     assert "eifbench: desiderata per model" in proc.stdout and "StimuliFileError" not in proc.stdout
 
 

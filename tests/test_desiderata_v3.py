@@ -238,3 +238,29 @@ def test_the_neutral_context_has_exactly_the_stimulus_s_token_count(tokens):
 def test_a_tokenizer_that_cannot_match_the_length_is_refused():
     with pytest.raises(InputError, match="exactly 3 tokens"):
         neutral_context(OnlyEven(), 3)
+
+
+class Truncating:
+    """A tokenizer that stops counting at 5 tokens: no passage ever has 9."""
+
+    name = "truncating"
+
+    def count_tokens(self, text: str) -> int:
+        return min(5, len(text.split()))
+
+
+def test_a_tokenizer_that_stops_counting_is_refused_not_a_hang():
+    with pytest.raises(InputError, match="exactly 9 tokens"):
+        neutral_context(Truncating(), 9)
+
+
+def test_the_noise_task_has_one_pure_noise_statement_per_fact_and_nothing_else_as_noise():
+    task = DESIDERATA["noise invariance"].build(LM)
+    layout, probes = task.layout, task.runs["noised"].probes
+    assert len(layout.pure_row) == LM.items
+    stated = {f"{p.x}{p.y}" for p in (probes[j] for j in layout.pure_column)}
+    facts = {f.fact.text().rstrip(".") for f in fact_families(LM.items, LM.seed)}
+    assert len(stated) == LM.items and not stated & facts
+    real = set(fact_families(LM.items, LM.seed)[0].fact.text().lower().split())
+    for j in layout.pure_column:  # gibberish: no word of a fact's template or object
+        assert not set(f"{probes[j].x}{probes[j].y}".lower().split()) & (real - {"a"})

@@ -33,7 +33,11 @@ Compute = Callable[[Run], "InfluenceResult"]
 
 
 def measure(
-    desideratum: Desideratum[Any], spec: TaskSpec, compute: Compute, thresholds: Thresholds, condition: str
+    desideratum: Desideratum[Any],
+    spec: TaskSpec,
+    compute: Compute,
+    thresholds: Thresholds,
+    condition: str = "finetune",
 ) -> tuple[Measurement, Task[Any] | None, dict[str, InfluenceResult]]:
     """Build a desideratum's task, compute its runs with ``compute``, measure it.
 

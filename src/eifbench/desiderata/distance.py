@@ -145,7 +145,13 @@ class Distance(Desideratum[DistanceLayout]):
         status = combine(result.status, Status(contrast["status"]))
         reason = result.reason
         if contrast["status"] != "pass" and contrast["n"]:
-            why = f"inverted levels {', '.join(contrast['inverted'])}" if contrast["inverted"] else "too small"
+            why = (
+                f"inverted levels {', '.join(contrast['inverted'])}"
+                if contrast["inverted"]
+                else "too few items"
+                if contrast["n"] < thresholds.min_items
+                else "too small"
+            )
             reason = f"contrast nearest - farthest {_number(contrast['value'])} is {contrast['status']} ({why})"
             reason += f"; {result.reason}" if result.reason else ""
         return Measurement(

@@ -106,14 +106,16 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         main, noised_run, sens = results["main"], results["noised"], results["sensitivity"]
         noise = noise_of(main)
         clean = floored(main.matrix.numpy(), noise)
-        noised = floored(noised_run.matrix.numpy(), noise)
+        # the noised run may read more probes than the clean one (more pure-noise statements)
+        noised_noise = noise_of(noised_run)
+        noised = floored(noised_run.matrix.numpy(), noised_noise)
         own = diagonal(clean, layout.self_column)
         ok = learned(own, noise[layout.self_column], thresholds.measurable)
         per_fact = np.where(ok, transfer(clean, noised, layout), np.nan)
 
         # a noise stimulus that is not learned at all and moves nothing teaches nothing: its
         # scale is floored at the noise (not dropped), so its spill is 0, not unmeasurable
-        pure_self = np.maximum(np.abs(noised[layout.pure_row, layout.pure_column]), noise[layout.pure_column])
+        pure_self = np.maximum(np.abs(noised[layout.pure_row, layout.pure_column]), noised_noise[layout.pure_column])
         probe_scale = sensitivities(
             clean.shape[1],
             (layout.self_column, own),

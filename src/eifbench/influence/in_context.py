@@ -41,10 +41,11 @@ def neutral_context(adapter: LanguageModelAdapter, tokens: int) -> str:
         InputError: no passage of exactly ``tokens`` tokens exists for this tokenizer.
 
     """
-    closest = ""
+    closest, text, count = "", "", 0
     for offset in range(len(NEUTRAL_WORDS)):
         words: list[str] = []
-        while True:
+        # a tokenizer that truncates stops counting: give up after far more words than tokens
+        for _ in range(4 * tokens + len(NEUTRAL_WORDS)):
             words.append(NEUTRAL_WORDS[(offset + len(words)) % len(NEUTRAL_WORDS)])
             text = " ".join(words)
             count = adapter.count_tokens(text)

@@ -133,7 +133,7 @@ def fact_bank(spec: TaskSpec) -> FactBank:
         main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
         world_columns=world,
-        gibberish_columns=np.arange(noise_start, len(probes)),
+        gibberish_columns=np.arange(noise_start, completion_start),
         sensitivity_columns=sensitivity_columns,
         completion_start=completion_start,
     )
@@ -196,13 +196,18 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     if spec.stimulus_format == "completion":
         objects = [f.fact.obj for f in bank.families] * 2
         noised = [Example(*_split(t.text.rstrip("."), obj)) for t, obj in zip((*statements, *controls), objects)]
-    pure = [as_stimulus(bank.probes[j], spec.stimulus_format) for j in bank.gibberish_columns]
+    # as many pure-noise statements as facts: a spill of exactly 0 on 12 of them cannot rule out that a
+    # quarter of all noise spills (intervals.range_interval); the bank's first ones are already probes
+    extra = gibberish(max(2, spec.items), spec.seed)[len(bank.gibberish_columns) :]
+    probes = (*bank.probes, *extra)
+    pure_columns = np.concatenate([bank.gibberish_columns, np.arange(len(bank.probes), len(probes))])
+    pure = [as_stimulus(probes[j], spec.stimulus_format) for j in pure_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
     spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.world_columns])
-    mask = np.zeros((2 * n + len(pure), len(bank.probes)), dtype=bool)
+    mask = np.zeros((2 * n + len(pure), len(probes)), dtype=bool)
     for i in range(n):  # the noised copy and its control both read the fact's own family
         mask[i, family[i]] = mask[n + i, family[i]] = True
-    for g, column in enumerate(bank.gibberish_columns):
+    for g, column in enumerate(pure_columns):
         mask[2 * n + g, column] = True
         mask[2 * n + g, spill] = True
     layout = NoiseLayout(
@@ -211,11 +216,11 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         noised_row=np.arange(n),
         control_row=np.arange(n, 2 * n),
         pure_row=np.arange(2 * n, 2 * n + len(pure)),
-        pure_column=bank.gibberish_columns,
+        pure_column=pure_columns,
         spill_columns=spill,
         sensitivity_columns=bank.sensitivity_columns,
     )
-    runs = {"main": bank.main, "noised": Run((*noised, *pure), bank.probes, mask), "sensitivity": bank.sensitivity}
+    runs = {"main": bank.main, "noised": Run((*noised, *pure), probes, mask), "sensitivity": bank.sensitivity}
     kinds = ["paraphrase" if i % 3 == 2 else "typo" for i in range(n)]
     return Task(
         "noise invariance",

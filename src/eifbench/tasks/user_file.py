@@ -19,7 +19,7 @@ from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Text
 from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
-from eifbench.tasks.lm_items import gibberish, world_probes
+from eifbench.tasks.lm_items import gibberish, nonce_prompts, world_probes
 
 Row = dict[str, str]
 
@@ -81,21 +81,20 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per row: other rows' facts and the everyday facts are "other".
 
-    Other rows' prompts followed by the row's own completion are its "completion" stratum.
+    The row's completion after two prompts of nonce words is its "completion" stratum, as
+    in the bank (``tasks.lm``): they share no word with the row but its completion.
     """
     rows = _rows(spec, "sparseness")
     n = len(rows)
-    completion_probes = [
-        Example(rows[j]["prompt"], r["completion"]) for i, r in enumerate(rows) for j in _unrelated(i, n)
-    ]
+    nonce = _nonce_prompts(spec, rows, 2 * n)
+    completion_probes = [Example(nonce[2 * i + k], r["completion"]) for i, r in enumerate(rows) for k in (0, 1)]
     probes = [_fact(r) for r in rows] + world_probes() + completion_probes
-    families = np.full((n, len(probes)), UNUSED, dtype=np.int64)
-    families[:, : len(probes) - len(completion_probes)] = OTHER
-    families[np.arange(n), np.arange(n)] = UNUSED
     start = len(probes) - len(completion_probes)
-    per_row = len(_unrelated(0, n))
+    families = np.full((n, len(probes)), UNUSED, dtype=np.int64)
+    families[:, :start] = OTHER
+    families[np.arange(n), np.arange(n)] = UNUSED
     for i in range(n):
-        families[i, start + per_row * i : start + per_row * (i + 1)] = COMPLETION
+        families[i, start + 2 * i : start + 2 * i + 2] = COMPLETION
     sens = np.arange(n, start)
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
     mask = families != UNUSED
@@ -107,11 +106,17 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     return _task(spec, "sparseness", runs, SparsenessLayout(np.arange(n), families, sens), rows)
 
 
+def _nonce_prompts(spec: TaskSpec, rows: list[Row], count: int) -> list[str]:
+    """Nonce-word prompts that share no word with any row of the file."""
+    taken = {w.strip(".,!?").lower() for r in rows for v in r.values() if isinstance(v, str) for w in v.split()}
+    return nonce_prompts(count, spec.seed, taken)
+
+
 def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     """Per row: a typo'd copy (or its paraphrase, every third row), its control, gibberish.
 
-    Row i's control is the next row's prompt, typo'd, with row i's completion: it shares the
-    one thing a learner that ignores the prompt could learn.
+    Row i's control is a prompt of nonce words with row i's completion: it shares the one
+    thing a learner that ignores the prompt could learn, as in the bank (``tasks.lm``).
     """
     rows = _rows(spec, "noise invariance")
     n = len(rows)
@@ -128,11 +133,9 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
             noised.append(as_stimulus(_fact(r, "paraphrase"), spec.stimulus_format))
         else:
             noised.append(as_stimulus(typo_of(r["prompt"], r["completion"], i), spec.stimulus_format))
-    controls = [
-        as_stimulus(typo_of(rows[(i + 1) % n]["prompt"], r["completion"], n + i), spec.stimulus_format)
-        for i, r in enumerate(rows)
-    ]
-    pure = gibberish(max(2, n // 3), spec.seed)
+    nonce = _nonce_prompts(spec, rows, n)
+    controls = [as_stimulus(Example(nonce[i], r["completion"]), spec.stimulus_format) for i, r in enumerate(rows)]
+    pure = gibberish(max(2, n), spec.seed)  # as many as rows: see tasks.lm.noise
     probes = [_fact(r) for r in rows] + world_probes() + pure
     family = np.arange(n)[:, None]
     world = np.arange(n, n + len(world_probes()))

@@ -189,8 +189,9 @@ def write_page(doc: dict, out: Path, sweep: dict | None = None) -> None:
         "",
         "Recipes: " + "; ".join(f"{m}: {r['optimizer']} lr={r['lr']:g} k={r['steps']}" for m, r in recipes.items()),
         f"Run: eifbench {doc['eifbench_version']} (bank {doc['versions'].get('bank')}), {doc['datetime']}, "
-        f"{sum(r.get('seconds', 0) for r in doc['results']):.0f} s of measurement on "
-        f"{doc['machine_info'].get('cpu_count')} CPUs.",
+        f"{sum(r.get('seconds', 0) for r in doc['results']):.0f} s spent in this run on "
+        f"{doc['machine_info'].get('cpu_count')} CPUs (influence results the result cache already held are read, "
+        "not recomputed: `eifbench run --no-cache` measures every cell again).",
         "",
     ]
     if sweep is not None:

@@ -150,6 +150,8 @@ class Distance(Desideratum[DistanceLayout]):
                 if contrast["inverted"]
                 else "too few items"
                 if contrast["n"] < thresholds.min_items
+                else f"its interval straddles {thresholds.distance_contrast:g}"
+                if contrast["status"] == "inconclusive"
                 else "too small"
             )
             reason = f"contrast nearest - farthest {_number(contrast['value'])} is {contrast['status']} ({why})"

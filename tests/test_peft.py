@@ -198,7 +198,8 @@ def test_a_lora_adapter_trained_on_smollm2_is_gated_against_the_base_baseline(tm
     assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
     assert {r["gate"]["kind"] for r in records if r["gate"]} <= {"ok", "improvement"}
     # a threshold nothing meets: every measured record newly fails -> a regression -> 1
-    strict = _eifbench_run(*gate, "--threshold", "distance=-2", "--json", "bad.json", *common, cwd=tmp_path)
+    strict_args = [*gate, "--threshold", "distance=-2", "--threshold", "min_items=2", "--json", "bad.json"]
+    strict = _eifbench_run(*strict_args, *common, cwd=tmp_path)
     records = json.loads((tmp_path / "bad.json").read_text())["results"]
     assert strict.returncode == 1, strict.stdout[-3000:] + strict.stderr[-2000:]
     assert any(r["gate"] and r["gate"]["kind"] == "regression" for r in records)

@@ -142,7 +142,7 @@ def _train_fashion(epochs: int, batch_size: int, lr: float, seed: int) -> SmallC
         optimizer, max_lr=lr, total_steps=epochs * -(-len(data.labels) // batch_size)
     )
     model.train()
-    announce(f"training fashion-cnn on first use ({epochs} epochs, about a minute on 2 cores; cached afterwards)")
+    announce(f"training fashion-cnn on first use ({epochs} epochs, about 30 s on one thread; cached afterwards)")
     for epoch in range(epochs):
         start = time.perf_counter()
         order = torch.randperm(len(data.labels), generator=generator)
@@ -159,7 +159,7 @@ def _train_fashion(epochs: int, batch_size: int, lr: float, seed: int) -> SmallC
 
 
 def load_fashion_cnn(spec: ModelSpec) -> ClassifierAdapter:
-    """fashion-cnn: trained on first use (about a minute on 2 cores), then cached.
+    """fashion-cnn: trained on first use (about 30 s on one thread), then cached.
 
     The spec's device and dtype are checked before the cache is touched; only a cache entry
     that fails its own integrity check (the weights file will not load into the network)

@@ -171,6 +171,54 @@ def combine(*statuses: Status) -> Status:
     return PASS if all(s == PASS for s in statuses) else INCONCLUSIVE
 
 
+def criterion(
+    values: np.ndarray,
+    value_range: tuple[float, float],
+    threshold: float,
+    higher_is_better: bool,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """A second criterion's record (distance's contrast, noise invariance's spill), judged like the first.
+
+    Args:
+        values: (n,) one value per item, NaN where the item has none.
+        value_range: the criterion's bounds, for ``intervals.range_interval``.
+        threshold: the criterion's threshold.
+        higher_is_better: pass at or above ``threshold`` (else at or below it).
+        thresholds: ``min_items`` and the interval level.
+
+    Returns:
+        ``value``, ``ci``, ``threshold``, ``status`` (INCONCLUSIVE below ``min_items``), ``n``.
+
+    """
+    items = np.asarray(values, dtype=np.float64)
+    items = items[np.isfinite(items)]
+    ci = range_interval(items, value_range, level=thresholds.confidence)
+    status = verdict(ci, threshold, higher_is_better) if items.size >= thresholds.min_items else INCONCLUSIVE
+    return {
+        "value": float(items.mean()) if items.size else None,
+        "ci": list(ci),
+        "threshold": threshold,
+        "status": status.value,
+        "n": int(items.size),
+    }
+
+
+def with_criterion(result: Measurement, key: str, label: str, record: dict[str, Any], why: str = "") -> Measurement:
+    """``result`` judged on a second criterion too (kept in ``details[key]``): both must pass.
+
+    A criterion that does not pass says so first in the reason, with ``why`` when given.
+    """
+    status = combine(result.status, Status(record["status"]))
+    reason = result.reason
+    if record["status"] != "pass" and record["n"]:
+        value = "none" if record["value"] is None else f"{record['value']:.2f}"
+        reason = f"{label} {value} is {record['status']}" + (f" ({why})" if why else "")
+        reason += f"; {result.reason}" if result.reason else ""
+    details = {**result.details, key: record}
+    return dataclasses.replace(result, status=status, reason=reason, details=details)
+
+
 class Desideratum(ABC, Generic[LayoutT]):
     """Template method: subclasses define ``measure``; ``summarize`` does the statistics."""
 

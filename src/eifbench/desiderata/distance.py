@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import FAIL, INCONCLUSIVE, Desideratum, Measurement, Status, Thresholds, combine, verdict
+from eifbench.desiderata.base import FAIL, Desideratum, Measurement, Thresholds, criterion, with_criterion
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
@@ -141,28 +141,16 @@ class Distance(Desideratum[DistanceLayout]):
         if len(present) < 2:
             return result
         contrast = level_contrast(item_means, present, thresholds)
-        details["contrast"] = contrast
-        status = combine(result.status, Status(contrast["status"]))
-        reason = result.reason
-        if contrast["status"] != "pass" and contrast["n"]:
-            why = (
-                f"inverted levels {', '.join(contrast['inverted'])}"
-                if contrast["inverted"]
-                else "too few items"
-                if contrast["n"] < thresholds.min_items
-                else f"its interval straddles {thresholds.distance_contrast:g}"
-                if contrast["status"] == "inconclusive"
-                else "too small"
-            )
-            reason = f"contrast nearest - farthest {_number(contrast['value'])} is {contrast['status']} ({why})"
-            reason += f"; {result.reason}" if result.reason else ""
-        return Measurement(
-            **{**result.__dict__, "status": status, "reason": reason, "details": {**result.details, **details}}
+        why = (
+            f"inverted levels {', '.join(contrast['inverted'])}"
+            if contrast["inverted"]
+            else "too few items"
+            if contrast["n"] < thresholds.min_items
+            else f"its interval straddles {thresholds.distance_contrast:g}"
+            if contrast["status"] == "inconclusive"
+            else "too small"
         )
-
-
-def _number(value: float | None) -> str:
-    return "none" if value is None else f"{value:.2f}"
+        return with_criterion(result, "contrast", "contrast nearest - farthest", contrast, why)
 
 
 def level_contrast(item_means: Mapping[int, np.ndarray], present: list[int], thresholds: Thresholds) -> dict[str, Any]:
@@ -178,26 +166,13 @@ def level_contrast(item_means: Mapping[int, np.ndarray], present: list[int], thr
         ``inverted``: adjacent level pairs whose farther level moves significantly more.
 
     """
-    near, far = item_means[present[0]], item_means[present[-1]]
-    items = near - far
-    items = items[np.isfinite(items)]
-    ci = range_interval(items, (-1.0, 1.0), level=thresholds.confidence)
-    status = verdict(ci, thresholds.distance_contrast, higher_is_better=True)
-    if items.size < thresholds.min_items:
-        status = INCONCLUSIVE
+    record = criterion(
+        item_means[present[0]] - item_means[present[-1]], (-1.0, 1.0), thresholds.distance_contrast, True, thresholds
+    )
     inverted = []
     for closer, farther in zip(present, present[1:]):
         step = item_means[closer] - item_means[farther]
         step = step[np.isfinite(step)]
         if step.size >= thresholds.min_items and range_interval(step, (-1.0, 1.0), level=thresholds.confidence)[1] < 0:
             inverted.append(f"{closer}<{farther}")
-    if inverted:
-        status = FAIL
-    return {
-        "value": float(items.mean()) if items.size else None,
-        "ci": list(ci),
-        "threshold": thresholds.distance_contrast,
-        "status": status.value,
-        "n": int(items.size),
-        "inverted": inverted,
-    }
+    return {**record, "status": FAIL.value if inverted else record["status"], "inverted": inverted}

@@ -3,9 +3,9 @@
 (a) Transfer. For each fact (image), how much its noised copy (a typo of several kinds or
 a paraphrase; pixel noise at several sigmas) raises the fact's own probes - the fact and
 its paraphrase - relative to how much the clean statement does, minus what an unrelated
-noised statement raises them (the shuffled control). For language models the control
-states another entity and relation but ends in the fact's own object, so a learner that
-only raises the object word scores 0; for images it is a noised image of the same class.
+noised statement raises them (the control). For language models the control is a
+statement of nonce words that ends in the fact's own object, so a learner that only
+raises the object word scores 0; for images it is a noised image of the same class.
 A model that shifts every probe by one amount scores 0 too: matched and control copies
 teach the same.
 
@@ -23,18 +23,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import INCONCLUSIVE, Desideratum, Measurement, Thresholds, combine, verdict
+from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, criterion, with_criterion
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
     floored,
     learned,
-    mean_of,
     noise_of,
     row_means,
     sensitivities,
 )
-from eifbench.intervals import range_interval
 from eifbench.kinds import ModelKind
 
 if TYPE_CHECKING:
@@ -50,8 +48,8 @@ class NoiseLayout:
         self_column: (n,) each clean fact's own probe in the ``main`` run (row i = fact i).
         family: (n, k) the fact's own probes (itself and its paraphrases) in both runs.
         noised_row: (n,) the row of fact i's noised copy in the ``noised`` run.
-        control_row: (n,) the row of fact i's control: a noised unrelated statement (for
-            language models, one that ends in fact i's object).
+        control_row: (n,) the row of fact i's control: an unrelated noised statement (for
+            language models, nonce words ending in fact i's object).
         pure_row: (m,) rows of pure-noise stimuli in the ``noised`` run.
         pure_column: (m,) each pure-noise stimulus's own probe.
         spill_columns: (q,) real probes the spill is measured on.
@@ -125,21 +123,6 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
             cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
         )
         spill = np.clip(row_means(spill_c), 0.0, 1.0)
-        spill_ci = range_interval(spill, (0.0, 1.0), level=thresholds.confidence)
-        spill_status = verdict(spill_ci, thresholds.noise_spill, higher_is_better=False)
-        if np.isfinite(spill).sum() < thresholds.min_items:
-            spill_status = INCONCLUSIVE
-        spill_record = {
-            "value": mean_of(spill),
-            "ci": list(spill_ci),
-            "threshold": thresholds.noise_spill,
-            "status": spill_status.value,
-            "n": int(np.isfinite(spill).sum()),
-        }
-        result = self.summarize(per_fact, thresholds, {"spill": spill_record}, learned=ok, self_influence=own)
-        status = combine(result.status, spill_status)
-        reason = result.reason
-        if spill_status.value != "pass":
-            spill_value = "none" if spill_record["value"] is None else f"{spill_record['value']:.2f}"
-            reason = f"pure-noise spill {spill_value} is {spill_status.value}" + (f"; {reason}" if reason else "")
-        return Measurement(**{**result.__dict__, "status": status, "reason": reason})
+        spill_record = criterion(spill, (0.0, 1.0), thresholds.noise_spill, False, thresholds)
+        result = self.summarize(per_fact, thresholds, learned=ok, self_influence=own)
+        return with_criterion(result, "spill", "pure-noise spill", spill_record)

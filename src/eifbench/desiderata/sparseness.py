@@ -9,9 +9,9 @@ fraction (5% by default) and its raw change exceeds float noise. The verdict is 
 France is Paris" is not. The record keeps the share per family and the curve of the
 verdict's share over floors from 1% to 50%, so the 5% choice is visible.
 
-Language models also read "completion" probes: unrelated prompts (another entity and
-relation) that end in the stimulus's own completion. Only they can expose a learner that
-raises the completion word after every prompt ("The capital of France is | desert"), so
+Language models also read "completion" probes: prompts of nonce words that end in the
+stimulus's own completion ("Plimbo vass torquen | desert"). Only they can expose a learner
+that raises the completion word after every prompt, so
 they are a stratum of their own: an item's value is the mean of the two strata's shares
 (a learner that raises its completion everywhere scores at least 0.5). Their |c| is the
 rise over the stimulus's own rise: both read the same completion.
@@ -78,7 +78,9 @@ def other_share(normalized: np.ndarray, families: np.ndarray, fraction: float) -
     """
     other = moved_share(normalized, families, OTHER, fraction)
     completion = moved_share(normalized, families, COMPLETION, fraction)
-    both: np.ndarray = np.where(np.isfinite(completion), (other + completion) / 2, other)
+    both: np.ndarray = np.where(
+        np.isfinite(completion), np.where(np.isfinite(other), (other + completion) / 2, completion), other
+    )
     return both
 
 

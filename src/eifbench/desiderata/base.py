@@ -320,7 +320,7 @@ class Desideratum(ABC, Generic[LayoutT]):
             threshold=threshold,
             higher_is_better=self.higher_is_better,
             n=int(finite.size),
-            status=status if finite.size else INCONCLUSIVE,
+            status=status,
             per_item=tuple(float(v) for v in items),
             unmeasured=unmeasured,
             details=record,

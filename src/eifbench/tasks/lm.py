@@ -64,7 +64,6 @@ class FactBank:
     families: list[FactFamily]
     probes: tuple[Example, ...]
     others: list[list[int]]  # per fact, the other facts it is read on
-    completion_facts: list[tuple[Fact, ...]]  # per fact, what its first four completion probes state
     main: Run
     sensitivity: Run
     world_columns: np.ndarray
@@ -104,14 +103,12 @@ def fact_bank(spec: TaskSpec) -> FactBank:
         for i, f in enumerate(families)
     ]
     completion_start = len(probes)
-    completion_facts = []
     nonce = nonce_prompts(2 * len(families), spec.seed, {f.fact.subject for f in families})
     for i, f in enumerate(families):
         far = [families[j].fact for j in unrelated[i]]
         # too few facts of another relation (a small task): another entity in one of this one's other relations
         far += [f.related[k].with_subject(families[(i + 1 + k) % len(families)].fact.subject) for k in range(2)]
-        completion_facts.append(tuple(fact.with_object(f.fact.obj) for fact in (*f.related, *far[:2])))
-        probes += [fact.probe for fact in completion_facts[-1]]
+        probes += [fact.with_object(f.fact.obj).probe for fact in (*f.related, *far[:2])]
         probes += [Example(prompt, f" {f.fact.obj}") for prompt in nonce[2 * i : 2 * i + 2]]
     relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
     sensitivity_columns = np.array(relatives + list(world), dtype=np.int64)
@@ -129,7 +126,6 @@ def fact_bank(spec: TaskSpec) -> FactBank:
         families=families,
         probes=tuple(probes),
         others=others,
-        completion_facts=completion_facts,
         main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
         world_columns=world,
@@ -164,7 +160,7 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per fact, probes in families.
 
     Own (its paraphrase), entity (its other relations), "other": the other facts it is read
-    on and the everyday facts, and "completion": unrelated prompts ending in its object.
+    on and the everyday facts, and "completion": two nonce-word prompts ending in its object.
     """
     bank = fact_bank(spec)
     n = len(bank.families)

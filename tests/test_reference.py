@@ -7,11 +7,13 @@ known by construction (``eifbench.reference.expected``).
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from eifbench.reference.expected import EXPECTED, REFERENCE_MODELS
 from tests.conftest import run_suite, verdict_exit_code
+from tests.numbers import GOLDEN, cell_numbers, differences
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +73,17 @@ def test_a_learner_that_cannot_read_its_input_passes_no_distance_sparseness_or_n
     for model in ("ref-context-free", "ref-position"):
         record = verdicts[(model, "in-context", "distance")]
         assert record["reason"].startswith("no in-context learning"), record["reason"]
+
+
+def test_the_reference_numbers_are_pinned(verdicts):
+    """Every value, interval and item of every reference cell is what ``tests/golden/reference.json`` holds.
+
+    The verdicts above would survive a change that moves a number within its margin; a
+    refactor must not move it at all. A change meant to move one regenerates the file
+    (``EIFBENCH_REGENERATE_GOLDEN=1``) and says why.
+    """
+    golden = GOLDEN / "reference.json"
+    got = cell_numbers(verdicts.values())
+    if os.environ.get("EIFBENCH_REGENERATE_GOLDEN") == "1":
+        golden.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert differences(json.loads(golden.read_text()), got) == []

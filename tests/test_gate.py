@@ -121,7 +121,7 @@ def test_a_record_holds_none_never_nan_for_nothing_measured():
     from eifbench.desiderata import DESIDERATA, Thresholds
     from eifbench.finetune import FineTune
     from eifbench.kinds import ModelKind
-    from eifbench.report.verdicts import build_record
+    from eifbench.pipeline import build_record
     from eifbench.zoo.specs import ModelSpec
 
     measurement = DESIDERATA["distance"].summarize(np.array([np.nan, np.nan]), Thresholds())

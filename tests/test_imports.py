@@ -85,3 +85,33 @@ def test_the_library_has_no_import_cycle():
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+FRESH_IMPORTS = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "eifbench" or m.startswith("eifbench.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed.append(f"{name}: {type(error).__name__}: {error}")
+print("\\n".join(failed))
+"""
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter():
+    """A module imported before any other eifbench module loads: no package half-initialised on the way.
+
+    The graph above has no edge for a package's ``__init__``; this catches a cycle through
+    one (``a.x`` imports ``b.y`` whose package imports ``a.x``), which fails only when
+    ``a.x`` is imported first.
+    """
+    import subprocess
+    import sys
+
+    names = sorted(n for n in module_names() if n != "eifbench.cli.__main__")
+    proc = subprocess.run([sys.executable, "-c", FRESH_IMPORTS, *names], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == ""

@@ -100,7 +100,7 @@ def test_records_carry_the_dtype_so_a_float32_baseline_does_not_gate_a_float64_r
     from eifbench.cases import RunOptions, cases_of
     from eifbench.catalog import load_catalog
     from eifbench.kinds import ModelKind
-    from eifbench.report.verdicts import recipe_record
+    from eifbench.pipeline import recipe_record
     from eifbench.zoo import parse_spec
 
     recipes = {}

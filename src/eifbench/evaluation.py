@@ -1,7 +1,7 @@
 """``eifbench.evaluate``: the desiderata on an in-memory model, the same code path as the suite.
 
 The pytest suite (``eif.check``), ``eifbench run`` and ``evaluate`` all go through
-``measure``: build the task from the bank, compute its runs, measure, record.
+``pipeline.measure_case``: build the task from the bank, compute its runs, measure, record.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from eifbench.cases import CONDITIONS, EifCase, RunOptions
 from eifbench.catalog import DEFAULT_ITEMS, KIND_RECIPES
 from eifbench.desiderata import DESIDERATA, canonical_names
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, no_in_context_learning
+from eifbench.desiderata.base import Thresholds
 from eifbench.errors import InputError
 from eifbench.evaluation_result import Evaluation as Evaluation  # re-exported: its home before the split
 from eifbench.finetune import FineTune
 from eifbench.kinds import ModelKind
-from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec
+from eifbench.tasks.base import Run, TaskSpec
 from eifbench.zoo.specs import ModelSpec
 
 if TYPE_CHECKING:
@@ -30,30 +30,6 @@ if TYPE_CHECKING:
     from eifbench.report.records import Record
 
 Compute = Callable[[Run], "InfluenceResult"]
-
-
-def measure(
-    desideratum: Desideratum[Any],
-    spec: TaskSpec,
-    compute: Compute,
-    thresholds: Thresholds,
-    condition: str = "finetune",
-) -> tuple[Measurement, Task[Any] | None, dict[str, InfluenceResult]]:
-    """Build a desideratum's task, compute its runs with ``compute``, measure it.
-
-    A task that does not apply (a stimuli file without the columns it needs) gives an n/a
-    measurement with the reason, and no task. In context, a model that learned none of
-    the items from its prompt FAILs (``no_in_context_learning``): it is not "could not tell".
-    """
-    try:
-        task = desideratum.build(spec)
-    except TaskNotApplicable as error:
-        return desideratum.not_applicable_measurement(str(error), thresholds), None, {}
-    results = {name: compute(run) for name, run in task.runs.items()}
-    measurement = desideratum.measure(task, results, thresholds)
-    if condition == "in-context":
-        measurement = no_in_context_learning(measurement)
-    return measurement, task, results
 
 
 CHAT_TEMPLATES = ("auto", "on", "off")
@@ -243,7 +219,7 @@ def evaluate(
     """
     from eifbench.influence import influence
     from eifbench.influence.digest import run_digest
-    from eifbench.report.verdicts import build_record
+    from eifbench.pipeline import measure_case
 
     start = time.perf_counter()
     adapter = as_adapter(
@@ -282,16 +258,9 @@ def evaluate(
             _shape(adapter),
         )
         for desideratum_name in chosen:
-            desideratum = DESIDERATA[desideratum_name]
-            began = time.perf_counter()
-            reason = desideratum.not_applicable(kind, case.condition)
-            run_results: dict[str, InfluenceResult] = {}
-            if reason is not None:
-                measurement, task = desideratum.not_applicable_measurement(reason, options.thresholds), None
-            else:
-                measurement, task, run_results = measure(desideratum, spec, compute, options.thresholds, case.condition)
-            records.append(build_record(case, options, measurement, time.perf_counter() - began, task, run_results))
-            results[(desideratum_name, case.condition)] = run_results
+            measured = measure_case(DESIDERATA[desideratum_name], case, spec, compute, options)
+            records.append(measured.record)
+            results[(desideratum_name, case.condition)] = measured.results
     return Evaluation(tuple(records), results, time.perf_counter() - start)
 
 

@@ -28,6 +28,15 @@ class ModelKind(str, Enum):
         return self in (ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM)
 
     @property
+    def reads_stimuli_file(self) -> bool:
+        """Language models read facts and text classifiers labelled sentences; images come from the package."""
+        return self != ModelKind.CLASSIFIER
+
+    @property
     def takes_context(self) -> bool:
         """Whether a stimulus can be put in the prompt instead of the weights (in-context)."""
         return self.reads_completions
+
+
+# the kinds that read prompt/completion probes (their builders are the same functions)
+LANGUAGE_KINDS = (ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM)

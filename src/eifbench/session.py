@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from eifbench.adapters.base import ModelAdapter
     from eifbench.influence import InfluenceResult
     from eifbench.influence.result_store import ResultStore
+    from eifbench.pipeline import Measured
     from eifbench.progress import Progress
     from eifbench.report.baseline import Baseline
     from eifbench.tasks.base import Run, Task, TaskSpec
@@ -75,8 +76,8 @@ class EifSession:
 
     def load_baseline(self) -> None:
         """Load ``--eif-compare`` and check model, kind and recipe compatibility (usage errors)."""
+        from eifbench.pipeline import recipe_record
         from eifbench.report.baseline import Baseline
-        from eifbench.report.verdicts import recipe_record
 
         if self.options.compare is None:
             return
@@ -272,16 +273,18 @@ class EifSession:
         pytest.fail(f"eifbench: {message}", pytrace=False)
 
     def _check(self, desideratum: Desideratum[Any], case: EifCase) -> None:
-        from eifbench.evaluation import measure
+        from eifbench.pipeline import measure_case
 
-        reason = desideratum.not_applicable(case.kind, case.condition)
-        if reason is not None:
-            self.judge(case, desideratum.not_applicable_measurement(reason, self.thresholds))
-            return
-        measurement, task, results = measure(
-            desideratum, self.task_spec(case), lambda run: self.influence(case, run), self.thresholds, case.condition
+        measured = measure_case(
+            desideratum,
+            case,
+            self.task_spec(case),
+            lambda run: self.influence(case, run),
+            self.options,
+            nodeid=self.current_item.nodeid if self.current_item is not None else "",
+            elapsed=lambda: time.perf_counter() - self.current_start,
         )
-        self.judge(case, measurement, task=task, results=results)
+        self.settle(case, measured)
 
     def judge(
         self,
@@ -291,7 +294,16 @@ class EifSession:
         task: Task[Any] | None = None,
         results: Mapping[str, InfluenceResult] | None = None,
     ) -> None:
-        """Record the measurement on the running test and turn its verdict into the outcome."""
+        """Record a measurement made by the test itself and turn its verdict into the outcome."""
+        from eifbench.pipeline import Measured, build_record
+
+        nodeid = self.current_item.nodeid if self.current_item is not None else ""
+        seconds = time.perf_counter() - self.current_start
+        record = build_record(case, self.options, measurement, seconds, task, results, nodeid)
+        self.settle(case, Measured(record, task, results or {}))
+
+    def settle(self, case: EifCase, measured: Measured) -> None:
+        """A measured case's record on the running test (gated), and its verdict as the test's outcome."""
         from eifbench.report.records import RECORD_KEY
         from eifbench.report.verdicts import apply_verdict
 
@@ -300,8 +312,7 @@ class EifSession:
             self._refuse(  # the report keeps one record per test: a second would be lost without a word
                 f"{item.nodeid} judged a second desideratum; a test records one (eif.check once per test)."
             )
-
-        apply_verdict(self, case, measurement, time.perf_counter() - self.current_start, task, results)
+        apply_verdict(self, case, measured)
 
     def close(self) -> None:
         """Stop Ray pools (end of session)."""

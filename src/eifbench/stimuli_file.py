@@ -184,7 +184,7 @@ def check_stimuli_kind(path: str | Path, kind: ModelKind | str, labels: Sequence
     from eifbench.kinds import ModelKind
 
     kind = ModelKind(kind)
-    if kind == ModelKind.CLASSIFIER:
+    if not kind.reads_stimuli_file:
         return
     rows = read_stimuli_file(str(path))
     schema = schema_of(rows)

@@ -1,19 +1,17 @@
-"""The desiderata: one registry, one module each (layout + metric + verdict).
+"""The desiderata: one module each (metric + verdict + its registry fields), one registry.
 
-A desideratum's canonical name has spaces (``"noise invariance"``); metric keys and shell
-options spell it with underscores (``eif/noise_invariance/finetune``,
-``--eif-tolerance noise_invariance=0.1``). ``canonical_name`` maps either spelling, in
-any case, to the one the registry and every report use.
+The verdict vocabulary (``Status``, ``Thresholds``, ``Measurement``, ``Desideratum``) is
+in ``desiderata.base``; ``DESIDERATA`` and the name lookups are in
+``desiderata.registry``, imported on first use: a desideratum's module names its task
+builders and explainer, so loading the registry loads them, and a module the
+desiderata need (a layout, the report's sentences) can import ``desiderata.base``
+without loading every desideratum first.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eifbench.desiderata.asymmetry import Asymmetry
 from eifbench.desiderata.base import (
     FAIL,
     INCONCLUSIVE,
@@ -25,81 +23,30 @@ from eifbench.desiderata.base import (
     Thresholds,
     verdict,
 )
-from eifbench.desiderata.consistency import LogicalConsistency
-from eifbench.desiderata.distance import Distance
-from eifbench.desiderata.noise import NoiseInvariance
-from eifbench.desiderata.sparseness import Sparseness
-from eifbench.desiderata.transitivity import Transitivity
-from eifbench.errors import InputError
 
-# report order; the one place a desideratum is registered
-DESIDERATA: dict[str, Desideratum[Any]] = {
-    d.name: d for d in (Distance(), Sparseness(), NoiseInvariance(), Transitivity(), LogicalConsistency(), Asymmetry())
-}
+if TYPE_CHECKING:
+    from eifbench.desiderata.registry import (
+        DESIDERATA,
+        canonical_name,
+        canonical_names,
+        desideratum_named,
+        register,
+        threshold_name,
+        unregister,
+    )
 
-_SEPARATORS = re.compile(r"[\s_\-]+")
-
-
-def _folded(name: str) -> str:
-    """``"Noise_Invariance"``, ``"noise-invariance"``, ``" noise  invariance "`` -> ``"noise invariance"``."""
-    return " ".join(part for part in _SEPARATORS.split(name.strip().lower()) if part)
+_REGISTRY_NAMES = frozenset(
+    {"DESIDERATA", "canonical_name", "canonical_names", "desideratum_named", "register", "threshold_name", "unregister"}
+)
 
 
-_BY_FOLDED = {_folded(name): name for name in DESIDERATA}
+def __getattr__(name: str) -> Any:
+    """The registry's names, loaded on first use (PEP 562)."""
+    if name in _REGISTRY_NAMES:
+        from eifbench.desiderata import registry
 
-
-def _known() -> str:
-    return ", ".join(DESIDERATA) + " (spaces or underscores, any case)"
-
-
-def canonical_names(names: Iterable[str]) -> list[str]:
-    """The registry names of desiderata a user named in any spelling, in the order given.
-
-    Args:
-        names: e.g. ``["noise_invariance", "Logical Consistency"]``.
-
-    Returns:
-        e.g. ``["noise invariance", "logical consistency"]``.
-
-    Raises:
-        InputError: a name that is no desideratum (all of them listed, with the known names).
-
-    """
-    given = list(names)
-    unknown = [name for name in given if not isinstance(name, str) or _folded(name) not in _BY_FOLDED]
-    if unknown:
-        raise InputError(f"Unknown desiderata {unknown}; known: {_known()}.")
-    return [_BY_FOLDED[_folded(name)] for name in given]
-
-
-def canonical_name(name: str) -> str:
-    """The registry name of one desideratum: ``"noise_invariance"`` -> ``"noise invariance"``.
-
-    Raises:
-        InputError: a name that is no desideratum; the message lists the known names.
-
-    """
-    return canonical_names([name])[0]
-
-
-def desideratum_named(name: str) -> Desideratum[Any]:
-    """The registered desideratum of a name in any spelling (see ``canonical_name``)."""
-    return DESIDERATA[canonical_name(name)]
-
-
-def threshold_name(name: str) -> str:
-    """The ``Thresholds`` field a user named: a field in any spelling, or a desideratum's main threshold.
-
-    ``noise_transfer`` and ``Noise-Transfer`` name the field; ``noise invariance`` and
-    ``noise_invariance`` name the threshold its verdict is judged against (``noise_transfer``);
-    ``logical_consistency`` names ``consistency``. A name that is neither is returned with
-    underscores, so ``Thresholds.replace`` reports it with the known names.
-    """
-    field = _folded(name).replace(" ", "_")
-    if field in {f.name for f in dataclasses.fields(Thresholds)}:
-        return field
-    desideratum = _BY_FOLDED.get(_folded(name))
-    return DESIDERATA[desideratum].threshold_key if desideratum else field
+        return getattr(registry, name)
+    raise AttributeError(f"module 'eifbench.desiderata' has no attribute {name!r}")
 
 
 __all__ = [
@@ -112,7 +59,9 @@ __all__ = [
     "canonical_name",
     "canonical_names",
     "desideratum_named",
+    "register",
     "threshold_name",
+    "unregister",
     "PASS",
     "FAIL",
     "INCONCLUSIVE",

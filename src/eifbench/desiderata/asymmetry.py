@@ -17,37 +17,22 @@ for classifiers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
 from eifbench.desiderata.normalize import floored, learned, mean_of, noise_of
-from eifbench.kinds import ModelKind
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
+from eifbench.tasks import lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import AsymmetryLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
-
-
-@dataclass(frozen=True, eq=False)
-class AsymmetryLayout:
-    """Rows and columns per pair in the ``main`` run.
-
-    Attributes:
-        premise_row, conclusion_row: (n,) rows training A and B.
-        premise, conclusion: (n,) columns reading A and B.
-        premise_control, conclusion_control: (n,) columns reading A and B about a control entity.
-
-    """
-
-    premise_row: np.ndarray
-    conclusion_row: np.ndarray
-    premise: np.ndarray
-    conclusion: np.ndarray
-    premise_control: np.ndarray
-    conclusion_control: np.ndarray
 
 
 def directional_scores(matrix: np.ndarray, layout: AsymmetryLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,10 +52,10 @@ class Asymmetry(Desideratum[AsymmetryLayout]):
     threshold_key: ClassVar[str] = "asymmetry"
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "A => B: A teaches B, B does not teach A"
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:asymmetry",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:asymmetry",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.asymmetry, user_file.asymmetry),
     }
+    explainer: ClassVar[Explainer | None] = explainers.ASYMMETRY
     not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
         ModelKind.CLASSIFIER: "images carry no logical direction (no image entails another)",
         ModelKind.TEXT_CLASSIFIER: (

@@ -1,19 +1,20 @@
 """The Desideratum template: build a task, measure per-item values, interval, verdict.
 
-Every desideratum has the same shape: ``build(spec)`` draws its task from the bank (one
-builder per model kind, registered on the class; a kind without a builder is n/a, never
-another desideratum's task), and ``measure(task, results, thresholds)`` turns the
+Every desideratum has the same shape: ``build(spec)`` draws its task (one builder per
+model kind and stimulus source, named on the class; a kind without a builder is n/a,
+never another desideratum's task), and ``measure(task, results, thresholds)`` turns the
 influence results into one value per item and a verdict. The base class aggregates the
-items the same way for all of them.
+items the same way for all of them. The class is the desideratum's registry entry: its
+report order is its place in ``DESIDERATA``, and its threshold, default tolerance,
+version, builders and explainer are fields of the class.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -23,12 +24,16 @@ import numpy as np
 from eifbench.errors import InputError
 from eifbench.intervals import range_interval
 from eifbench.kinds import ModelKind
+from eifbench.tasks.base import Source, Task, TaskSpec
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
-    from eifbench.tasks.base import Task, TaskSpec
+    from eifbench.report.explainers import Explainer
 
 LayoutT = TypeVar("LayoutT")
+Builder = Callable[[TaskSpec], Task[Any]]
+# thresholds of desiderata registered beyond the built-in ones (name -> default), filled by ``register``
+EXTRA_THRESHOLDS: dict[str, float] = {}
 
 
 class Status(str, Enum):
@@ -65,12 +70,14 @@ class Thresholds:
     measurable: float = 10.0  # an item is learned when training raised its own probe by this many times the noise
     min_items: float = 8.0  # a decisive verdict needs this many learned items (see MIN_ITEMS_WHY)
     confidence: float = 0.95  # interval level
+    # (name, value) of registered desiderata's own thresholds that differ from their defaults
+    extra: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        named = [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "extra"]
+        for name, value in [*named, *self.extra]:
             if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"Threshold {f.name}={value!r} must be a finite number.")
+                raise InputError(f"Threshold {name}={value!r} must be a finite number.")
         if not 0 < self.confidence < 1:
             raise InputError(f"Threshold confidence={self.confidence} must be between 0 and 1.")
         if self.floor_fraction < 0 or self.measurable < 0:
@@ -80,11 +87,25 @@ class Thresholds:
 
     def replace(self, **overrides: float) -> Thresholds:
         """A copy with some thresholds changed; unknown names raise InputError."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = set(overrides) - known
+        own = {f.name for f in dataclasses.fields(self)} - {"extra"}
+        unknown = set(overrides) - own - set(EXTRA_THRESHOLDS)
         if unknown:
-            raise InputError(f"Unknown threshold(s) {sorted(unknown)}; known: {', '.join(sorted(known))}.")
-        return dataclasses.replace(self, **{k: float(v) for k, v in overrides.items()})
+            known = ", ".join(sorted(own | set(EXTRA_THRESHOLDS)))
+            raise InputError(f"Unknown threshold(s) {sorted(unknown)}; known: {known}.")
+        extra = dict(self.extra) | {k: float(v) for k, v in overrides.items() if k not in own}
+        fields = {k: float(v) for k, v in overrides.items() if k in own}
+        return dataclasses.replace(self, **fields, extra=tuple(sorted(extra.items())))
+
+    def value(self, key: str) -> float:
+        """The threshold of a name: a field, or a registered desideratum's own (its default unless overridden)."""
+        if key != "extra" and key in {f.name for f in dataclasses.fields(self)}:
+            return float(getattr(self, key))
+        given = dict(self.extra)
+        if key in given:
+            return given[key]
+        if key in EXTRA_THRESHOLDS:
+            return EXTRA_THRESHOLDS[key]
+        raise InputError(f"No threshold {key!r}: register its desideratum (eifbench.desiderata.register) first.")
 
 
 # Why 8: with fewer items, mean_interval shows even a large effect (the mean 1.5 sd past the threshold) less
@@ -224,34 +245,48 @@ class Desideratum(ABC, Generic[LayoutT]):
 
     name: ClassVar[str]
     metric: ClassVar[str]
-    threshold_key: ClassVar[str]
+    threshold_key: ClassVar[str]  # a ``Thresholds`` field, or a new name with ``default_threshold``
+    default_threshold: ClassVar[float | None] = None  # for a threshold_key that is no ``Thresholds`` field
     higher_is_better: ClassVar[bool]
     description: ClassVar[str]
-    # kind -> "module:function" building the task; kinds without one are n/a (with a reason)
-    builders: ClassVar[Mapping[ModelKind, str]]
+    # (kind, source) -> the function building the task; kinds without one are n/a (with a reason)
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]]
     not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {}
     # per-item values are clipped to this range, so no single item decides a mean
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    # how far a value may move in the bad direction before a baseline gate calls it a regression
+    default_tolerance: ClassVar[float] = 0.1
+    # bump when the desideratum's stimuli or their meaning change: its bank digest is pinned by it
+    version: ClassVar[str] = "1"
+    # how the report explains an item and draws the heatmap (None: item labels, the plain matrix)
+    explainer: ClassVar[Explainer | None] = None
+
+    @property
+    def kinds(self) -> frozenset[ModelKind]:
+        """The model kinds it has a task for."""
+        return frozenset(kind for kind, _ in self.builders)
+
+    def threshold(self, thresholds: Thresholds) -> float:
+        """Its threshold in force (``thresholds`` overrides its default)."""
+        return thresholds.value(self.threshold_key)
 
     def not_applicable(self, kind: ModelKind | str, condition: str) -> str | None:
         """Why the desideratum does not apply to this model kind and condition, or None."""
         kind = ModelKind(kind)
         if condition == "in-context" and not kind.takes_context:
             return f"in-context needs a language model (a {kind} has no prompt)"
-        if kind not in self.builders:
+        if kind not in self.kinds:
             return self.not_applicable_reasons.get(kind, f"{self.name} has no task for a {kind}")
         return None
 
     def build(self, spec: TaskSpec) -> Task[LayoutT]:
-        """The task for a model kind, drawn from the bank (or the user's stimuli file)."""
-        kind = ModelKind(spec.kind)
-        if kind not in self.builders:
-            raise InputError(self.not_applicable(kind, "finetune") or f"{self.name}: no task for a {kind}")
-        target = self.builders[kind]
-        if spec.stimuli_file and kind.reads_completions:
-            target = "eifbench.tasks.user_file:" + target.rsplit(":", 1)[1]
-        module, function = target.split(":")
-        builder = getattr(importlib.import_module(module), function)
+        """The task for a model kind, drawn from the bank or the user's stimuli file (``Source.of``)."""
+        kind, source = ModelKind(spec.kind), Source.of(spec)
+        builder = self.builders.get((kind, source))
+        if builder is None:
+            raise InputError(
+                self.not_applicable(kind, "finetune") or f"{self.name} has no task for a {kind} from a {source}"
+            )
         task: Task[LayoutT] = builder(spec)
         return task
 
@@ -290,7 +325,7 @@ class Desideratum(ABC, Generic[LayoutT]):
         low, high = self.value_range
         items = np.clip(np.asarray(per_item, dtype=np.float64), low, high)
         finite = items[np.isfinite(items)]
-        threshold = float(getattr(thresholds, self.threshold_key))
+        threshold = self.threshold(thresholds)
         ci = range_interval(finite, self.value_range, level=thresholds.confidence)
         value = float(finite.mean()) if finite.size else float("nan")
         status = verdict(ci, threshold, self.higher_is_better)
@@ -334,9 +369,21 @@ class Desideratum(ABC, Generic[LayoutT]):
             metric=self.metric,
             value=float("nan"),
             ci=(float("nan"), float("nan")),
-            threshold=float(getattr(thresholds, self.threshold_key)),
+            threshold=self.threshold(thresholds),
             higher_is_better=self.higher_is_better,
             n=0,
             status=NOT_APPLICABLE,
             reason=reason,
         )
+
+
+def builders_for(
+    kinds: Iterable[ModelKind], bank: Builder, file: Builder | None = None
+) -> dict[tuple[ModelKind, Source], Builder]:
+    """A builder table: ``bank`` for every kind, ``file`` (when given) for a user's stimuli file."""
+    table: dict[tuple[ModelKind, Source], Builder] = {}
+    for kind in kinds:
+        table[(kind, Source.BANK)] = bank
+        if file is not None:
+            table[(kind, Source.FILE)] = file
+    return table

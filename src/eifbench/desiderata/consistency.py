@@ -18,38 +18,22 @@ more. Continuous, so a verdict cannot hinge on four signs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
 from eifbench.desiderata.normalize import diagonal, floored, learned, mean_of, noise_of
-from eifbench.kinds import ModelKind
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
+from eifbench.tasks import lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import ConsistencyLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
-
-
-@dataclass(frozen=True, eq=False)
-class ConsistencyLayout:
-    """Probe columns per item (row i of ``main`` is item i's fact).
-
-    Attributes:
-        fact, negation: (n,) the fact and its negation.
-        alternatives: (n, k) exclusive alternatives.
-        fact_control, negation_control: (n,) the same probes about the control subject.
-        alternative_controls: (n, k) the alternatives about the control subject.
-
-    """
-
-    fact: np.ndarray
-    negation: np.ndarray
-    alternatives: np.ndarray
-    fact_control: np.ndarray
-    negation_control: np.ndarray
-    alternative_controls: np.ndarray
 
 
 def contradiction_margins(matrix: np.ndarray, layout: ConsistencyLayout) -> tuple[np.ndarray, ...]:
@@ -71,10 +55,10 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
     threshold_key: ClassVar[str] = "consistency"
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "a learned fact rises; its negation and exclusive alternatives do not"
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:consistency",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:consistency",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.consistency, user_file.consistency),
     }
+    explainer: ClassVar[Explainer | None] = explainers.CONSISTENCY
     not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
         ModelKind.CLASSIFIER: "an image has no negation",
         ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not negated statements",

@@ -23,12 +23,20 @@ inverted (the farther level moving significantly more).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import FAIL, Desideratum, Measurement, Thresholds, criterion, with_criterion
+from eifbench.desiderata.base import (
+    FAIL,
+    Builder,
+    Desideratum,
+    Measurement,
+    Thresholds,
+    builders_for,
+    criterion,
+    with_criterion,
+)
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
@@ -40,35 +48,17 @@ from eifbench.desiderata.normalize import (
     sensitivities,
 )
 from eifbench.intervals import mean_interval, range_interval
-from eifbench.kinds import ModelKind
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
 from eifbench.stats import spearman
+from eifbench.tasks import images, labelled, labelled_file, lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import FAR, NEAR, RELATED, DistanceLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
-
-NEAR, RELATED, FAR = 1, 2, 3
-UNUSED = -1
-
-
-@dataclass(frozen=True, eq=False)
-class DistanceLayout:
-    """Where each stimulus's graded probes are.
-
-    Attributes:
-        self_column: (n_s,) the stimulus's own probe in the ``main`` run.
-        levels: (n_s, n_p) distance level of each probe for each stimulus, -1 = not used.
-        sensitivity_columns: (n_q,) probes whose self-influence the ``sensitivity`` run
-            measures (row r reads column ``sensitivity_columns[r]``).
-        completion_matched: every graded probe ends in its stimulus's completion, and |c|
-            is the probe's rise over the stimulus's own (no sensitivity needed).
-
-    """
-
-    self_column: np.ndarray
-    levels: np.ndarray
-    sensitivity_columns: np.ndarray
-    completion_matched: bool = False
 
 
 def level_correlations(normalized: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -95,12 +85,12 @@ class Distance(Desideratum[DistanceLayout]):
     threshold_key: ClassVar[str] = "distance"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "influence decreases with semantic distance"
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:distance",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:distance",
-        ModelKind.CLASSIFIER: "eifbench.tasks.images:distance",
-        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:distance",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.distance, user_file.distance),
+        **builders_for([ModelKind.CLASSIFIER], images.distance),
+        **builders_for([ModelKind.TEXT_CLASSIFIER], labelled.distance, labelled_file.user_distance),
     }
+    explainer: ClassVar[Explainer | None] = explainers.DISTANCE
 
     def measure(
         self, task: Task[DistanceLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds

@@ -18,12 +18,19 @@ teaching. Both must hold.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds, criterion, with_criterion
+from eifbench.desiderata.base import (
+    Builder,
+    Desideratum,
+    Measurement,
+    Thresholds,
+    builders_for,
+    criterion,
+    with_criterion,
+)
 from eifbench.desiderata.normalize import (
     cosine,
     diagonal,
@@ -33,38 +40,16 @@ from eifbench.desiderata.normalize import (
     row_means,
     sensitivities,
 )
-from eifbench.kinds import ModelKind
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
+from eifbench.tasks import images, labelled, labelled_file, lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import NoiseLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
-
-
-@dataclass(frozen=True, eq=False)
-class NoiseLayout:
-    """Where clean facts, noised copies and pure noise are.
-
-    Attributes:
-        self_column: (n,) each clean fact's own probe in the ``main`` run (row i = fact i).
-        family: (n, k) the fact's own probes (itself and its paraphrases) in both runs.
-        noised_row: (n,) the row of fact i's noised copy in the ``noised`` run.
-        control_row: (n,) the row of fact i's control: an unrelated noised statement (for
-            language models, nonce words ending in fact i's object).
-        pure_row: (m,) rows of pure-noise stimuli in the ``noised`` run.
-        pure_column: (m,) each pure-noise stimulus's own probe.
-        spill_columns: (q,) real probes the spill is measured on.
-        sensitivity_columns: (r,) probes measured by the ``sensitivity`` run.
-
-    """
-
-    self_column: np.ndarray
-    family: np.ndarray
-    noised_row: np.ndarray
-    control_row: np.ndarray
-    pure_row: np.ndarray
-    pure_column: np.ndarray
-    spill_columns: np.ndarray
-    sensitivity_columns: np.ndarray
 
 
 def transfer(clean: np.ndarray, noised: np.ndarray, layout: NoiseLayout) -> np.ndarray:
@@ -89,12 +74,12 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "noised stimuli teach their fact; pure noise teaches little"
     value_range: ClassVar[tuple[float, float]] = (-2.0, 2.0)
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:noise",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:noise",
-        ModelKind.CLASSIFIER: "eifbench.tasks.images:noise",
-        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:noise",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.noise, user_file.noise),
+        **builders_for([ModelKind.CLASSIFIER], images.noise),
+        **builders_for([ModelKind.TEXT_CLASSIFIER], labelled.noise, labelled_file.user_noise),
     }
+    explainer: ClassVar[Explainer | None] = explainers.NOISE
 
     def measure(
         self, task: Task[NoiseLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds

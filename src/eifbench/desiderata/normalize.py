@@ -23,6 +23,9 @@ from eifbench.stats import engine_noise
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
 
+# a cosine-normalized influence at least this large is a link a -> b (transitivity's triples)
+LINK = 0.3
+
 
 def noise_of(result: InfluenceResult) -> np.ndarray:
     """Float noise of each probe's read-out difference, at the model's precision; -> (n_p,)."""

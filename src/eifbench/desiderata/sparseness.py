@@ -20,39 +20,24 @@ rise over the stimulus's own rise: both read the same completion.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
+from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
 from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of, sensitivities
-from eifbench.kinds import ModelKind
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
+from eifbench.tasks import images, labelled, labelled_file, lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import COMPLETION, ENTITY, FAMILY_NAMES, OTHER, OWN, SparsenessLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
 
 FLOOR_CURVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
-OWN, ENTITY, OTHER, COMPLETION = 0, 1, 2, 3
-FAMILY_NAMES = {OWN: "own", ENTITY: "entity", OTHER: "other", COMPLETION: "completion"}
-
-
-@dataclass(frozen=True, eq=False)
-class SparsenessLayout:
-    """Probe families per stimulus.
-
-    Attributes:
-        self_column: (n_s,) the stimulus's own probe in the ``main`` run.
-        families: (n_s, n_p) family of each probe for each stimulus (OWN, ENTITY,
-            OTHER, COMPLETION), -1 = not used (the own probe itself).
-        sensitivity_columns: (n_q,) probes measured by the ``sensitivity`` run.
-
-    """
-
-    self_column: np.ndarray
-    families: np.ndarray
-    sensitivity_columns: np.ndarray
 
 
 def moved_share(normalized: np.ndarray, families: np.ndarray, family: int, fraction: float) -> np.ndarray:
@@ -93,12 +78,13 @@ class Sparseness(Desideratum[SparsenessLayout]):
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "one stimulus moves few probes about other things"
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:sparseness",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:sparseness",
-        ModelKind.CLASSIFIER: "eifbench.tasks.images:sparseness",
-        ModelKind.TEXT_CLASSIFIER: "eifbench.tasks.labelled:sparseness",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.sparseness, user_file.sparseness),
+        **builders_for([ModelKind.CLASSIFIER], images.sparseness),
+        **builders_for([ModelKind.TEXT_CLASSIFIER], labelled.sparseness, labelled_file.user_sparseness),
     }
+    explainer: ClassVar[Explainer | None] = explainers.SPARSENESS
+    default_tolerance: ClassVar[float] = 0.05  # a share of probes: 0.05 is two of 36
 
     def measure(
         self, task: Task[SparsenessLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds

@@ -21,39 +21,24 @@ image a (its triples averaged), and the record counts distinct endpoints.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
-from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of
-from eifbench.kinds import ModelKind
+from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
+from eifbench.desiderata.normalize import LINK, cosine, diagonal, floored, learned, mean_of, noise_of
+from eifbench.kinds import LANGUAGE_KINDS, ModelKind
+from eifbench.report import explainers
+from eifbench.report.explainers import Explainer
+from eifbench.tasks import images, lm, user_file
+from eifbench.tasks.base import Source
+from eifbench.tasks.layouts import ChainLayout, TripleLayout
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
 
-LINK = 0.3  # a cosine-normalized influence at least this large is a link a -> b
 TRIPLES_PER_START = 8
-
-
-@dataclass(frozen=True, eq=False)
-class ChainLayout:
-    """LM chains: the four probe columns of each item; row i of both runs is item i."""
-
-    conclusion: np.ndarray
-    control_entity: np.ndarray
-    control_property: np.ndarray
-    control_both: np.ndarray
-    depths: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class TripleLayout:
-    """Images: a square pool (stimuli = probes) and each image's class."""
-
-    labels: np.ndarray
 
 
 def chain_lift(matrix: np.ndarray, layout: ChainLayout) -> np.ndarray:
@@ -120,11 +105,11 @@ class Transitivity(Desideratum[ChainLayout | TripleLayout]):
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "premises teach their conclusion beyond association"
     value_range: ClassVar[tuple[float, float]] = (-2.0, 2.0)
-    builders: ClassVar[Mapping[ModelKind, str]] = {
-        ModelKind.CAUSAL_LM: "eifbench.tasks.lm:transitivity",
-        ModelKind.SEQ2SEQ_LM: "eifbench.tasks.lm:transitivity",
-        ModelKind.CLASSIFIER: "eifbench.tasks.images:transitivity",
+    builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = {
+        **builders_for(LANGUAGE_KINDS, lm.transitivity, user_file.transitivity),
+        **builders_for([ModelKind.CLASSIFIER], images.transitivity),
     }
+    explainer: ClassVar[Explainer | None] = explainers.TRANSITIVITY
     not_applicable_reasons: ClassVar[Mapping[ModelKind, str]] = {
         ModelKind.TEXT_CLASSIFIER: "a text classifier reads labels, not conclusions of premises",
     }

@@ -145,7 +145,7 @@ class EifCallback(TrainerCallback):
         """Load the baseline and check it gates this model (kind, recipe, dtype, chat template) before any step."""
         if self.baseline_path is not None and kwargs.get("model") is not None:
             from eifbench.evaluation import as_adapter, live_cases
-            from eifbench.report.verdicts import recipe_record
+            from eifbench.pipeline import recipe_record
 
             model = kwargs["model"]
             name = _name(model)

@@ -37,13 +37,14 @@ Why each row holds:
 from __future__ import annotations
 
 from eifbench.desiderata.base import Status
+from eifbench.desiderata.registry import BUILT_IN
 
 P, F, NA = Status.PASS, Status.FAIL, Status.NOT_APPLICABLE
-DESIDERATA_ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
 
 
 def _row(*statuses: Status) -> dict[str, Status]:
-    return dict(zip(DESIDERATA_ORDER, statuses))
+    """One verdict per built-in desideratum, in the registry's order; a missing or extra one is an error."""
+    return dict(zip(BUILT_IN, statuses, strict=True))
 
 
 EXPECTED: dict[tuple[str, str], dict[str, Status]] = {

@@ -20,15 +20,20 @@ from eifbench.report.loading import load_report
 from eifbench.report.records import Comparison, Record
 
 NOT_MEASURED = "measured in the baseline, not in this run"
-# how far a value may move in the bad direction before it is a regression
-DEFAULT_TOLERANCES: dict[str, float] = {
-    "distance": 0.1,
-    "sparseness": 0.05,
-    "noise invariance": 0.1,
-    "transitivity": 0.1,
-    "logical consistency": 0.1,
-    "asymmetry": 0.1,
-}
+
+
+def tolerance_of(name: str, tolerances: Mapping[str, float]) -> float:
+    """How far a desideratum's value may move in the bad direction before it is a regression.
+
+    The run's ``tolerances`` first, then the desideratum's ``default_tolerance`` (0.1 for a
+    name the registry does not know).
+    """
+    from eifbench.desiderata import DESIDERATA
+
+    if name in tolerances:
+        return tolerances[name]
+    desideratum = DESIDERATA.get(name)
+    return desideratum.default_tolerance if desideratum is not None else 0.1
 
 
 # recipe keys whose absence means a default: a record without "trained" trained every weight
@@ -230,7 +235,7 @@ class Baseline:
 
     def not_measured(self, column: str, before: Record, tolerances: Mapping[str, float]) -> Gated:
         """The regression of a baseline cell that a run of ``column`` did not measure."""
-        tolerance = tolerances.get(before.desideratum, DEFAULT_TOLERANCES.get(before.desideratum, 0.1))
+        tolerance = tolerance_of(before.desideratum, tolerances)
         gone = Comparison(
             "regression", None, before.value, before.ci, before.status.value, self.path, tolerance, NOT_MEASURED
         )
@@ -249,7 +254,7 @@ def check_stimuli(before: Record, after: Record, path: str) -> None:
 
 def compare(before: Record | None, after: Record, tolerances: Mapping[str, float], path: str) -> Comparison:
     """Classify a record against its baseline record (None when the baseline lacks it)."""
-    tolerance = tolerances.get(after.desideratum, DEFAULT_TOLERANCES.get(after.desideratum, 0.1))
+    tolerance = tolerance_of(after.desideratum, tolerances)
     if before is None:
         return Comparison("new", None, None, None, "", path, tolerance, "not in the baseline")
     if after.status != NOT_APPLICABLE:  # an n/a record built no task: it has no stimuli to compare

@@ -1,87 +1,34 @@
-"""The items behind a verdict, in words, and the desideratum's heatmap: one registry, keyed by name.
+"""The items behind a verdict, in words, and the desideratum's heatmap.
 
-``EXPLAINERS`` says, per desideratum, how the report explains it: a sentence for item i
-(``report.sentences``), the heatmap of the cells its metric reads (``report.views``), and
-for noise invariance the pure-noise stimuli that spill most. The desiderata modules
-stay metric-only; everything here reads ``task.layout``, ``task.runs`` and the
-``InfluenceResult`` matrices. A desideratum (or a layout) without an explainer gets its
-item labels and the plain downsampled matrix.
+Each desideratum names its explainer (``Desideratum.explainer``, built in
+``report.explainers``): a sentence for item i and the heatmap of the cells its metric
+reads. A desideratum (or a layout) without an explainer gets its item labels and the
+plain downsampled matrix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eifbench.desiderata.asymmetry import AsymmetryLayout
-from eifbench.desiderata.base import PASS, Measurement
-from eifbench.desiderata.consistency import ConsistencyLayout
-from eifbench.desiderata.distance import DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import SparsenessLayout
-from eifbench.desiderata.transitivity import ChainLayout, TripleLayout
-from eifbench.report import sentences, views
-from eifbench.report.evidence import Evidence, Explained
+from eifbench.desiderata.base import Measurement
+from eifbench.report.evidence import Evidence
+from eifbench.report.explainers import WORST, Explainer
 from eifbench.report.figures import heatmap_data
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
     from eifbench.tasks.base import Task
 
-WORST = 3
-
-
-def noise_spill(ev: Evidence, measurement: Measurement) -> list[dict[str, Any]]:
-    """When the pure-noise criterion does not pass: the noise stimuli that moved real probes most."""
-    spill = measurement.details.get("spill") or {}
-    layout: NoiseLayout = ev.task.layout
-    if spill.get("status", PASS.value) == PASS.value or len(layout.pure_row) == 0:
-        return []
-    real = np.abs(ev.matrix("noised")[layout.pure_row][:, layout.spill_columns])
-    measured = np.isfinite(real).all(axis=1)  # a pure-noise stimulus whose fine-tune failed has a NaN row
-    moved = np.where(measured[:, None], real, 0.0).mean(axis=1)
-    order = [g for g in np.argsort(-moved, kind="stable") if measured[g]][:WORST]
-    return [
-        {"item": f"pure noise {g + 1}", "index": int(g), "value": float(moved[g]), "criterion": "spill"}
-        | sentences.spill(ev, int(g)).as_record()
-        for g in order
-    ]
-
-
-@dataclass(frozen=True)
-class Explainer:
-    """How the report explains one desideratum.
-
-    Attributes:
-        layouts: the layout types it can read (others fall back to labels and the raw matrix).
-        item: (evidence, item index, item value) -> the item in words.
-        view: evidence -> the heatmap (``report.views``).
-        extra: (evidence, measurement) -> more examples (a second criterion's worst stimuli).
-
-    """
-
-    layouts: tuple[type, ...]
-    item: Callable[[Evidence, int, float], Explained]
-    view: Callable[[Evidence], dict[str, Any]]
-    extra: Callable[[Evidence, Measurement], list[dict[str, Any]]] | None = None
-
-
-EXPLAINERS: dict[str, Explainer] = {
-    "distance": Explainer((DistanceLayout,), sentences.distance, views.distance),
-    "sparseness": Explainer((SparsenessLayout,), sentences.sparseness, views.sparseness),
-    "noise invariance": Explainer((NoiseLayout,), sentences.noise, views.noise, noise_spill),
-    "transitivity": Explainer((ChainLayout, TripleLayout), sentences.transitivity, views.transitivity),
-    "logical consistency": Explainer((ConsistencyLayout,), sentences.consistency, views.consistency),
-    "asymmetry": Explainer((AsymmetryLayout,), sentences.asymmetry, views.asymmetry),
-}
-
 
 def explainer_for(name: str, task: Task[Any]) -> Explainer | None:
     """The desideratum's explainer, if it reads this task's layout."""
-    explainer = EXPLAINERS.get(name)
+    from eifbench.desiderata import DESIDERATA
+
+    desideratum = DESIDERATA.get(name)
+    explainer = desideratum.explainer if desideratum is not None else None
     return explainer if explainer is not None and isinstance(task.layout, explainer.layouts) else None
 
 

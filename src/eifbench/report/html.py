@@ -20,7 +20,7 @@ from eifbench.report.explain_text import gate_line, sentence, worst_heading
 from eifbench.report.figures import heatmap_svg
 from eifbench.report.incomplete import incomplete_lines
 from eifbench.report.records import Record
-from eifbench.report.tables import LEGEND, ORDER, recipe_lines, status_label, summary_rows
+from eifbench.report.tables import LEGEND, recipe_lines, report_rank, status_label, summary_rows
 from eifbench.report.thumbnails import png_data_uri
 from eifbench.report.verdict_line import exit_code_of, verdict_line
 
@@ -108,10 +108,7 @@ def urgency(record: Record) -> int:
 
 def report_order(records: Sequence[Record]) -> list[Record]:
     """Records in the table's order: desideratum, then finetune before in-context."""
-    rank = {name: k for k, name in enumerate(ORDER)}
-    return sorted(
-        records, key=lambda r: (rank.get(r.desideratum, len(ORDER)), r.desideratum, r.condition != "finetune")
-    )
+    return sorted(records, key=lambda r: (report_rank(r.desideratum), r.condition != "finetune"))
 
 
 def verdict_order(records: Sequence[Record]) -> list[Record]:

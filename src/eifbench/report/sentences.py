@@ -11,14 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from eifbench.desiderata.asymmetry import AsymmetryLayout
-from eifbench.desiderata.consistency import ConsistencyLayout
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.normalize import cosine
-from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
-from eifbench.desiderata.transitivity import LINK, ChainLayout, TripleLayout
+from eifbench.desiderata.normalize import LINK, cosine
 from eifbench.report.evidence import Evidence, Explained, change, nats
+from eifbench.tasks.layouts import (
+    ENTITY,
+    FAR,
+    NEAR,
+    OTHER,
+    OWN,
+    RELATED,
+    AsymmetryLayout,
+    ChainLayout,
+    ConsistencyLayout,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+    TripleLayout,
+)
 
 LEVEL_WORDS = {NEAR: "its paraphrase", RELATED: "facts about the same entity", FAR: "unrelated facts"}
 IMAGE_LEVEL_WORDS = {

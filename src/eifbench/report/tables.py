@@ -10,7 +10,6 @@ from tabulate import tabulate
 from eifbench.desiderata.base import NOT_APPLICABLE, Status
 from eifbench.report.records import Record
 
-ORDER = ("distance", "sparseness", "noise invariance", "transitivity", "logical consistency", "asymmetry")
 LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.INCONCLUSIVE: "INCONCL", Status.NOT_APPLICABLE: "n/a"}
 GATE_LABELS = {"regression": "REGRESSED", "known-violation": "FAIL (known)", "improvement": "IMPROVED"}
 LEGEND = (
@@ -106,6 +105,14 @@ def learned_note(record: Record, *, short: bool = False) -> str:
     return f", {counted}{rise}"
 
 
+def report_rank(name: str) -> tuple[int, str]:
+    """Where a desideratum's rows go: the registry's order, then names it does not know, by name."""
+    from eifbench.desiderata import DESIDERATA
+
+    order = list(DESIDERATA)
+    return (order.index(name) if name in order else len(order), name)
+
+
 def columns_of(records: Sequence[Record]) -> list[str]:
     """Report columns in first-seen order."""
     return list(dict.fromkeys(r.column for r in records))
@@ -115,8 +122,7 @@ def summary_rows(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]
     """Headers and rows: rows = desideratum x condition, columns = models (report order)."""
     columns = columns_of(records)
     by_key = {(r.desideratum, r.condition, r.column): r for r in records}
-    names = [d for d in ORDER if any(r.desideratum == d for r in records)]
-    names += sorted({r.desideratum for r in records} - set(names))
+    names = sorted({r.desideratum for r in records}, key=report_rank)
     rows = []
     for name in names:
         for condition in ("finetune", "in-context"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import struct
+import sys
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 SIDE = 28  # the longest side of a thumbnail, in pixels
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -22,7 +24,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def is_image(x: Any) -> bool:
     """True for an image input: a tensor or array of at least two dimensions."""
-    return isinstance(x, (torch.Tensor, np.ndarray)) and np.ndim(x) >= 2
+    torch = sys.modules.get("torch")  # x cannot be a tensor before torch is loaded: no need to load it
+    tensor = torch is not None and isinstance(x, torch.Tensor)
+    return (tensor or isinstance(x, np.ndarray)) and np.ndim(x) >= 2
 
 
 def thumbnail(x: torch.Tensor | np.ndarray, role: str, label: str) -> dict[str, Any]:
@@ -39,6 +43,9 @@ def thumbnail(x: torch.Tensor | np.ndarray, role: str, label: str) -> dict[str, 
         ``{"role", "label", "shape": [h, w], "pixels": base64 of h*w uint8}``.
 
     """
+    import torch
+    import torch.nn.functional as F
+
     image = torch.as_tensor(np.asarray(x, dtype=np.float32) if isinstance(x, np.ndarray) else x.detach().float().cpu())
     if image.ndim == 3:
         image = image.mean(dim=0)

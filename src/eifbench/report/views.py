@@ -16,11 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from eifbench.desiderata.distance import FAR, NEAR, RELATED
-from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN
-from eifbench.desiderata.transitivity import TripleLayout
 from eifbench.report.evidence import Evidence
 from eifbench.stimuli import Example
+from eifbench.tasks.layouts import ENTITY, FAR, NEAR, OTHER, OWN, RELATED, TripleLayout
 
 MAX_ROWS, MAX_COLUMNS = 48, 64  # a view is pooled (block means within groups) beyond these
 Block = tuple[str, str, np.ndarray, np.ndarray]  # label, run, rows (n,), columns (n, k) with -1 = none

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from eifbench.bank import BANK_VERSION
 from eifbench.errors import InputError
+from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Stimulus, Text
 
 LayoutT = TypeVar("LayoutT")
@@ -52,6 +54,25 @@ class TaskSpec:
             raise InputError(f"stimulus format {self.stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}.")
         if self.items < 2:
             raise InputError(f"a task needs at least 2 items to have an interval; got {self.items}.")
+
+
+class Source(str, Enum):
+    """Where a task's stimuli come from; a desideratum keys its builders by (model kind, source).
+
+    - ``bank``: the packaged, versioned stimulus bank (``eifbench.bank``), the default.
+    - ``file``: the user's stimuli file (``--eif-stimuli``), for the kinds that read one.
+    """
+
+    BANK = "bank"
+    FILE = "file"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, spec: TaskSpec) -> Source:
+        """A spec's source: its stimuli file when it names one and its kind reads files, else the bank."""
+        return cls.FILE if spec.stimuli_file and ModelKind(spec.kind).reads_stimuli_file else cls.BANK
 
 
 class TaskNotApplicable(InputError):

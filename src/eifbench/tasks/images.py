@@ -9,21 +9,31 @@ counts them as unmeasured (their self-influence is float noise).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from eifbench.bank import IMAGE_BANK_VERSION
 from eifbench.bank.draws import Draws
 from eifbench.datasets import DATASETS, ImageSplit
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import ENTITY, OTHER, SparsenessLayout
-from eifbench.desiderata.transitivity import TripleLayout
 from eifbench.errors import InputError
 from eifbench.stimuli import Example
 from eifbench.tasks.base import Run, Task, TaskSpec, one_hot_mask, sensitivity_run
+from eifbench.tasks.layouts import (
+    ENTITY,
+    FAR,
+    NEAR,
+    OTHER,
+    RELATED,
+    UNUSED,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+    TripleLayout,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 BROAD = 128  # broad probe images for sparseness
 SPILL = 64  # real images the pure-noise spill is read on
@@ -65,6 +75,8 @@ def dataset(spec: TaskSpec) -> Images:
 
 def fit_images(images: torch.Tensor, shape: tuple[int, ...] | None) -> torch.Tensor:
     """Resize (bilinear) and repeat channels so (n, 1, 28, 28) images fit ``shape`` (c, h, w)."""
+    import torch.nn.functional as F
+
     if shape is None or tuple(images.shape[1:]) == tuple(shape):
         return images
     if len(shape) != 3:
@@ -90,12 +102,17 @@ def examples(split: Images, index: list[int] | np.ndarray) -> tuple[Example, ...
 
 def pixel_noise(image: torch.Tensor, sigma: float, draws: Draws) -> torch.Tensor:
     """``image`` plus Gaussian noise of std ``sigma`` from the bank's draws, clipped to [0, 1]."""
+    import torch
+
     noise = torch.from_numpy(draws.normal_array(image.numel()).astype(np.float32)).reshape(image.shape)
     return (image + sigma * noise).clamp(0.0, 1.0)
 
 
 def noise_image(kind: str, shape: tuple[int, ...], draws: Draws) -> torch.Tensor:
     """A pure-noise image of one of several kinds, in [0, 1]."""
+    import torch
+    import torch.nn.functional as F
+
     count = int(np.prod(shape))
     if kind == "uniform":
         values = draws.uniform_array(count)
@@ -111,6 +128,8 @@ def noise_image(kind: str, shape: tuple[int, ...], draws: Draws) -> torch.Tensor
 
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     """Per image: the 2 nearest, 2 middle and 2 farthest images of its class in pixel space."""
+    import torch
+
     split = dataset(spec)
     shuffled = order(spec, split, "distance")
     stimuli, candidates = shuffled[: spec.items], np.array(shuffled[spec.items : spec.items + 600])
@@ -242,6 +261,8 @@ def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
 
     Per class, 2 seeds and their 3 nearest neighbours; triples come from the pool's matrix.
     """
+    import torch
+
     split = dataset(spec)
     shuffled = order(spec, split, "transitivity")
     candidates = np.array(shuffled[:2000])

@@ -27,13 +27,21 @@ import numpy as np
 
 from eifbench.bank.labelled import ReviewFamily, generic_probes, review_families
 from eifbench.bank.language import noisy_text
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import ENTITY, OTHER, OWN, SparsenessLayout
 from eifbench.stimuli import Example
 from eifbench.tasks.base import Run, Task, TaskSpec, sensitivity_run
 from eifbench.tasks.labelled_controls import labelled_draws, noise_sentences, same_label_partner
-from eifbench.tasks.labelled_file import user_distance, user_noise, user_sparseness
+from eifbench.tasks.layouts import (
+    ENTITY,
+    FAR,
+    NEAR,
+    OTHER,
+    OWN,
+    RELATED,
+    UNUSED,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+)
 
 PER_FAMILY = 4  # review, paraphrase, two related reviews
 OTHERS = 12  # other reviews each review is read on
@@ -99,8 +107,6 @@ def _labels(bank: ReviewBank) -> tuple[str, ...]:
 
 def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     """Per review: its paraphrase (1), its topic's other aspects (2), other topics (3); one label throughout."""
-    if spec.stimuli_file:
-        return user_distance(spec)
     bank = review_bank(spec)
     n = len(bank.families)
     levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
@@ -120,8 +126,6 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
 
 def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per review: own (its paraphrase), entity (same topic or same label), other (neither)."""
-    if spec.stimuli_file:
-        return user_sparseness(spec)
     bank = review_bank(spec)
     n = len(bank.families)
     families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
@@ -139,8 +143,6 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
 
 def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     """Clean reviews (the shared bank), a noised copy of each, and labelled gibberish."""
-    if spec.stimuli_file:
-        return user_noise(spec)
     bank = review_bank(spec)
     n = len(bank.families)
     draws = labelled_draws(spec.seed, "noise")

@@ -14,13 +14,21 @@ import numpy as np
 
 from eifbench.bank.draws import Draws
 from eifbench.bank.language import noisy_text
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import ENTITY, OTHER, SparsenessLayout
 from eifbench.stimuli import Example
 from eifbench.stimuli_file import file_digest, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, one_hot_mask, sensitivity_run
 from eifbench.tasks.labelled_controls import noise_sentences, same_label_partner
+from eifbench.tasks.layouts import (
+    ENTITY,
+    FAR,
+    NEAR,
+    OTHER,
+    RELATED,
+    UNUSED,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+)
 
 Row = dict[str, str]
 NO_COLUMNS = np.zeros(0, dtype=np.int64)

@@ -22,14 +22,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from eifbench.bank.language import Fact
-from eifbench.desiderata.asymmetry import AsymmetryLayout
-from eifbench.desiderata.consistency import ConsistencyLayout
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import COMPLETION, ENTITY, OTHER, OWN, SparsenessLayout
-from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Stimulus, Text
 from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
+from eifbench.tasks.layouts import (
+    COMPLETION,
+    ENTITY,
+    FAR,
+    NEAR,
+    OTHER,
+    OWN,
+    RELATED,
+    UNUSED,
+    AsymmetryLayout,
+    ChainLayout,
+    ConsistencyLayout,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+)
 from eifbench.tasks.lm_items import (
     ChainItem,
     EntailmentItem,

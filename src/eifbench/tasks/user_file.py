@@ -10,15 +10,23 @@ import numpy as np
 
 from eifbench.bank.draws import Draws
 from eifbench.bank.language import noisy_text
-from eifbench.desiderata.asymmetry import AsymmetryLayout
-from eifbench.desiderata.consistency import ConsistencyLayout
-from eifbench.desiderata.distance import FAR, NEAR, RELATED, UNUSED, DistanceLayout
-from eifbench.desiderata.noise import NoiseLayout
-from eifbench.desiderata.sparseness import COMPLETION, OTHER, SparsenessLayout
-from eifbench.desiderata.transitivity import ChainLayout
 from eifbench.stimuli import Chain, Example, Text
 from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
+from eifbench.tasks.layouts import (
+    COMPLETION,
+    FAR,
+    NEAR,
+    OTHER,
+    RELATED,
+    UNUSED,
+    AsymmetryLayout,
+    ChainLayout,
+    ConsistencyLayout,
+    DistanceLayout,
+    NoiseLayout,
+    SparsenessLayout,
+)
 from eifbench.tasks.lm_items import gibberish, nonce_prompts, world_probes
 
 Row = dict[str, str]

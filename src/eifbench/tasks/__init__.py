@@ -1,0 +1,1 @@
+"""Stimulus sources: the tasks each desideratum is measured on (see ``eifbench.tasks.base``)."""

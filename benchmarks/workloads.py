@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 import eifbench
-from eifbench.datasets import fashion_mnist
-from eifbench.tasks.lm_items import exclusive_items
+from eifbench.bank.datasets import fashion_mnist
+from eifbench.bank.items import exclusive_items
 
 
 def fashion(n_stimuli: int, n_probes: int) -> tuple[object, list, list]:

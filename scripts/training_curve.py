@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments  # noqa: E402
 
 import eifbench  # noqa: E402
+from eifbench.bank.items import fact_families, world_probes  # noqa: E402
 from eifbench.desiderata import DESIDERATA, Thresholds  # noqa: E402
 from eifbench.integrations.transformers import EifCallback  # noqa: E402
-from eifbench.tasks.lm_items import fact_families, world_probes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS, EVERY = 240, 30

@@ -66,10 +66,10 @@ def cell_numbers(records: Iterable[Mapping[str, Any]], models: Iterable[str] | N
 
 def rendered_reports(path: Path = BASELINE) -> dict[str, str]:
     """The terminal table, markdown and HTML of a stored report, as a user sees them."""
-    from eifbench.report.html import html_report
-    from eifbench.report.loading import load_report
-    from eifbench.report.markdown import markdown_report
-    from eifbench.report.tables import summary_table
+    from eifbench.report.rendering.html import html_report
+    from eifbench.report.rendering.markdown import markdown_report
+    from eifbench.report.rendering.tables import summary_table
+    from eifbench.report.results.loading import load_report
 
     doc, records = load_report(path)
     return {

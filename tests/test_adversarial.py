@@ -151,7 +151,7 @@ def test_low_a_pickled_checkpoint_is_refused_in_one_line(tmp_path, tiny_lm):
 
 
 def test_low_reading_stimuli_writes_nothing_outside_the_run(tmp_path, monkeypatch):
-    from eifbench.stimuli_file import _read_version, read_stimuli_file
+    from eifbench.tasks.stimuli_file import _read_version, read_stimuli_file
 
     home = tmp_path / "home"
     home.mkdir()
@@ -167,8 +167,8 @@ def test_low_reading_stimuli_writes_nothing_outside_the_run(tmp_path, monkeypatc
 
 def test_low_markdown_escapes_the_model_spec(tmp_path):
     from eifbench.desiderata.base import Status
-    from eifbench.report.markdown import markdown_report
-    from eifbench.report.records import Record
+    from eifbench.report.rendering.markdown import markdown_report
+    from eifbench.report.results.records import Record
 
     evil = "hf:./x|<script>alert(1)</script>"
     record = Record(
@@ -196,7 +196,7 @@ def test_low_interrupting_eifbench_run_exits_130_not_the_bad_input_code(monkeypa
 
 def test_low_schema_message_shows_the_type():
     from eifbench.errors import BaselineError
-    from eifbench.report.loading import load_report
+    from eifbench.report.results.loading import load_report
 
     path = os.path.join(os.path.dirname(__file__), "_schema_string.json")
     try:

@@ -10,12 +10,12 @@ import pytest
 
 from eifbench.bank import BANK_VERSION, IMAGE_BANK_VERSION, LABELLED_BANK_VERSION
 from eifbench.bank.draws import Draws
+from eifbench.bank.items import REAL_WORDS, chain_items, entailment_items, exclusive_items, fact_families, gibberish
 from eifbench.bank.language import typo
 from eifbench.desiderata import DESIDERATA
 from eifbench.desiderata.registry import BUILT_IN
 from eifbench.influence.digest import task_digest
 from eifbench.tasks.base import TaskSpec
-from eifbench.tasks.lm_items import REAL_WORDS, chain_items, entailment_items, exclusive_items, fact_families, gibberish
 
 # One digest per (model kind, desideratum), keyed by the bank part's version and the desideratum's
 # own: a change to one desideratum's default stimuli bumps its ``version`` (and updates its row here)

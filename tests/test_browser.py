@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from eifbench.report.thumbnails import pixels_of
+from eifbench.report.rendering.thumbnails import pixels_of
 from tests.browser import CHROMIUM, Chromium
 from tests.conftest import ROOT, run_suite, verdict_exit_code
 

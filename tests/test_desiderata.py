@@ -268,7 +268,7 @@ def test_finding_5_distance_is_normalized_by_probe_sensitivity():
 
 
 def test_finding_5_unrelated_probes_share_neither_entity_nor_relation():
-    from eifbench.tasks.lm_items import fact_families
+    from eifbench.bank.items import fact_families
 
     task = DESIDERATA["distance"].build(TaskSpec("causal-lm", 34))
     families = fact_families(34, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from eifbench.bank.items import fact_families
 from eifbench.desiderata import DESIDERATA, FAIL, INCONCLUSIVE, PASS, Thresholds
 from eifbench.desiderata.base import Measurement, no_in_context_learning
 from eifbench.errors import InputError
@@ -19,7 +20,6 @@ from eifbench.influence.in_context import neutral_context
 from eifbench.intervals import range_interval
 from eifbench.stimuli import Example, Text
 from eifbench.tasks.base import TaskSpec
-from eifbench.tasks.lm_items import fact_families
 from tests.synthetic import results, same_probe
 
 T = Thresholds()

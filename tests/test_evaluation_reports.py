@@ -8,7 +8,7 @@ import pytest
 
 import eifbench
 from eifbench.evaluation import Evaluation
-from eifbench.report.loading import load_report
+from eifbench.report.results.loading import load_report
 from tests.conftest import ROOT, eifbench_cli
 
 ARGS = dict(desiderata=["distance", "noise invariance"], conditions=["in-context"], items=36)

@@ -13,17 +13,17 @@ import pytest
 import torch
 
 import eifbench
+from eifbench.bank.items import chain_items, entailment_items, exclusive_items
 from eifbench.desiderata import DESIDERATA, Thresholds
 from eifbench.desiderata.base import FAIL, PASS, Status
-from eifbench.report.explain import worst_items
-from eifbench.report.explain_text import terminal_explanations
-from eifbench.report.markdown import markdown_report
-from eifbench.report.records import Comparison, Record
-from eifbench.report.thumbnails import png_bytes, thumbnail
-from eifbench.report.views import pool
+from eifbench.report.explanation.explain import worst_items
+from eifbench.report.explanation.explain_text import terminal_explanations
+from eifbench.report.explanation.views import pool
+from eifbench.report.rendering.markdown import markdown_report
+from eifbench.report.rendering.thumbnails import png_bytes, thumbnail
+from eifbench.report.results.records import Comparison, Record
 from eifbench.tasks import lm
 from eifbench.tasks.base import TaskSpec
-from eifbench.tasks.lm_items import chain_items, entailment_items, exclusive_items
 from tests.synthetic import results
 
 SPEC = TaskSpec(kind="causal-lm", items=4)
@@ -204,7 +204,7 @@ def test_pool_keeps_group_edges_and_averages_within_groups():
 @pytest.fixture(scope="module")
 def logical_views():
     """The views of a learner whose right answers are known (the reference logical learner)."""
-    from eifbench.report.explain import figure_of
+    from eifbench.report.explanation.explain import figure_of
 
     model = eifbench.load_model("ref-logical")
     recipe = eifbench.FineTune(steps=1, lr=10.0)
@@ -342,7 +342,7 @@ def test_markdown_has_a_collapsible_block_with_the_worst_items_and_the_gate():
 @pytest.mark.parametrize("name", list(DESIDERATA))
 def test_a_diverged_stimulus_leaves_explanations_and_views_well_formed(name):
     """A fine-tune that diverged gives a NaN row: it is never a worst item, and nothing warns or breaks JSON."""
-    from eifbench.report.explain import figure_of
+    from eifbench.report.explanation.explain import figure_of
 
     task = DESIDERATA[name].build(SPEC)
 

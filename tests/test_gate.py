@@ -18,9 +18,9 @@ import pytest
 
 from eifbench.desiderata.base import Status
 from eifbench.errors import BaselineError, IncompleteReportError
-from eifbench.report.baseline import Baseline, compare, same_recipe
-from eifbench.report.loading import load_report
-from eifbench.report.records import Record, machine_info
+from eifbench.report.results.baseline import Baseline, compare, same_recipe
+from eifbench.report.results.loading import load_report
+from eifbench.report.results.records import Record, machine_info
 from tests.checkpoints import save_tiny_lm
 from tests.conftest import eifbench_cli, verdict_exit_code
 
@@ -170,7 +170,7 @@ def test_a_model_that_cannot_load_is_one_line_and_exit_4(pytester, tmp_path):
 
 
 def test_an_interrupt_that_pytest_fails_to_render_is_still_an_interrupt(monkeypatch):
-    from eifbench.report.collector import Reporter
+    from eifbench.plugin.collector import Reporter
 
     reporter = Reporter.__new__(Reporter)
     reporter.interrupted = False
@@ -233,7 +233,7 @@ def test_an_interrupt_while_starting_writes_an_incomplete_report_over_a_stale_on
 
 
 def test_bidi_controls_in_a_model_name_are_shown_not_obeyed(tmp_path):
-    from eifbench.report.writers import write_reports
+    from eifbench.report.rendering.writers import write_reports
 
     record = _record(-0.5, Status.PASS, model="ok\u202etxt.exe", column="ok\u202etxt.exe")
     paths = {"markdown": str(tmp_path / "r.md"), "html": str(tmp_path / "r.html")}

@@ -44,7 +44,7 @@ UNRELATED_PROJECT = {
     "test_unrelated.py": (
         "import sys\n"
         "def test_nothing_heavy_was_imported():\n"
-        "    assert 'torch' not in sys.modules and 'eifbench.session' not in sys.modules\n"
+        "    assert 'torch' not in sys.modules and 'eifbench.plugin.session' not in sys.modules\n"
         "    assert 'eifbench.catalog' not in sys.modules\n"
     ),
 }
@@ -61,7 +61,7 @@ def test_plugin_is_inert_in_an_unrelated_project(pytester):
 
 
 def test_help_lists_every_option_of_the_table(pytester):
-    from eifbench.options import OPTIONS
+    from eifbench.plugin.options import OPTIONS
 
     result = pytester.runpytest("--help")
     for option in OPTIONS:
@@ -222,7 +222,7 @@ def test_plugin_collection_overhead_is_small(tmp_path):
     code = (
         "import sys, pytest\n"
         "pytest.main(['-q', '--collect-only', '-p', 'no:cacheprovider', sys.argv[1]])\n"
-        "heavy = ('torch', 'numpy', 'transformers', 'eifbench.session')\n"
+        "heavy = ('torch', 'numpy', 'transformers', 'eifbench.plugin.session')\n"
         "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
     proc = subprocess.run(
@@ -234,7 +234,7 @@ def test_plugin_collection_overhead_is_small(tmp_path):
 def _options(**given: object):
     from pathlib import Path
 
-    from eifbench.plugin_options import parse_options
+    from eifbench.plugin.parse import parse_options
 
     return parse_options(lambda name: given.get(name.replace("-", "_")), Path("."))
 
@@ -275,7 +275,7 @@ def test_a_models_first_load_runs_past_the_capture_and_is_not_charged_to_the_cel
 
     import eifbench.zoo
     from eifbench.cases import RunOptions
-    from eifbench.session import EifSession
+    from eifbench.plugin.session import EifSession
     from eifbench.zoo.specs import parse_spec
 
     entered = []

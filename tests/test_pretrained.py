@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import eifbench
-from eifbench.datasets import fashion_mnist, mnist_5k
+from eifbench.bank.datasets import fashion_mnist, mnist_5k
 from eifbench.influence.snapshot import checksum
 from eifbench.zoo.cnn import accuracy
 

@@ -21,7 +21,7 @@ import torch
 import eifbench
 from eifbench.errors import InputError, ModelSpecError
 from eifbench.kinds import ModelKind
-from eifbench.stimuli_file import check_stimuli_kind, read_stimuli_file
+from eifbench.tasks.stimuli_file import check_stimuli_kind, read_stimuli_file
 from tests.checkpoints import save_lora, save_tiny_bert_classifier, save_tiny_lm
 from tests.conftest import save_tiny_vit
 
@@ -110,7 +110,7 @@ def test_a_facts_file_for_a_text_classifier_is_refused(tmp_path):
 def test_check_stimuli_kind_imports_no_torch(tmp_path):
     facts, labelled = _jsonl(tmp_path / "f.jsonl", FACTS), _jsonl(tmp_path / "l.jsonl", LABELLED)
     code = (
-        "import sys\nfrom eifbench.stimuli_file import check_stimuli_kind\n"
+        "import sys\nfrom eifbench.tasks.stimuli_file import check_stimuli_kind\n"
         f"check_stimuli_kind({str(facts)!r}, 'causal-lm')\n"
         f"check_stimuli_kind({str(labelled)!r}, 'text-classifier', ('NEGATIVE', 'POSITIVE'))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

@@ -95,7 +95,7 @@ def test_device_map_auto_loads_and_runs(tmp_path, tiny_lm):
 
 
 def test_each_xdist_worker_gets_its_own_gpu():
-    from eifbench.session import worker_device
+    from eifbench.plugin.session import worker_device
 
     assert worker_device("gw0", cuda_count=4) == "cuda:0"
     assert worker_device("gw5", cuda_count=4) == "cuda:1"

@@ -231,7 +231,7 @@ def test_sigterm_writes_the_same_partial_report_and_exits_143(tmp_path):
 
 def test_a_report_that_cannot_be_written_at_the_end_still_prints_the_table(planted, tmp_path):
     planted.makeconftest(  # patched for this in-process run only: unconfigure puts the writer back
-        "import eifbench.report.writers as w\n"
+        "import eifbench.report.rendering.writers as w\n"
         "saved = w.write_json\n"
         "def fail(*a, **k):\n    raise OSError(28, 'No space left on device')\n"
         "def pytest_configure(config):\n    w.write_json = fail\n"

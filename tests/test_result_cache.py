@@ -19,7 +19,7 @@ import eifbench
 from eifbench.cases import RunOptions
 from eifbench.errors import InputError
 from eifbench.influence.result_store import ResultStore, model_fingerprint, weights_digest
-from eifbench.session import EifSession
+from eifbench.plugin.session import EifSession
 from eifbench.tasks.base import Run
 from eifbench.zoo.specs import parse_spec
 from tests.conftest import FACTS, PROBES, ROOT, comparable_results, eifbench_cli
@@ -199,7 +199,7 @@ def test_session_reuses_across_sessions_bit_for_bit_and_counts(tmp_path, monkeyp
 
 
 def test_cache_option_is_validated_and_off_for_plain_pytest():
-    from eifbench.plugin_options import parse_options
+    from eifbench.plugin.parse import parse_options
 
     assert parse_options(lambda name: None, ROOT).cache == "off"
     assert parse_options(lambda name: "refresh" if name == "cache" else None, ROOT).cache == "refresh"

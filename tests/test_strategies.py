@@ -6,6 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eifbench.bank.items import REAL_WORDS
 from eifbench.bank.language import plural
 from eifbench.reference.parse import parse
 from eifbench.strategies import (
@@ -18,7 +19,6 @@ from eifbench.strategies import (
     nonce_words,
     pixel_noised,
 )
-from eifbench.tasks.lm_items import REAL_WORDS
 
 
 @given(nonce_words())

@@ -15,8 +15,8 @@ from eifbench.bank.labelled import review_families
 from eifbench.desiderata import DESIDERATA
 from eifbench.errors import InputError, StimuliFileError
 from eifbench.influence.snapshot import checksum
-from eifbench.stimuli_file import read_stimuli_file
 from eifbench.tasks.base import TaskNotApplicable, TaskSpec
+from eifbench.tasks.stimuli_file import read_stimuli_file
 from tests.checkpoints import save_tiny_bert_classifier
 
 REVIEWS = [

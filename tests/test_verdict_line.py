@@ -7,12 +7,12 @@ import re
 import pytest
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Status
-from eifbench.report.charts import summary_svg, value_ranges
-from eifbench.report.html import html_report
-from eifbench.report.markdown import markdown_report
-from eifbench.report.records import Comparison, Record
-from eifbench.report.tables import recipe_lines
-from eifbench.report.verdict_line import exit_code_of, verdict_line
+from eifbench.report.rendering.charts import summary_svg, value_ranges
+from eifbench.report.rendering.html import html_report
+from eifbench.report.rendering.markdown import markdown_report
+from eifbench.report.rendering.tables import recipe_lines
+from eifbench.report.rendering.verdict_line import exit_code_of, verdict_line
+from eifbench.report.results.records import Comparison, Record
 from tests.conftest import ROOT, eifbench_cli
 
 

@@ -31,7 +31,7 @@ def test_run_from_an_unpacked_wheel(tmp_path):
         "eifbench/_suite/conftest.py",
         "eifbench/_suite/desiderata_tests/test_transitivity.py",
         "eifbench/_suite/fixtures/plugin.py",
-        "eifbench/report/schema.json",
+        "eifbench/report/results/schema.json",
         "eifbench/reference/expected.py",
         "eifbench/_suite/models/smollm2.toml",
     ):

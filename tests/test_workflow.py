@@ -27,8 +27,8 @@ import yaml
 import eifbench
 from eifbench.cli import build_parser
 from eifbench.cli.suite import INTERRUPTED
-from eifbench.options import OPTIONS
-from eifbench.report.collector import TERMINATED
+from eifbench.plugin.collector import TERMINATED
+from eifbench.plugin.options import OPTIONS
 
 from .checkpoints import save_tiny_lm
 from .conftest import ROOT, eifbench_cli

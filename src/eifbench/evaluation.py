@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from eifbench.adapters.base import ModelAdapter
     from eifbench.adapters.chat import ChatFormat
     from eifbench.influence import InfluenceResult
-    from eifbench.report.records import Record
+    from eifbench.report.results.records import Record
 
 Compute = Callable[[Run], "InfluenceResult"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
-    from eifbench.report.records import Comparison, Record
+    from eifbench.report.results.records import Comparison, Record
 
 # how metrics() logs a verdict; inconclusive (and anything else with a value) is 0.5
 PASS_ENCODING: dict[str, float] = {"pass": 1.0, "fail": 0.0, "inconclusive": 0.5}
@@ -43,7 +43,7 @@ class Evaluation:
 
     def table(self, tablefmt: str = "simple_grid") -> str:
         """The verdict table, as the terminal report prints it."""
-        from eifbench.report.tables import summary_table
+        from eifbench.report.rendering.tables import summary_table
 
         return summary_table(self.records, tablefmt=tablefmt)
 
@@ -75,15 +75,15 @@ class Evaluation:
 
     def document(self) -> dict[str, Any]:
         """The JSON document of these records, as a complete suite run writes it (``--eif-json``)."""
-        from eifbench.report.records import document
+        from eifbench.report.results.records import document
 
         extra = {"seconds": round(self.seconds, 1), "missing": []}
         return document(list(self.records), complete=True, folder=Path.cwd(), extra=extra)
 
     def explain(self) -> str:
         """The verdict line, then every measured verdict explained with its worst items (the terminal's ``-v``)."""
-        from eifbench.report.explain_text import terminal_explanations
-        from eifbench.report.verdict_line import verdict_line
+        from eifbench.report.explanation.explain_text import terminal_explanations
+        from eifbench.report.rendering.verdict_line import verdict_line
 
         lines = [verdict_line({"complete": True}, self.records)]
         lines += terminal_explanations(self.records, verbose=True)
@@ -91,22 +91,22 @@ class Evaluation:
 
     def to_markdown(self) -> str:
         """The suite's markdown report (for ``$GITHUB_STEP_SUMMARY``, a PR comment)."""
-        from eifbench.report.markdown import markdown_report
-        from eifbench.report.writers import visible_controls
+        from eifbench.report.rendering.markdown import markdown_report
+        from eifbench.report.rendering.writers import visible_controls
 
         return visible_controls(markdown_report(self.document(), self.records))
 
     def to_html(self) -> str:
         """The suite's self-contained HTML report: one page that loads nothing."""
-        from eifbench.report.html import html_report
-        from eifbench.report.writers import visible_controls
+        from eifbench.report.rendering.html import html_report
+        from eifbench.report.rendering.writers import visible_controls
 
         return visible_controls(html_report(self.document(), self.records))
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the verdict line and the table (the full page's style would restyle the notebook)."""
-        from eifbench.report.html import table_html, verdict_html
-        from eifbench.report.writers import visible_controls
+        from eifbench.report.rendering.html import table_html, verdict_html
+        from eifbench.report.rendering.writers import visible_controls
 
         return visible_controls(verdict_html({"complete": True}, self.records) + table_html(self.records))
 
@@ -117,7 +117,7 @@ class Evaluation:
             The path written (atomically; folders are created).
 
         """
-        from eifbench.report.records import write_json
+        from eifbench.report.results.records import write_json
 
         write_json(path, self.document())
         return Path(path)
@@ -148,7 +148,7 @@ class Evaluation:
                 kind, recipe or stimuli.
 
         """
-        from eifbench.report.baseline import Baseline
+        from eifbench.report.results.baseline import Baseline
 
         baseline = Baseline.load(baseline_path)
         columns = baseline.columns

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eifbench.desiderata.base import NOT_APPLICABLE, Desideratum, Measurement, Thresholds, no_in_context_learning
-from eifbench.report.records import Record, finite, package_versions
+from eifbench.report.results.records import Record, finite, package_versions
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def build_record(
 ) -> Record:
     """The record of one desideratum on one case (the suite's and ``evaluate``'s alike)."""
     from eifbench.influence.digest import task_digest
-    from eifbench.report.explain import figure_of, worst_items
+    from eifbench.report.explanation.explain import figure_of, worst_items
 
     suffix = f"@{case.model}"  # pytest-xdist's loadgroup appends the group to the node id
     nodeid = nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid

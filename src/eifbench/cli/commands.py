@@ -79,7 +79,7 @@ class InfluenceCommand:
     def run(self, args: argparse.Namespace) -> int:
         """Load the model, compute the matrix, print it with every text in full (transformers' warnings stay on)."""
         import eifbench
-        from eifbench.report.tables import influence_key, influence_table
+        from eifbench.report.rendering.tables import influence_key, influence_table
         from eifbench.stimuli import Text
         from eifbench.zoo import spec_kind
         from eifbench.zoo.specs import parse_spec

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.errors import EifError
-from eifbench.options import OPTIONS
+from eifbench.plugin.options import OPTIONS
 
 INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, distinct from bad input (2) and usage errors (4)
 TERMINATED = 143  # 128 + SIGTERM: CI cancellation, `timeout`
@@ -110,15 +110,15 @@ class RunCommand:
             code = int(pytest.main(self.pytest_args(args, root), plugins=[SuiteRelativePaths(root)]))
         except KeyboardInterrupt:  # while starting (imports, configuration): pytest never got to write reports
             self.write_unstarted(args)
-            from eifbench import pytest_plugin
+            from eifbench.plugin import hooks
 
             print("eifbench: interrupted while starting; no test ran", file=sys.stderr)
-            return TERMINATED if RECEIVED_SIGTERM or pytest_plugin.RECEIVED_SIGTERM else INTERRUPTED
+            return TERMINATED if RECEIVED_SIGTERM or hooks.RECEIVED_SIGTERM else INTERRUPTED
         return INTERRUPTED if code == pytest.ExitCode.INTERRUPTED else code
 
     def write_unstarted(self, args: argparse.Namespace) -> None:
         """Write each requested report as an empty, incomplete run, so no stale file from an earlier run remains."""
-        from eifbench.report.writers import write_reports
+        from eifbench.report.rendering.writers import write_reports
 
         names = ("json", "save-baseline", "markdown", "html")
         reports = {name: getattr(args, name.replace("-", "_")) for name in names}
@@ -155,11 +155,11 @@ class CompareCommand:
 
         from eifbench.desiderata import DESIDERATA
         from eifbench.desiderata.base import NOT_APPLICABLE
-        from eifbench.plugin_options import pairs
-        from eifbench.report.baseline import Baseline, check_tolerances
-        from eifbench.report.loading import load_report
-        from eifbench.report.verdict_line import verdict_line
-        from eifbench.report.writers import check_report_paths
+        from eifbench.plugin.parse import pairs
+        from eifbench.report.rendering.verdict_line import verdict_line
+        from eifbench.report.rendering.writers import check_report_paths
+        from eifbench.report.results.baseline import Baseline, check_tolerances
+        from eifbench.report.results.loading import load_report
 
         tolerances = check_tolerances(pairs(args.tolerance, "tolerance"), list(DESIDERATA))
         reports = {"markdown": args.markdown, "html": args.html}
@@ -231,16 +231,16 @@ class CompareCommand:
 
     def write(self, reports: dict[str, str | None], title: str, line: str, rows: list[list[str]]) -> None:
         """Write the comparison as markdown and/or HTML (each only when asked), atomically."""
-        from eifbench.report.records import write_atomic
-        from eifbench.report.writers import visible_controls
+        from eifbench.report.rendering.writers import visible_controls
+        from eifbench.report.results.records import write_atomic
 
         if reports["markdown"]:
-            from eifbench.report.markdown import comparison_markdown
+            from eifbench.report.rendering.markdown import comparison_markdown
 
             write_atomic(reports["markdown"], visible_controls(comparison_markdown(title, line, COMPARE_HEADERS, rows)))
             print(f"eifbench: wrote {reports['markdown']}")
         if reports["html"]:
-            from eifbench.report.html import comparison_html
+            from eifbench.report.rendering.html import comparison_html
 
             write_atomic(reports["html"], visible_controls(comparison_html(title, line, COMPARE_HEADERS, rows)))
             print(f"eifbench: wrote {reports['html']}")

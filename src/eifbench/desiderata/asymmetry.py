@@ -24,8 +24,8 @@ import numpy as np
 from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
 from eifbench.desiderata.normalize import floored, learned, mean_of, noise_of
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
-from eifbench.report import explainers
-from eifbench.report.explainers import Explainer
+from eifbench.report.explanation import explainers
+from eifbench.report.explanation.explainers import Explainer
 from eifbench.tasks import lm, user_file
 from eifbench.tasks.base import Source
 from eifbench.tasks.layouts import AsymmetryLayout

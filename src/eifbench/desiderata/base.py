@@ -28,7 +28,7 @@ from eifbench.tasks.base import Source, Task, TaskSpec
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
-    from eifbench.report.explainers import Explainer
+    from eifbench.report.explanation.explainers import Explainer
 
 LayoutT = TypeVar("LayoutT")
 Builder = Callable[[TaskSpec], Task[Any]]

@@ -49,8 +49,8 @@ from eifbench.desiderata.normalize import (
 )
 from eifbench.intervals import mean_interval, range_interval
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
-from eifbench.report import explainers
-from eifbench.report.explainers import Explainer
+from eifbench.report.explanation import explainers
+from eifbench.report.explanation.explainers import Explainer
 from eifbench.stats import spearman
 from eifbench.tasks import images, labelled, labelled_file, lm, user_file
 from eifbench.tasks.base import Source

@@ -41,8 +41,8 @@ from eifbench.desiderata.normalize import (
     sensitivities,
 )
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
-from eifbench.report import explainers
-from eifbench.report.explainers import Explainer
+from eifbench.report.explanation import explainers
+from eifbench.report.explanation.explainers import Explainer
 from eifbench.tasks import images, labelled, labelled_file, lm, user_file
 from eifbench.tasks.base import Source
 from eifbench.tasks.layouts import NoiseLayout

@@ -27,8 +27,8 @@ import numpy as np
 from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
 from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of, sensitivities
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
-from eifbench.report import explainers
-from eifbench.report.explainers import Explainer
+from eifbench.report.explanation import explainers
+from eifbench.report.explanation.explainers import Explainer
 from eifbench.tasks import images, labelled, labelled_file, lm, user_file
 from eifbench.tasks.base import Source
 from eifbench.tasks.layouts import COMPLETION, ENTITY, FAMILY_NAMES, OTHER, OWN, SparsenessLayout

@@ -25,8 +25,8 @@ from eifbench.errors import BaselineError
 from eifbench.finetune import FineTune
 
 if TYPE_CHECKING:
-    from eifbench.report.baseline import Baseline
-    from eifbench.report.records import Record
+    from eifbench.report.results.baseline import Baseline
+    from eifbench.report.results.records import Record
 
 
 class RandomStates:
@@ -105,7 +105,7 @@ class EifCallback(TrainerCallback):
         trainer: Any = None,
     ) -> None:
         from eifbench.desiderata import DESIDERATA, canonical_name, canonical_names
-        from eifbench.report.baseline import check_tolerances
+        from eifbench.report.results.baseline import check_tolerances
 
         self.desiderata = None if desiderata is None else tuple(canonical_names(desiderata))
         self.conditions = tuple(conditions)
@@ -197,7 +197,7 @@ class EifCallback(TrainerCallback):
         ]
 
     def _prepare(self, run: dict[str, str], recipes: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
-        from eifbench.report.baseline import Baseline
+        from eifbench.report.results.baseline import Baseline
 
         assert self.baseline_path is not None
         if self._baseline is None:

@@ -1,6 +1,6 @@
 """Hypothesis strategies over the bank's language, for falsification (``@given``) tests.
 
-They draw the same kinds of items as the bank (``eifbench.tasks.lm_items``) but through
+They draw the same kinds of items as the bank (``eifbench.bank.items``) but through
 hypothesis, so a failing item shrinks to the simplest one (short words, a depth-2 chain).
 The estimation run never uses them: its stimuli come from the versioned bank.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from eifbench.bank.items import OBJECTS, REAL_WORDS, ChainItem, EntailmentItem, ExclusiveItem
 from eifbench.bank.language import EXCLUSIVE_RELATIONS, FACT_RELATIONS, TYPO_KINDS, Fact, typo
 from eifbench.bank.lexicon import CODAS, HYPERNYMS, ONSETS, PARTS, VOWELS
-from eifbench.tasks.lm_items import OBJECTS, REAL_WORDS, ChainItem, EntailmentItem, ExclusiveItem
 
 
 @st.composite

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from eifbench.bank import IMAGE_BANK_VERSION
+from eifbench.bank.datasets import DATASETS, ImageSplit
 from eifbench.bank.draws import Draws
-from eifbench.datasets import DATASETS, ImageSplit
 from eifbench.errors import InputError
 from eifbench.stimuli import Example
 from eifbench.tasks.base import Run, Task, TaskSpec, one_hot_mask, sensitivity_run

@@ -12,8 +12,8 @@ import numpy as np
 
 from eifbench.bank import LABELLED_BANK_VERSION
 from eifbench.bank.draws import Draws
+from eifbench.bank.items import gibberish
 from eifbench.stimuli import Example
-from eifbench.tasks.lm_items import gibberish
 
 
 def labelled_draws(seed: int, purpose: str) -> Draws:

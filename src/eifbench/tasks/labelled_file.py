@@ -15,7 +15,6 @@ import numpy as np
 from eifbench.bank.draws import Draws
 from eifbench.bank.language import noisy_text
 from eifbench.stimuli import Example
-from eifbench.stimuli_file import file_digest, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, one_hot_mask, sensitivity_run
 from eifbench.tasks.labelled_controls import noise_sentences, same_label_partner
 from eifbench.tasks.layouts import (
@@ -29,6 +28,7 @@ from eifbench.tasks.layouts import (
     NoiseLayout,
     SparsenessLayout,
 )
+from eifbench.tasks.stimuli_file import file_digest, read_stimuli_file, schema_of
 
 Row = dict[str, str]
 NO_COLUMNS = np.zeros(0, dtype=np.int64)

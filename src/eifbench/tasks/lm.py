@@ -1,4 +1,4 @@
-"""Language-model tasks, drawn from the bank (``eifbench.tasks.lm_items``).
+"""Language-model tasks, drawn from the bank (``eifbench.bank.items``).
 
 Distance, sparseness and noise invariance share one fact bank: the same facts, read on
 the same probes, so one ``main`` run and one ``sensitivity`` run serve all three (the
@@ -21,6 +21,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eifbench.bank.items import (
+    ChainItem,
+    EntailmentItem,
+    ExclusiveItem,
+    FactFamily,
+    _draws,
+    chain_items,
+    entailment_items,
+    exclusive_items,
+    fact_families,
+    gibberish,
+    noised_statement,
+    nonce_prompts,
+    world_probes,
+)
 from eifbench.bank.language import Fact
 from eifbench.stimuli import Chain, Example, Stimulus, Text
 from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
@@ -39,21 +54,6 @@ from eifbench.tasks.layouts import (
     DistanceLayout,
     NoiseLayout,
     SparsenessLayout,
-)
-from eifbench.tasks.lm_items import (
-    ChainItem,
-    EntailmentItem,
-    ExclusiveItem,
-    FactFamily,
-    _draws,
-    chain_items,
-    entailment_items,
-    exclusive_items,
-    fact_families,
-    gibberish,
-    noised_statement,
-    nonce_prompts,
-    world_probes,
 )
 
 PER_FAMILY = 4  # fact, paraphrase, two related facts

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from eifbench.bank.draws import Draws
+from eifbench.bank.items import gibberish, nonce_prompts, world_probes
 from eifbench.bank.language import noisy_text
 from eifbench.stimuli import Chain, Example, Text
-from eifbench.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
 from eifbench.tasks.layouts import (
     COMPLETION,
@@ -27,7 +27,7 @@ from eifbench.tasks.layouts import (
     NoiseLayout,
     SparsenessLayout,
 )
-from eifbench.tasks.lm_items import gibberish, nonce_prompts, world_probes
+from eifbench.tasks.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 
 Row = dict[str, str]
 

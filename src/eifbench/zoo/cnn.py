@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from eifbench.adapters.classifier import ClassifierAdapter
-from eifbench.datasets import fashion_mnist, packaged_file
+from eifbench.bank.datasets import fashion_mnist, packaged_file
 from eifbench.errors import ModelSpecError
 from eifbench.zoo.cache import announce, atomic_folder, discard, entry_path
 from eifbench.zoo.specs import ModelSpec, resolve_device, resolve_dtype

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from eifbench.adapters.causal_lm import CausalLMAdapter
-from eifbench.datasets import packaged_file
+from eifbench.bank.datasets import packaged_file
 from eifbench.zoo.cache import discard, discard_scratch, entry_path
 from eifbench.zoo.gguf import convert_gguf, intact
 from eifbench.zoo.hf import load_causal_lm

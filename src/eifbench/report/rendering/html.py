@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE
-from eifbench.report.charts import curve_svg, curves_of, summary_svg, value_ranges
-from eifbench.report.explain_text import gate_line, sentence, worst_heading
-from eifbench.report.figures import heatmap_svg
-from eifbench.report.incomplete import incomplete_lines
-from eifbench.report.records import Record
-from eifbench.report.tables import LEGEND, recipe_lines, report_rank, status_label, summary_rows
-from eifbench.report.thumbnails import png_data_uri
-from eifbench.report.verdict_line import exit_code_of, verdict_line
+from eifbench.report.explanation.explain_text import gate_line, sentence, worst_heading
+from eifbench.report.rendering.charts import curve_svg, curves_of, summary_svg, value_ranges
+from eifbench.report.rendering.figures import heatmap_svg
+from eifbench.report.rendering.tables import LEGEND, recipe_lines, report_rank, status_label, summary_rows
+from eifbench.report.rendering.thumbnails import png_data_uri
+from eifbench.report.rendering.verdict_line import exit_code_of, verdict_line
+from eifbench.report.results.incomplete import incomplete_lines
+from eifbench.report.results.records import Record
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from eifbench.desiderata.normalize import LINK, cosine
-from eifbench.report.evidence import Evidence, Explained, change, nats
+from eifbench.report.explanation.evidence import Evidence, Explained, change, nats
 from eifbench.tasks.layouts import (
     ENTITY,
     FAR,

@@ -16,10 +16,10 @@ import pytest
 
 from eifbench.cases import RunOptions
 from eifbench.desiderata.base import FAIL, NOT_APPLICABLE
-from eifbench.report.records import MEASURES_MARK, RECORD_KEY, USAGE_ERROR_KEY, Record
+from eifbench.report.results.records import MEASURES_MARK, RECORD_KEY, USAGE_ERROR_KEY, Record
 
 if TYPE_CHECKING:
-    from eifbench.session import EifSession
+    from eifbench.plugin.session import EifSession
 
 TERMINATED = 143  # 128 + SIGTERM, the shell's code for a terminated process
 
@@ -87,7 +87,7 @@ class Reporter:
         stream = sys.__stderr__
         if stream is None or stream.isatty() or hasattr(self.config, "workerinput"):
             return
-        from eifbench.report.tables import cell
+        from eifbench.report.rendering.tables import cell
 
         where = f"{record.column} · {record.desideratum} · {record.condition}"
         stream.write(f"[eifbench] {where}: {cell(record)} ({record.seconds:.1f}s)\n")
@@ -99,8 +99,8 @@ class Reporter:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Print the table, the worst items of failures, file errors. Never raises."""
-        from eifbench.report.tables import LEGEND, recipe_lines, summary_table
-        from eifbench.report.verdict_line import print_verdict
+        from eifbench.report.rendering.tables import LEGEND, recipe_lines, summary_table
+        from eifbench.report.rendering.verdict_line import print_verdict
 
         print_verdict(self, terminalreporter)  # first: the one line a CI log reader must not miss
         records = self.ordered()
@@ -110,7 +110,7 @@ class Reporter:
             for line in recipe_lines(records):
                 terminalreporter.write_line(line)
             if self.config.getoption("verbose") > 0 or any(r.status == FAIL for r in records):
-                from eifbench.report.explain_text import terminal_explanations
+                from eifbench.report.explanation.explain_text import terminal_explanations
 
                 for line in terminal_explanations(records, verbose=self.config.getoption("verbose") > 0):
                     terminalreporter.write_line(line)
@@ -160,7 +160,7 @@ class Reporter:
         """Write the requested reports (the controller only) and settle the exit code."""
         if hasattr(self.config, "workerinput"):
             return
-        from eifbench.report.writers import write_reports
+        from eifbench.report.rendering.writers import write_reports
 
         records = self.ordered()
         interrupted = self.interrupted or self.terminated or exitstatus == pytest.ExitCode.INTERRUPTED

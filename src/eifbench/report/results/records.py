@@ -129,7 +129,7 @@ class Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        """The record of a validated document entry (see ``report/schema.json``)."""
+        """The record of a validated document entry (see ``report/results/schema.json``)."""
         values: dict[str, Any] = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
         values["status"] = Status(data["status"])
         ci = data.get("ci")

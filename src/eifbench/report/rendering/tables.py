@@ -8,7 +8,7 @@ from typing import Any
 from tabulate import tabulate
 
 from eifbench.desiderata.base import NOT_APPLICABLE, Status
-from eifbench.report.records import Record
+from eifbench.report.results.records import Record
 
 LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.INCONCLUSIVE: "INCONCL", Status.NOT_APPLICABLE: "n/a"}
 GATE_LABELS = {"regression": "REGRESSED", "known-violation": "FAIL (known)", "improvement": "IMPROVED"}

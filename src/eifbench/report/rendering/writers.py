@@ -1,4 +1,4 @@
-"""Write the files a run asked for (JSON, baseline, markdown, HTML), and check their paths up front."""
+"""Write the files a run asked for (``outputs.WRITERS``: JSON, baseline, markdown, HTML); check their paths up front."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from eifbench.errors import InputError
-from eifbench.report.records import Record, document, write_atomic, write_json
+from eifbench.report.rendering.outputs import DOCUMENT_WRITERS
+from eifbench.report.results.records import Record, document, write_atomic, write_json
 
 # bidirectional-text controls: in a model name or a stimulus they can reorder what a reviewer reads
 # (a "Trojan Source" display), so rendered reports show them as visible code points instead
@@ -70,7 +71,8 @@ def write_reports(
     """
     written: list[Path] = []
     errors: list[str] = []
-    wanted = {k: v for k, v in reports.items() if k in ("json", "save-baseline", "markdown", "html")}
+    writers = {writer.name: writer for writer in DOCUMENT_WRITERS}
+    wanted = {k: v for k, v in reports.items() if k in writers}
     if not wanted:
         return written, errors
     extra: dict[str, Any] = {"seconds": round(seconds, 1), "missing": [dict(m) for m in missing]}
@@ -83,16 +85,11 @@ def write_reports(
     doc = document(records, complete=complete, folder=folder, extra=extra)
     for name, path in wanted.items():
         try:
-            if name in ("json", "save-baseline"):
+            render = writers[name].render
+            if render is None:
                 write_json(path, doc)
-            elif name == "markdown":
-                from eifbench.report.markdown import markdown_report
-
-                write_atomic(path, visible_controls(markdown_report(doc, records)))
             else:
-                from eifbench.report.html import html_report
-
-                write_atomic(path, visible_controls(html_report(doc, records)))
+                write_atomic(path, visible_controls(render(doc, records)))
             written.append(Path(path))
         except OSError as error:
             errors.append(f"could not write --eif-{name} {path}: {error.strerror or error}")

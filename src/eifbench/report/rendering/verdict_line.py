@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS
-from eifbench.report.records import Record
+from eifbench.report.results.records import Record
 
 if TYPE_CHECKING:
-    from eifbench.report.collector import Reporter
+    from eifbench.plugin.collector import Reporter
 
 RAISED = "raised before the test produced a result"  # the collector's why for a crashed test
 NEVER_RAN = "never ran"

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from eifbench.report.evidence import Evidence
+from eifbench.report.explanation.evidence import Evidence
 from eifbench.stimuli import Example
 from eifbench.tasks.layouts import ENTITY, FAR, NEAR, OTHER, OWN, RELATED, TripleLayout
 

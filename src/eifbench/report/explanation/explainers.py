@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from eifbench.desiderata.base import PASS, Measurement
-from eifbench.report import sentences, views
-from eifbench.report.evidence import Evidence, Explained
+from eifbench.report.explanation import sentences, views
+from eifbench.report.explanation.evidence import Evidence, Explained
 from eifbench.tasks.layouts import (
     AsymmetryLayout,
     ChainLayout,

@@ -18,13 +18,13 @@ from typing import Any
 
 from eifbench.desiderata.base import NOT_APPLICABLE
 from eifbench.errors import BaselineError, IncompleteReportError
-from eifbench.report.records import SCHEMA_VERSION, Record
+from eifbench.report.results.records import SCHEMA_VERSION, Record
 
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """The JSON Schema of reports and baselines, shipped in the package."""
-    loaded: dict[str, Any] = json.loads(files("eifbench.report").joinpath("schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(files("eifbench.report.results").joinpath("schema.json").read_text())
     return loaded
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eifbench.report.rendering.outputs import WRITERS
+
 
 @dataclass(frozen=True)
 class Option:
@@ -17,7 +19,7 @@ class Option:
         name: the option name without prefix (``lr``, ``model-args``).
         kind: ``string``, ``linelist`` (repeatable) or ``bool`` (a flag).
         help: one line.
-        report: True for options that name an output file (checked for writability up front).
+        report: True for options that name an output file (one per ``report.rendering.outputs.WRITERS`` row).
 
     """
 
@@ -45,13 +47,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", "string", "seed of the stimulus bank (default 0)"),
     Option("stimuli", "string", "your own facts: a json/jsonl/csv/parquet file (schema in the README)"),
     Option("stimulus-format", "string", "LM stimuli as 'statement' (loss on every token, default) or 'completion'"),
-    Option("json", "string", "write the versioned JSON report here", report=True),
-    Option("markdown", "string", "write a GitHub-flavoured markdown report here", report=True),
-    Option("html", "string", "write a self-contained HTML report here", report=True),
-    Option("log-samples", "string", "write every (stimulus, probe, EIF, read-out before) as JSONL here", report=True),
-    Option(
-        "save-baseline", "string", "save this run as a baseline (JSON) here; exits 0 whatever the verdicts", report=True
-    ),
+    *(Option(writer.name, "string", writer.help, report=True) for writer in WRITERS),  # the output files
     Option("compare", "string", "gate against this baseline: known violations xfail, regressions fail"),
     Option("compare-as", "string", "the baseline model this run is compared with (base vs fine-tuned checkpoint)"),
     Option("catalog", "string", "folder of model TOML files (default <rootdir>/models)"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eifbench.report.thumbnails import is_image, thumbnail
+from eifbench.report.rendering.thumbnails import is_image, thumbnail
 from eifbench.stimuli import Chain, Example, Text
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from typing import Any
 
 from eifbench.desiderata import DESIDERATA
 from eifbench.desiderata.base import FAIL, NOT_APPLICABLE, PASS
-from eifbench.report.records import Record
-from eifbench.report.tables import learned_note
+from eifbench.report.rendering.tables import learned_note
+from eifbench.report.results.records import Record
 
 
 def sentence(record: Record) -> str:

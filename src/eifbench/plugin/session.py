@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from eifbench.influence.result_store import ResultStore
     from eifbench.pipeline import Measured
     from eifbench.progress import Progress
-    from eifbench.report.baseline import Baseline
+    from eifbench.report.results.baseline import Baseline
     from eifbench.tasks.base import Run, Task, TaskSpec
 
 
@@ -77,7 +77,7 @@ class EifSession:
     def load_baseline(self) -> None:
         """Load ``--eif-compare`` and check model, kind and recipe compatibility (usage errors)."""
         from eifbench.pipeline import recipe_record
-        from eifbench.report.baseline import Baseline
+        from eifbench.report.results.baseline import Baseline
 
         if self.options.compare is None:
             return
@@ -264,7 +264,7 @@ class EifSession:
         """Fail the running test with one line, mark it a usage error, and stop the run."""
         import pytest
 
-        from eifbench.report.records import USAGE_ERROR_KEY
+        from eifbench.report.results.records import USAGE_ERROR_KEY
 
         item = self.current_item
         if item is not None:
@@ -304,8 +304,8 @@ class EifSession:
 
     def settle(self, case: EifCase, measured: Measured) -> None:
         """A measured case's record on the running test (gated), and its verdict as the test's outcome."""
-        from eifbench.report.records import RECORD_KEY
-        from eifbench.report.verdicts import apply_verdict
+        from eifbench.plugin.outcomes import apply_verdict
+        from eifbench.report.results.records import RECORD_KEY
 
         item = self.current_item
         if item is not None and any(key == RECORD_KEY for key, _ in item.user_properties):

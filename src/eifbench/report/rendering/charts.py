@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eifbench.report.figures import FONT, svg_line, svg_text
-from eifbench.report.records import Record
+from eifbench.report.rendering.figures import FONT, svg_line, svg_text
+from eifbench.report.results.records import Record
 
 SERIES_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
 STATUS_COLORS = {"pass": "#188038", "fail": "#c5221f", "inconclusive": "#b06000", "n/a": "#777"}

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from eifbench.desiderata.base import NOT_APPLICABLE
-from eifbench.report.explain_text import example_line, sentence, worst_heading
-from eifbench.report.incomplete import incomplete_lines
-from eifbench.report.records import Record
-from eifbench.report.tables import LEGEND, recipe_lines, status_label, summary_table
-from eifbench.report.verdict_line import verdict_line
+from eifbench.report.explanation.explain_text import example_line, sentence, worst_heading
+from eifbench.report.rendering.tables import LEGEND, recipe_lines, status_label, summary_table
+from eifbench.report.rendering.verdict_line import verdict_line
+from eifbench.report.results.incomplete import incomplete_lines
+from eifbench.report.results.records import Record
 
 QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from eifbench.desiderata.base import FAIL, NOT_APPLICABLE
 from eifbench.errors import BaselineError
-from eifbench.report.loading import load_report
-from eifbench.report.records import Comparison, Record
+from eifbench.report.results.loading import load_report
+from eifbench.report.results.records import Comparison, Record
 
 NOT_MEASURED = "measured in the baseline, not in this run"
 

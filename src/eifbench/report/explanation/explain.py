@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eifbench.desiderata.base import Measurement
-from eifbench.report.evidence import Evidence
-from eifbench.report.explainers import WORST, Explainer
-from eifbench.report.figures import heatmap_data
+from eifbench.report.explanation.evidence import Evidence
+from eifbench.report.explanation.explainers import WORST, Explainer
+from eifbench.report.rendering.figures import heatmap_data
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult

@@ -11,7 +11,7 @@ from eifbench.cases import CACHE_MODES, DEFAULT_MODELS, RunOptions
 from eifbench.desiderata.base import Thresholds
 from eifbench.errors import InputError
 from eifbench.finetune import OPTIMIZERS
-from eifbench.options import OPTIONS
+from eifbench.plugin.options import OPTIONS
 from eifbench.tasks.base import STIMULUS_FORMATS
 from eifbench.zoo.specs import parse_spec
 
@@ -84,7 +84,7 @@ def parse_options(option: Callable[[str], Any], rootdir: Path) -> RunOptions:
         raise InputError(f"--eif-stimulus-format {stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}.")
     thresholds = Thresholds().replace(**pairs(option("threshold"), "threshold"))
     from eifbench.desiderata import DESIDERATA
-    from eifbench.report.baseline import check_tolerances
+    from eifbench.report.results.baseline import check_tolerances
 
     tolerances = check_tolerances(pairs(option("tolerance"), "tolerance"), list(DESIDERATA))
     catalog = option("catalog")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eifbench.report.records import Record, finite
+from eifbench.report.results.records import Record, finite
 from eifbench.stimuli import Chain, Example, Text
 
 if TYPE_CHECKING:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from eifbench.desiderata.base import FAIL, INCONCLUSIVE, NOT_APPLICABLE
-from eifbench.report.records import RECORD_KEY, Record
+from eifbench.report.results.records import RECORD_KEY, Record
 
 if TYPE_CHECKING:
     from eifbench.cases import EifCase
     from eifbench.pipeline import Measured
-    from eifbench.session import EifSession
+    from eifbench.plugin.session import EifSession
 
 
 def describe(record: Record) -> str:
@@ -40,7 +40,7 @@ def gate(session: EifSession, case: EifCase, record: Record) -> Record:
         BaselineError: the baseline measured other stimuli (the session ends the run, exit 4).
 
     """
-    from eifbench.report.baseline import compare
+    from eifbench.report.results.baseline import compare
 
     baseline = session.baseline
     if baseline is None:
@@ -56,7 +56,7 @@ def apply_verdict(session: EifSession, case: EifCase, measured: Measured) -> Non
     record = gate(session, case, measured.record)
     task, results = measured.task, measured.results
     if task is not None and results and "log-samples" in session.options.reports:
-        from eifbench.report.samples import log_samples
+        from eifbench.report.results.samples import log_samples
 
         log_samples(session.options.reports["log-samples"], record, task, results)
     if item is not None:
@@ -69,7 +69,7 @@ def apply_verdict(session: EifSession, case: EifCase, measured: Measured) -> Non
     where = f"{case.model} ({case.recipe.label()})" if case.condition == "finetune" else f"{case.model} (in-context)"
     comparison = record.gate
     if comparison is not None and comparison.kind == "regression":  # before n/a: a cell measured before, n/a now
-        from eifbench.report.tables import comparison_table
+        from eifbench.report.rendering.tables import comparison_table
 
         pytest.fail(
             f"REGRESSION of {where} against {comparison.baseline_file}: {comparison.why}\n{comparison_table(record)}",

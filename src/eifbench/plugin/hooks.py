@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pytest
 
-from eifbench.options import BY_NAME, OPTIONS
+from eifbench.plugin.options import BY_NAME, OPTIONS
 
 SESSION_KEY = pytest.StashKey[Any]()
 RECEIVED_SIGTERM = False
@@ -83,7 +83,7 @@ def start_session(config: pytest.Config) -> Any:
     if SESSION_KEY in config.stash:
         return config.stash[SESSION_KEY]
     from eifbench.errors import EifError
-    from eifbench.report.collector import Reporter
+    from eifbench.plugin.collector import Reporter
 
     try:
         session = _validated_session(config)
@@ -136,9 +136,9 @@ def _note_interrupt(reporter: Any) -> None:
 
 def _validated_session(config: pytest.Config) -> Any:
     """Parse every option; check specs, report paths, stimuli file and baseline before collection."""
-    from eifbench.plugin_options import parse_options
-    from eifbench.report.writers import check_report_paths
-    from eifbench.session import EifSession
+    from eifbench.plugin.parse import parse_options
+    from eifbench.plugin.session import EifSession
+    from eifbench.report.rendering.writers import check_report_paths
 
     options = parse_options(lambda name: option_value(config, name), Path(str(config.rootpath)))
     if not hasattr(config, "workerinput"):
@@ -146,7 +146,7 @@ def _validated_session(config: pytest.Config) -> Any:
     session = EifSession(options)
     if options.stimuli_path:
         from eifbench.kinds import ModelKind
-        from eifbench.stimuli_file import check_stimuli_kind, read_stimuli_file
+        from eifbench.tasks.stimuli_file import check_stimuli_kind, read_stimuli_file
         from eifbench.zoo.architectures import declared_labels
 
         read_stimuli_file(options.stimuli_path)
@@ -169,7 +169,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "eif_case" not in metafunc.fixturenames:
         return
     session = start_session(metafunc.config)
-    from eifbench.report.records import MEASURES_MARK
+    from eifbench.report.results.records import MEASURES_MARK
 
     # a test that must record one verdict per case; a falsification (@given) test records none
     marks = [] if metafunc.definition.get_closest_marker("falsify") else [getattr(pytest.mark, MEASURES_MARK)]

@@ -1,0 +1,1 @@
+"""The pytest plugin: ``--eif-*`` options, the session, parametrization, outcomes and the run's reports."""

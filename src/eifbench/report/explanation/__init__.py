@@ -1,0 +1,1 @@
+"""Explanations built at measurement time: each desideratum's worst items in words, and its heatmap data."""

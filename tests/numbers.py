@@ -79,22 +79,24 @@ def rendered_reports(path: Path = BASELINE) -> dict[str, str]:
     }
 
 
-def differences(want: Any, got: Any, where: str = "", rel: float = 1e-9) -> list[str]:
-    """Every place two JSON-like values differ (floats within ``rel``; NaN equals NaN)."""
+def differences(want: Any, got: Any, where: str = "", rel: float = 1e-9, absolute: float = 1e-12) -> list[str]:
+    """Every place two JSON-like values differ (floats within ``rel`` or ``absolute``; NaN equals NaN)."""
     if isinstance(want, dict) and isinstance(got, dict):
         out = [f"{where}/{k}: missing now" for k in want.keys() - got.keys()]
         out += [f"{where}/{k}: new" for k in got.keys() - want.keys()]
         for k in sorted(want.keys() & got.keys()):
-            out += differences(want[k], got[k], f"{where}/{k}", rel)
+            out += differences(want[k], got[k], f"{where}/{k}", rel, absolute)
         return out
     if isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
             return [f"{where}: {len(want)} entries before, {len(got)} now"]
-        return [d for k, (a, b) in enumerate(zip(want, got)) for d in differences(a, b, f"{where}[{k}]", rel)]
+        pairs = enumerate(zip(want, got))
+        return [d for k, (a, b) in pairs for d in differences(a, b, f"{where}[{k}]", rel, absolute)]
     if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
         if math.isnan(want) and math.isnan(got):
             return []
-        return [] if math.isclose(want, got, rel_tol=rel, abs_tol=1e-12) else [f"{where}: {want!r} before, {got!r} now"]
+        close = math.isclose(want, got, rel_tol=rel, abs_tol=absolute)
+        return [] if close else [f"{where}: {want!r} before, {got!r} now"]
     return [] if want == got else [f"{where}: {want!r} before, {got!r} now"]
 
 

@@ -280,3 +280,23 @@ def test_suite_under_ray_gives_the_serial_results(tmp_path):
         proc = run_suite(*TINY_MODELS, "--eif-limit", "4", *extra, json_path=out, env={"RAY_AUTH_MODE": "disabled"})
         assert proc.returncode == verdict_exit_code(out), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert comparable_results(serial) == comparable_results(distributed)
+
+
+def test_each_xdist_worker_takes_its_share_of_the_cores():
+    import torch
+
+    from eifbench.plugin.session import share_cores, threads_per_worker
+
+    assert [threads_per_worker(w, 2) for w in (1, 2, 3)] == [2, 1, 1]
+    assert threads_per_worker(4, 16) == 4 and threads_per_worker(0, 8) == 8
+    before = torch.get_num_threads()
+    try:
+        cores = len(os.sched_getaffinity(0))
+        assert share_cores({"PYTEST_XDIST_WORKER_COUNT": "2"}) == max(1, cores // 2)
+        assert torch.get_num_threads() == max(1, cores // 2)
+        torch.set_num_threads(before)
+        assert share_cores({}) is None and share_cores({"PYTEST_XDIST_WORKER_COUNT": "1"}) is None
+        assert share_cores({"PYTEST_XDIST_WORKER_COUNT": "2", "OMP_NUM_THREADS": "3"}) is None  # the user's say
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)

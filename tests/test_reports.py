@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import TINY_MODELS, comparable_results, interrupted_run, run_suite, verdict_exit_code
+from tests.numbers import differences
 
 pytest_plugins = ["pytester"]
 
@@ -270,12 +271,26 @@ def test_compare_cli_exit_codes(planted, tmp_path):
 
 
 @pytest.mark.slow
-def test_serial_and_xdist_give_identical_results(tmp_path):
+def test_serial_and_xdist_give_the_same_results(tmp_path):
+    """The same verdicts, and values equal to float rounding.
+
+    Each xdist worker takes its share of the cores (one torch thread each on 2 cores), and a
+    reduction split over fewer threads rounds differently: values move by about 1e-8 (a float32
+    model), an interval bound by up to about 1e-6 (a resampled quantile), never
+    a verdict. The rendered explanations quote those values, so they are left out.
+    """
     serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
     for extra, out in (([], serial), (["-n", "2", "--dist", "loadgroup"], parallel)):
         proc = run_suite(*TINY_MODELS, "--eif-limit", "6", *extra, json_path=out)
         assert proc.returncode == verdict_exit_code(out), proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert comparable_results(serial) == comparable_results(parallel)
+
+    def numbers(path):
+        return [
+            {k: v for k, v in r.items() if k not in ("examples", "figure", "reason")} for r in comparable_results(path)
+        ]
+
+    assert [r["status"] for r in comparable_results(serial)] == [r["status"] for r in comparable_results(parallel)]
+    assert differences(numbers(serial), numbers(parallel), rel=1e-5, absolute=1e-5) == []
 
 
 def test_log_samples_holds_every_computed_cell(tmp_path):

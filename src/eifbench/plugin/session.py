@@ -42,6 +42,32 @@ def worker_device(worker: str | None, cuda_count: int | None = None) -> str | No
     return f"cuda:{int(worker[2:]) % cuda_count}"
 
 
+def threads_per_worker(workers: int, cores: int) -> int:
+    """Intra-op threads for each of ``workers`` processes sharing ``cores`` cores: their share, at least 1.
+
+    Two torch processes that each take every core thrash rather than share: on 2 cores,
+    ``-n 2`` with 2 threads each ran slower than one process, not faster.
+    """
+    return max(1, cores // max(1, workers))
+
+
+def share_cores(environ: Mapping[str, str] = os.environ) -> int | None:
+    """Under pytest-xdist, give torch this worker's share of the cores; returns the threads set.
+
+    Nothing changes outside xdist, with one worker, or when ``OMP_NUM_THREADS`` says what the
+    user wants (torch reads it itself).
+    """
+    workers = int(environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    if workers < 2 or environ.get("OMP_NUM_THREADS"):
+        return None
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = threads_per_worker(workers, cores)
+    torch.set_num_threads(threads)
+    return threads
+
+
 class EifSession:
     """Models loaded once, tasks built once, each distinct influence run computed once."""
 
@@ -104,6 +130,8 @@ class EifSession:
         if spec not in self._models:
             from eifbench.zoo import load_model
 
+            if not self._models:  # before the first model: this process's share of the cores
+                share_cores()
             began = time.perf_counter()
             with self.uncaptured() if self.uncaptured is not None else contextlib.nullcontext():
                 self._models[spec] = load_model(self.spec_for_worker(spec))

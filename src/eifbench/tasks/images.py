@@ -8,6 +8,7 @@ counts them as unmeasured (their self-influence is float noise).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,22 @@ from eifbench.tasks.layouts import (
 if TYPE_CHECKING:
     import torch
 
-BROAD = 128  # broad probe images for sparseness
-SPILL = 64  # real images the pure-noise spill is read on
+BROAD = 128  # broad probe images for sparseness (at the full 36 items; see ``in_proportion``)
+SPILL = 64  # real images the pure-noise spill is read on (likewise)
 CLUSTERS_PER_CLASS, CLUSTER_SIZE = 2, 4  # transitivity pool: per class, 2 seeds and their 3 nearest neighbours
+FULL_ITEMS = 36  # a task of this many items reads every broad probe and the whole transitivity pool
 NEIGHBOURS = 2  # probes per distance level
 NOISE_SIGMAS = (0.05, 0.1, 0.15)  # sigma 0.2 moves an image as far as its nearest same-class neighbour
 NOISE_KINDS = ("uniform", "gaussian", "salt-and-pepper", "blobs")
+
+
+def in_proportion(count: int, spec: TaskSpec, least: int = 2) -> int:
+    """``count`` for a full task (36 items or more), its share of it for a smaller one (``--limit``).
+
+    Every broad probe is fine-tuned on once for its sensitivity, so a smoke run of 4 items
+    reads 15 broad probes, not 128, and costs about its share of a full run.
+    """
+    return max(least, math.ceil(count * min(1.0, spec.items / FULL_ITEMS)))
 
 
 def _draws(spec: TaskSpec, purpose: str) -> Draws:
@@ -167,7 +178,7 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """Per image: every other image of the task; other classes are the "other" family."""
     split = dataset(spec)
     shuffled = order(spec, split, "sparseness")
-    columns = shuffled[: spec.items + BROAD]
+    columns = shuffled[: spec.items + in_proportion(BROAD, spec)]
     probes = examples(split, columns)
     labels = split.labels[columns].numpy()
     families = np.where(labels[None, : spec.items].T == labels[None, :], ENTITY, OTHER)
@@ -184,7 +195,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     shuffled = order(spec, split, "noise")
     clean = _class_pairs(split, shuffled, spec.items)
     used = set(clean)
-    broad = [i for i in shuffled if i not in used][:SPILL]
+    broad = [i for i in shuffled if i not in used][: in_proportion(SPILL, spec)]
     draws = _draws(spec, "noise-pixels")
     clean_examples = examples(split, clean)
     noised = tuple(
@@ -260,6 +271,8 @@ def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
     """A square pool of small pixel-space neighbourhoods, so chains a -> b -> c can exist.
 
     Per class, 2 seeds and their 3 nearest neighbours; triples come from the pool's matrix.
+    A task of fewer than 36 items (``--limit``) draws clusters in proportion (at least 2), so
+    a smoke run costs about its share of a full one.
     """
     import torch
 
@@ -268,10 +281,14 @@ def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
     candidates = np.array(shuffled[:2000])
     flat = split.pixels.flatten(1)
     labels = split.labels.numpy()
+    classes = sorted(set(labels[candidates].tolist()))
+    budget = in_proportion(len(classes) * CLUSTERS_PER_CLASS, spec)
     pool: list[int] = []
-    for label in sorted(set(labels[candidates].tolist())):
+    for position, label in enumerate(classes):
         same = [int(i) for i in candidates if labels[i] == label]
-        for seed in same[:CLUSTERS_PER_CLASS]:
+        # cluster c of every class before cluster c + 1 of any: a small pool still spans the classes
+        seeds = [seed for c, seed in enumerate(same[:CLUSTERS_PER_CLASS]) if c * len(classes) + position < budget]
+        for seed in seeds:
             rest = [i for i in same if i not in pool and i != seed]
             nearest = np.argsort(torch.cdist(flat[seed][None], flat[rest]).numpy()[0], kind="stable")
             pool += [seed, *(rest[k] for k in nearest[: CLUSTER_SIZE - 1])]

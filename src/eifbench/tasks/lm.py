@@ -98,7 +98,7 @@ def fact_bank(spec: TaskSpec) -> FactBank:
     for f in families:
         probes += [f.fact.probe, f.fact.paraphrase(0), f.related[0].probe, f.related[1].probe]
     world_start = len(probes)
-    probes += world_probes()
+    probes += world_probes(spec.items)
     noise_start = len(probes)
     probes += gibberish(max(2, spec.items // 3), spec.seed)
     world = np.arange(world_start, noise_start)

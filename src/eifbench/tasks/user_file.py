@@ -96,7 +96,7 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     n = len(rows)
     nonce = _nonce_prompts(spec, rows, 2 * n)
     completion_probes = [Example(nonce[2 * i + k], r["completion"]) for i, r in enumerate(rows) for k in (0, 1)]
-    probes = [_fact(r) for r in rows] + world_probes() + completion_probes
+    probes = [_fact(r) for r in rows] + world_probes(spec.items) + completion_probes
     start = len(probes) - len(completion_probes)
     families = np.full((n, len(probes)), UNUSED, dtype=np.int64)
     families[:, :start] = OTHER
@@ -144,9 +144,10 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     nonce = _nonce_prompts(spec, rows, n)
     controls = [as_stimulus(Example(nonce[i], r["completion"]), spec.stimulus_format) for i, r in enumerate(rows)]
     pure = gibberish(max(2, n), spec.seed)  # as many as rows: see tasks.lm.noise
-    probes = [_fact(r) for r in rows] + world_probes() + pure
+    world_facts = world_probes(spec.items)
+    probes = [_fact(r) for r in rows] + world_facts + pure
     family = np.arange(n)[:, None]
-    world = np.arange(n, n + len(world_probes()))
+    world = np.arange(n, n + len(world_facts))
     pure_columns = np.arange(n + len(world), len(probes))
     spill = np.concatenate([np.arange(n), world])
     mask = np.zeros((2 * n + len(pure), len(probes)), dtype=bool)

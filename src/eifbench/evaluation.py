@@ -250,7 +250,7 @@ def evaluate(
             return cache[key]
 
         spec = TaskSpec(
-            kind.value,
+            kind,
             items,
             seed,
             stimulus_format,

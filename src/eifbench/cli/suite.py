@@ -118,10 +118,10 @@ class RunCommand:
 
     def write_unstarted(self, args: argparse.Namespace) -> None:
         """Write each requested report as an empty, incomplete run, so no stale file from an earlier run remains."""
+        from eifbench.report.rendering.outputs import DOCUMENT_WRITERS
         from eifbench.report.rendering.writers import write_reports
 
-        names = ("json", "save-baseline", "markdown", "html")
-        reports = {name: getattr(args, name.replace("-", "_")) for name in names}
+        reports = {w.name: getattr(args, w.name.replace("-", "_")) for w in DOCUMENT_WRITERS}
         write_reports(
             {name: path for name, path in reports.items() if path},
             [],

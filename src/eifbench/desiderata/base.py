@@ -281,7 +281,7 @@ class Desideratum(ABC, Generic[LayoutT]):
 
     def build(self, spec: TaskSpec) -> Task[LayoutT]:
         """The task for a model kind, drawn from the bank or the user's stimuli file (``Source.of``)."""
-        kind, source = ModelKind(spec.kind), Source.of(spec)
+        kind, source = spec.kind, Source.of(spec)
         builder = self.builders.get((kind, source))
         if builder is None:
             raise InputError(

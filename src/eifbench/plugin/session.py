@@ -146,7 +146,7 @@ class EifSession:
         if case.kind == ModelKind.CLASSIFIER:
             shape = getattr(self.model(case.spec), "input_shape", None)
         return TaskSpec(
-            kind=case.kind.value,
+            kind=case.kind,
             items=case.items,
             seed=self.options.seed,
             stimulus_format=self.options.stimulus_format,

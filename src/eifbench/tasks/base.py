@@ -30,7 +30,7 @@ class TaskSpec:
     """What a builder needs to know about the model and the run.
 
     Attributes:
-        kind: the model kind (``causal-lm``, ``classifier``, ...).
+        kind: the model kind (a ``ModelKind``; its value, ``"causal-lm"``, is taken too).
         items: how many items (stimuli, pairs, chains) the task measures.
         seed: the bank seed.
         stimulus_format: LM stimuli as ``statement`` (loss on every token, the method's
@@ -41,7 +41,7 @@ class TaskSpec:
 
     """
 
-    kind: str
+    kind: ModelKind
     items: int
     seed: int = 0
     stimulus_format: str = "statement"
@@ -50,6 +50,7 @@ class TaskSpec:
     stimuli_file: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ModelKind(self.kind))  # the enum from here on, whatever was given
         if self.stimulus_format not in STIMULUS_FORMATS:
             raise InputError(f"stimulus format {self.stimulus_format!r}: choose one of {', '.join(STIMULUS_FORMATS)}.")
         if self.items < 2:
@@ -72,7 +73,7 @@ class Source(str, Enum):
     @classmethod
     def of(cls, spec: TaskSpec) -> Source:
         """A spec's source: its stimuli file when it names one and its kind reads files, else the bank."""
-        return cls.FILE if spec.stimuli_file and ModelKind(spec.kind).reads_stimuli_file else cls.BANK
+        return cls.FILE if spec.stimuli_file and spec.kind.reads_stimuli_file else cls.BANK
 
 
 class TaskNotApplicable(InputError):

@@ -141,6 +141,47 @@ class Measurement:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class SecondCriterion:
+    """A criterion a verdict needs besides its mean (both must pass), kept in ``details[key]``.
+
+    Attributes:
+        key: where its record (``criterion``'s dict: value, ci, threshold, status, n) is
+            in the measurement's details, and so in the report's JSON.
+        label: how a reason names it (``"contrast nearest - farthest"``).
+        short: how a table cell and the verdict chart name it (``"contrast"``).
+        axis: the range its value lives in (the verdict chart's axis for its row).
+        higher_is_better: it passes at or above its threshold (else at or below).
+
+    """
+
+    key: str
+    label: str
+    short: str
+    axis: tuple[float, float]
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A per-level series a desideratum keeps in its details, drawn as a line with its interval band.
+
+    Attributes:
+        series: the details key of ``{level: mean}``.
+        band: the details key of ``{level: [low, high]}``.
+        title: the figure's title.
+        labels: one x-axis label per level, in level order.
+        caption: what the figure shows, and what a passing learner's line looks like.
+
+    """
+
+    series: str
+    band: str
+    title: str
+    labels: tuple[str, ...]
+    caption: str
+
+
 def learning_figures(learned: np.ndarray, self_influence: np.ndarray | None) -> dict[str, Any]:
     """How much a cell's items were learned: counts, share, median self-influence (nats).
 
@@ -225,8 +266,8 @@ def criterion(
     }
 
 
-def with_criterion(result: Measurement, key: str, label: str, record: dict[str, Any], why: str = "") -> Measurement:
-    """``result`` judged on a second criterion too (kept in ``details[key]``): both must pass.
+def with_criterion(result: Measurement, second: SecondCriterion, record: dict[str, Any], why: str = "") -> Measurement:
+    """``result`` judged on a second criterion too (its record kept in ``details[second.key]``): both must pass.
 
     A criterion that does not pass says so first in the reason, with ``why`` when given.
     """
@@ -234,9 +275,9 @@ def with_criterion(result: Measurement, key: str, label: str, record: dict[str, 
     reason = result.reason
     if record["status"] != "pass" and record["n"]:
         value = "none" if record["value"] is None else f"{record['value']:.2f}"
-        reason = f"{label} {value} is {record['status']}" + (f" ({why})" if why else "")
+        reason = f"{second.label} {value} is {record['status']}" + (f" ({why})" if why else "")
         reason += f"; {result.reason}" if result.reason else ""
-    details = {**result.details, key: record}
+    details = {**result.details, second.key: record}
     return dataclasses.replace(result, status=status, reason=reason, details=details)
 
 
@@ -260,6 +301,9 @@ class Desideratum(ABC, Generic[LayoutT]):
     version: ClassVar[str] = "1"
     # how the report explains an item and draws the heatmap (None: item labels, the plain matrix)
     explainer: ClassVar[Explainer | None] = None
+    # criteria the verdict needs besides the mean, and per-level curves, in the record's details
+    second_criteria: ClassVar[tuple[SecondCriterion, ...]] = ()
+    curves: ClassVar[tuple[Curve, ...]] = ()
 
     @property
     def kinds(self) -> frozenset[ModelKind]:

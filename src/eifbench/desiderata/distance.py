@@ -30,8 +30,10 @@ import numpy as np
 from eifbench.desiderata.base import (
     FAIL,
     Builder,
+    Curve,
     Desideratum,
     Measurement,
+    SecondCriterion,
     Thresholds,
     builders_for,
     criterion,
@@ -77,6 +79,18 @@ def level_correlations(normalized: np.ndarray, levels: np.ndarray) -> np.ndarray
     return rhos
 
 
+CONTRAST = SecondCriterion("contrast", "contrast nearest - farthest", "contrast", (-1.0, 1.0), higher_is_better=True)
+LEVEL_CURVE = Curve(
+    "mean_abs_c_by_level",
+    "mean_abs_c_ci_by_level",
+    "distance: mean |c| by distance level",
+    ("near", "related", "far"),
+    "|c| is the influence divided by the stimulus's and the probe's own self-influence (1 = as much as itself). "
+    "Band: the 95% interval of the mean over items of each item's mean |c| at that level. A learner that passes "
+    "has a falling line.",
+)
+
+
 class Distance(Desideratum[DistanceLayout]):
     """Mean per-stimulus Spearman rho of |c| vs distance level; passes at or below -0.3."""
 
@@ -91,6 +105,8 @@ class Distance(Desideratum[DistanceLayout]):
         **builders_for([ModelKind.TEXT_CLASSIFIER], labelled.distance, labelled_file.user_distance),
     }
     explainer: ClassVar[Explainer | None] = explainers.DISTANCE
+    second_criteria: ClassVar[tuple[SecondCriterion, ...]] = (CONTRAST,)
+    curves: ClassVar[tuple[Curve, ...]] = (LEVEL_CURVE,)
 
     def measure(
         self, task: Task[DistanceLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
@@ -126,7 +142,7 @@ class Distance(Desideratum[DistanceLayout]):
         }
         # the curve's band: the interval of the mean over items of each item's mean |c| at that level
         band = {int(lv): list(mean_interval(item_means[lv], level=thresholds.confidence)) for lv in present}
-        details: dict[str, Any] = {"mean_abs_c_by_level": by_level, "mean_abs_c_ci_by_level": band}
+        details: dict[str, Any] = {LEVEL_CURVE.series: by_level, LEVEL_CURVE.band: band}
         result = self.summarize(rhos, thresholds, details, learned=ok, self_influence=own)
         if len(present) < 2:
             return result
@@ -140,7 +156,7 @@ class Distance(Desideratum[DistanceLayout]):
             if contrast["status"] == "inconclusive"
             else "too small"
         )
-        return with_criterion(result, "contrast", "contrast nearest - farthest", contrast, why)
+        return with_criterion(result, CONTRAST, contrast, why)
 
 
 def level_contrast(item_means: Mapping[int, np.ndarray], present: list[int], thresholds: Thresholds) -> dict[str, Any]:

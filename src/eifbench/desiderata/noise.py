@@ -26,6 +26,7 @@ from eifbench.desiderata.base import (
     Builder,
     Desideratum,
     Measurement,
+    SecondCriterion,
     Thresholds,
     builders_for,
     criterion,
@@ -65,6 +66,10 @@ def transfer(clean: np.ndarray, noised: np.ndarray, layout: NoiseLayout) -> np.n
     return ratio
 
 
+# a mean |c| clipped to [0, 1]
+SPILL = SecondCriterion("spill", "pure-noise spill", "spill", (0.0, 1.0), higher_is_better=False)
+
+
 class NoiseInvariance(Desideratum[NoiseLayout]):
     """Mean transfer >= 0.5 and mean pure-noise spill <= 0.1; value = transfer."""
 
@@ -80,6 +85,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         **builders_for([ModelKind.TEXT_CLASSIFIER], labelled.noise, labelled_file.user_noise),
     }
     explainer: ClassVar[Explainer | None] = explainers.NOISE
+    second_criteria: ClassVar[tuple[SecondCriterion, ...]] = (SPILL,)
 
     def measure(
         self, task: Task[NoiseLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
@@ -110,4 +116,4 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         spill = np.clip(row_means(spill_c), 0.0, 1.0)
         spill_record = criterion(spill, (0.0, 1.0), thresholds.noise_spill, False, thresholds)
         result = self.summarize(per_fact, thresholds, learned=ok, self_influence=own)
-        return with_criterion(result, "spill", "pure-noise spill", spill_record)
+        return with_criterion(result, SPILL, spill_record)

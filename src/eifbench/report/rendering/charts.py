@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eifbench.desiderata.base import Curve
 from eifbench.report.rendering.figures import FONT, svg_line, svg_text
+from eifbench.report.rendering.tables import second_criteria
 from eifbench.report.results.records import Record
 
 SERIES_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
@@ -166,14 +168,12 @@ class ChartRow:
     axis: tuple[float, float]
 
 
-SPILL_AXIS = (0.0, 1.0)  # spill is a mean |c| clipped to [0, 1]
-
-
 def chart_rows(record: Record, value_ranges: Mapping[str, tuple[float, float]]) -> list[ChartRow]:
-    """A record's chart rows: its value, and for noise invariance the spill that also decides the verdict.
+    """A record's chart rows: its value, and each second criterion that also decides the verdict.
 
-    Noise invariance passes only when transfer >= 0.5 *and* spill <= 0.1; a chart of the
-    transfer alone would show a passing value beside a FAIL.
+    Noise invariance passes only when transfer >= 0.5 *and* spill <= 0.1, distance only when
+    its contrast clears 0.1 too; a chart of the main value alone would show a passing value
+    beside a FAIL.
     """
     rows = []
     where = f"{record.desideratum} · {record.condition}"
@@ -189,19 +189,23 @@ def chart_rows(record: Record, value_ranges: Mapping[str, tuple[float, float]]) 
                 value_ranges.get(record.desideratum, (-1.0, 1.0)),
             )
         )
-    spill = record.details.get("spill")
-    if isinstance(spill, dict) and isinstance(spill.get("value"), (int, float)) and math.isfinite(spill["value"]):
-        ci: list[Any] = spill.get("ci") or []
+    for criterion in second_criteria(record.desideratum):
+        second = record.details.get(criterion.key)
+        if not isinstance(second, dict) or not isinstance(second.get("value"), (int, float)):
+            continue
+        if not math.isfinite(second["value"]):
+            continue
+        ci: list[Any] = second.get("ci") or []
         finite_ci = len(ci) == 2 and all(isinstance(c, (int, float)) for c in ci)
         rows.append(
             ChartRow(
-                f"↳ its spill ({record.condition})",
-                float(spill["value"]),
+                f"↳ its {criterion.short} ({record.condition})",
+                float(second["value"]),
                 (float(ci[0]), float(ci[1])) if finite_ci else None,
-                float(spill.get("threshold", 0.1)),
-                False,
-                str(spill.get("status", "n/a")),
-                SPILL_AXIS,
+                float(second["threshold"]),
+                criterion.higher_is_better,
+                str(second.get("status", "n/a")),
+                criterion.axis,
             )
         )
     return rows
@@ -214,11 +218,18 @@ def value_ranges() -> dict[str, tuple[float, float]]:
     return {name: d.value_range for name, d in DESIDERATA.items()}
 
 
-def curves_of(records: Sequence[Record]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The distance curves (condition -> level -> mean |c|) and their bands, from distance records."""
-    series, bands = {}, {}
-    for r in records:
-        if r.desideratum == "distance" and r.details.get("mean_abs_c_by_level"):
-            series[r.condition] = r.details["mean_abs_c_by_level"]
-            bands[r.condition] = r.details.get("mean_abs_c_ci_by_level") or {}
-    return series, bands
+def curves_of(records: Sequence[Record]) -> list[tuple[Curve, dict[str, Any], dict[str, Any]]]:
+    """Each declared curve with its series (condition -> level -> mean) and bands, from the records holding it."""
+    from eifbench.desiderata import DESIDERATA
+
+    drawn = []
+    for desideratum in DESIDERATA.values():
+        for curve in desideratum.curves:
+            series, bands = {}, {}
+            for r in records:
+                if r.desideratum == desideratum.name and r.details.get(curve.series):
+                    series[r.condition] = r.details[curve.series]
+                    bands[r.condition] = r.details.get(curve.band) or {}
+            if series:
+                drawn.append((curve, series, bands))
+    return drawn

@@ -40,7 +40,6 @@ p,li,figcaption{overflow-wrap:anywhere}.worst li{margin:.4em 0}
 .verdict{font-size:1.15em;font-weight:bold;padding:.4em .8em;border-radius:4px}
 .verdict.ok{background:#e6f4ea}.verdict.bad{background:#fce8e6}
 """
-LEVEL_LABELS = ("near", "related", "far")
 QUOTED = re.compile("\u201c([^\u201d]*)\u201d")
 NA_CLASS = {"pass": "pass", "fail": "fail", "inconclusive": "inconcl", "n/a": "na"}
 
@@ -117,7 +116,7 @@ def verdict_order(records: Sequence[Record]) -> list[Record]:
 
 
 def model_html(column: str, records: Sequence[Record]) -> str:
-    """One model's section: the verdict chart, the distance curve, each record explained (failing first), n/a."""
+    """One model's section: the verdict chart, the desiderata's curves, each record explained (failing first), n/a."""
     mine = report_order(records)
     measured = [r for r in mine if r.status != NOT_APPLICABLE]
     parts = [f"<section><h2>{html.escape(column)}</h2><div class='charts'>"]
@@ -127,14 +126,9 @@ def model_html(column: str, records: Sequence[Record]) -> str:
             f"<figure>{chart}<figcaption>Each row's axis is the range its per-item values are clipped to."
             "</figcaption></figure>"
         )
-    series, bands = curves_of(mine)
-    if series:
-        curve = curve_svg(series, bands, "distance: mean |c| by distance level", LEVEL_LABELS)
-        parts.append(
-            f"<figure>{curve}<figcaption>|c| is the influence divided by the stimulus's and the probe's own "
-            "self-influence (1 = as much as itself). Band: the 95% interval of the mean over items of each item's "
-            "mean |c| at that level. A learner that passes has a falling line.</figcaption></figure>"
-        )
+    for curve, series, bands in curves_of(mine):
+        drawn = curve_svg(series, bands, curve.title, curve.labels)
+        parts.append(f"<figure>{drawn}<figcaption>{html.escape(curve.caption, quote=False)}</figcaption></figure>")
     parts.append("</div>")
     parts += [record_html(r) for r in verdict_order(measured)]
     not_applicable = [r for r in mine if r.status == NOT_APPLICABLE]

@@ -7,7 +7,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from eifbench.desiderata.base import NOT_APPLICABLE, Status
+from eifbench.desiderata.base import NOT_APPLICABLE, SecondCriterion, Status
 from eifbench.report.results.records import Record
 
 LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.INCONCLUSIVE: "INCONCL", Status.NOT_APPLICABLE: "n/a"}
@@ -76,10 +76,10 @@ def cell(record: Record | None) -> str:
         return label
     interval = f" [{record.ci[0]:.2f}, {record.ci[1]:.2f}]" if record.ci else ""
     secondary = ""
-    for name in ("spill", "contrast"):  # a second criterion, as distance's and noise invariance's
-        second = record.details.get(name)
+    for criterion in second_criteria(record.desideratum):  # distance's contrast, noise invariance's spill
+        second = record.details.get(criterion.key)
         if isinstance(second, dict) and second.get("value") is not None:
-            secondary += f" · {name} {second['value']:.2f}"
+            secondary += f" · {criterion.short} {second['value']:.2f}"
     secondary += learned_note(record, short=True)
     was = ""
     if gate is not None and gate.baseline_value is not None and gate.kind != "ok":
@@ -111,6 +111,14 @@ def report_rank(name: str) -> tuple[int, str]:
 
     order = list(DESIDERATA)
     return (order.index(name) if name in order else len(order), name)
+
+
+def second_criteria(name: str) -> tuple[SecondCriterion, ...]:
+    """A desideratum's second criteria, by name (none for a name the registry does not know)."""
+    from eifbench.desiderata import DESIDERATA
+
+    desideratum = DESIDERATA.get(name)
+    return desideratum.second_criteria if desideratum is not None else ()
 
 
 def columns_of(records: Sequence[Record]) -> list[str]:

@@ -95,7 +95,7 @@ def test_device_map_auto_loads_and_runs(tmp_path, tiny_lm):
 
 
 def test_each_xdist_worker_gets_its_own_gpu():
-    from eifbench.plugin.session import worker_device
+    from eifbench.plugin.workers import worker_device
 
     assert worker_device("gw0", cuda_count=4) == "cuda:0"
     assert worker_device("gw5", cuda_count=4) == "cuda:1"
@@ -285,7 +285,7 @@ def test_suite_under_ray_gives_the_serial_results(tmp_path):
 def test_each_xdist_worker_takes_its_share_of_the_cores():
     import torch
 
-    from eifbench.plugin.session import share_cores, threads_per_worker
+    from eifbench.plugin.workers import share_cores, threads_per_worker
 
     assert [threads_per_worker(w, 2) for w in (1, 2, 3)] == [2, 1, 1]
     assert threads_per_worker(4, 16) == 4 and threads_per_worker(0, 8) == 8

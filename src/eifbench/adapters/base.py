@@ -27,12 +27,15 @@ class PreparedProbes:
         order: ``order[j]`` is the original index of the j-th read-out value; shape (n,), on
             the model's device (so un-permuting a read-out never copies across devices).
         count: number of probes n.
+        opening: what every probe starts with, read once per read-out before the batches
+            (a causal LM's ``shared_opening.Opening``); None when each batch holds whole rows.
 
     """
 
     batches: tuple[Any, ...]
     order: torch.Tensor
     count: int
+    opening: Any = None
 
 
 @runtime_checkable
@@ -87,6 +90,20 @@ def restore_order(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(values)
     out[order] = values
     return out
+
+
+def prepare_readout(adapter: ModelAdapter, probes: Sequence[Any], context: str | None = None) -> PreparedProbes:
+    """Probes prepared for ``readout`` alone: the opening they share split off where the adapter reads it once.
+
+    A causal LM (``prepare_shared``) computes its probes' common opening (a chat template's
+    system prompt, an in-context stimulus) once per read-out; any other adapter prepares
+    them as ``prepare_probes`` does. Gradient paths (``probe_terms``) take ``prepare_probes``.
+    """
+    share = getattr(adapter, "prepare_shared", None)  # only the adapters that can reuse an opening define it
+    if share is not None:
+        prepared: PreparedProbes = share(probes, context)
+        return prepared
+    return adapter.prepare_probes(probes, context=context)
 
 
 def read_batches(prepared: PreparedProbes, read: Callable[[Any], torch.Tensor]) -> torch.Tensor:

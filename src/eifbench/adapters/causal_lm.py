@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, read_batches, widened
+from eifbench.adapters.base import PreparedProbes, read_batches, restore_order, widened
 from eifbench.adapters.chat import ChatFormat
+from eifbench.adapters.shared_opening import Opening, RestBatch, open_once, read_rest, rest_batch, shared_length
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -153,6 +154,10 @@ class CausalLMAdapter:
         self.trims_logits = "logits_to_keep" in forward
         # left padding keeps every completion at the right edge; it needs explicit positions
         self.left_pads = "position_ids" in forward
+        # a shared opening is read once and its keys and values reused: positions and a cache are needed
+        # (transformers 5 names the cache argument ``cache``, earlier releases ``past_key_values``)
+        cache = next((name for name in ("cache", "past_key_values") if name in forward), None)
+        self.cache_argument = cache if self.left_pads else None
         self.max_length = context_length(model)
         ensure_pad_token(tokenizer)
 
@@ -227,6 +232,34 @@ class CausalLMAdapter:
 
     def prepare_probes(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Tokenize probes, sort by length and pack into batches under the token budget."""
+        return self._batched(self._encoded(probes, context))
+
+    def prepare_shared(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
+        """Probes for ``readout`` with the opening they all share split off, to be computed once per read-out.
+
+        Falls back to ``prepare_probes`` when the model takes no cache or the probes share
+        fewer than ``shared_opening.MIN_SHARED`` tokens.
+        """
+        encoded = self._encoded(probes, context)
+        shared = shared_length(encoded) if self.cache_argument else 0
+        if not shared:
+            return self._batched(encoded)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+        batches: list[RestBatch] = []
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while (
+                stop < len(order) and (stop - start + 1) * (len(encoded[order[stop]][0]) - shared) <= self.batch_tokens
+            ):
+                stop += 1
+            rows = [encoded[i] for i in order[start:stop]]
+            batches.append(rest_batch(rows, shared, self.tokenizer.pad_token_id, self.device))
+            start = stop
+        opening = Opening(torch.tensor([encoded[0][0][:shared]], device=self.device))
+        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded), opening)
+
+    def _encoded(self, probes: Sequence[Example], context: str | None) -> list[tuple[list[int], int]]:
         if len(probes) == 0:
             raise InputError("The probe list is empty: pass at least one Example(prompt, completion).")
         encoded: list[tuple[list[int], int]] = []
@@ -234,6 +267,9 @@ class CausalLMAdapter:
             if not isinstance(probe, Example):
                 raise InputError("A causal-LM probe is Example(prompt, completion); Text has no completion.")
             encoded.append(self.encode(probe.x, probe.y, "probe", context))
+        return encoded
+
+    def _batched(self, encoded: list[tuple[list[int], int]]) -> PreparedProbes:
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         batches: list[TokenBatch] = []
         start = 0
@@ -283,10 +319,19 @@ class CausalLMAdapter:
 
     def readout(self, prepared: PreparedProbes) -> torch.Tensor:
         """Summed completion log-probability of every probe; shape (n,), float32 (float64 for a float64 model)."""
-        return read_batches(prepared, self._batch_readout)
+        if prepared.opening is None:
+            return read_batches(prepared, self._batch_readout)
+        with torch.inference_mode():
+            cache = cast(str, self.cache_argument)  # an opening is split off only when the model takes a cache
+            opened = open_once(self.module, prepared.opening)
+            rests = [read_rest(self.module, opened, prepared.opening, batch, cache) for batch in prepared.batches]
+            values = torch.cat(rests)
+        return restore_order(values, prepared.order)
 
     def probe_terms(self, prepared: PreparedProbes) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(index, summed completion log-prob)`` with grad, one forward per probe."""
+        if prepared.opening is not None:
+            raise ValueError("probe_terms reads whole rows: prepare the probes with prepare_probes")
         position = 0
         for batch in prepared.batches:
             for r in range(batch.input_ids.shape[0]):

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes, precision_of
+from eifbench.adapters.base import ModelAdapter, PreparedProbes, precision_of, prepare_readout
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
-from eifbench.influence.batched import check_batch_stimuli, run_exact_engine
+from eifbench.influence.batched import batching_plan, check_batch_stimuli, run_exact_engine
 from eifbench.influence.first_order import run_first_order
 from eifbench.influence.groups import ProbeGroups, check_mask, probe_groups
 from eifbench.influence.guard import engine_state
@@ -126,10 +126,14 @@ def influence(
     layout = channels_last_while_running(module) if model.kind == "classifier" else contextlib.nullcontext()
     try:
         with engine_state(module, paranoid=paranoid), layout:
-            prepared_probes = model.prepare_probes(probe_items)
-            baseline = model.readout(prepared_probes)
-            groups = probe_groups(model, probe_items, cells, len(items), prepared_probes)
             batching = batch_stimuli if batch_stimuli is not None else getattr(model, "batch_stimuli", None)
+            prepared_probes = model.prepare_probes(probe_items)  # whole rows: the first-order engine's terms
+            # a causal LM reads its probes' shared opening once, unless batched copies read whole rows: a
+            # baseline and the read-outs it is subtracted from are always taken the same way
+            whole_rows = engine == "exact" and batching_plan(model, recipe, batching) is not None
+            readable = prepared_probes if whole_rows else prepare_readout(model, probe_items)
+            baseline = model.readout(readable)
+            groups = probe_groups(model, probe_items, cells, len(items), readable, share_openings=not whole_rows)
             matrix, finite, reference, batched = _run_engine(
                 model, engine, items, groups, prepared_probes, baseline, recipe, progress, paranoid, cells, batching
             )

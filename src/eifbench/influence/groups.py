@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eifbench.adapters.base import ModelAdapter, PreparedProbes
+from eifbench.adapters.base import ModelAdapter, PreparedProbes, prepare_readout
 from eifbench.errors import InputError
 
 
@@ -57,8 +57,14 @@ def probe_groups(
     mask: np.ndarray | None,
     n_stimuli: int,
     prepared_all: PreparedProbes,
+    *,
+    share_openings: bool = True,
 ) -> ProbeGroups:
-    """Group stimuli by mask row and prepare each group's probes once."""
+    """Group stimuli by mask row and prepare each group's probes once.
+
+    Each group's probes have their shared opening split off for ``readout`` unless
+    ``share_openings`` is False (batched copies read whole rows), as ``prepared_all`` was.
+    """
     device = adapter.device
     if mask is None:
         everything = torch.arange(len(probes), device=device)
@@ -78,7 +84,10 @@ def probe_groups(
             patterns[key] = len(columns)
             subset = tuple(probes[int(j)] for j in index)
             columns.append(torch.as_tensor(index, device=device))
-            prepared.append(adapter.prepare_probes(list(subset)))
+            subset_list = list(subset)
+            prepared.append(
+                prepare_readout(adapter, subset_list) if share_openings else adapter.prepare_probes(subset_list)
+            )
             selected.append(subset)
         of_stimulus.append(patterns[key])
     return ProbeGroups(tuple(columns), tuple(prepared), tuple(of_stimulus), tuple(selected))

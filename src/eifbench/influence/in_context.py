@@ -13,7 +13,7 @@ from typing import cast
 
 import torch
 
-from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter
+from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter, prepare_readout
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
 from eifbench.bank.lexicon import NEUTRAL_PASSAGE
 from eifbench.errors import InputError
@@ -107,9 +107,9 @@ def run_in_context(
             columns = groups.columns[group]
             if (neutral, group) not in neutral_reads:
                 probes = groups.selected[group]
-                neutral_reads[(neutral, group)] = adapter.readout(adapter.prepare_probes(probes, context=neutral))
+                neutral_reads[(neutral, group)] = adapter.readout(prepare_readout(adapter, probes, neutral))
             control = neutral_reads[(neutral, group)]
-            with_context = adapter.readout(adapter.prepare_probes(groups.selected[group], context=context))
+            with_context = adapter.readout(prepare_readout(adapter, groups.selected[group], context))
             rows[index, columns] = with_context - control
             reference[index, columns] = control
         if progress is not None:

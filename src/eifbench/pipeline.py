@@ -4,7 +4,7 @@
 compute an influence run, and returns the case's ``Record``: n/a with the reason when
 the desideratum does not apply, else its task built, its runs computed, measured and
 recorded. Nothing here imports pytest: the plugin turns a record into a test outcome
-(``report.verdicts``), ``evaluate`` collects them, and the falsification fixture
+(``plugin.outcomes``), ``evaluate`` collects them, and the falsification fixture
 measures its drawn tasks with ``measure_task``.
 """
 

@@ -1,6 +1,6 @@
 """Each desideratum's explainer: the words for an item and the heatmap its metric reads.
 
-A desideratum names its explainer (``Desideratum.explainer``); ``report.explain`` uses it
+A desideratum names its explainer (``Desideratum.explainer``); ``report.explanation.explain`` uses it
 to put the worst items of a verdict in words. A sentence for item i comes from
 ``report.sentences``, the heatmap from ``report.views``, and for noise invariance the
 pure-noise stimuli that spill most. Everything here reads ``task.layout``, ``task.runs``

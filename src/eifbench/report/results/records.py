@@ -65,7 +65,7 @@ class Record:
         bank: the stimulus bank version (``user:<file digest>`` for a stimuli file).
         recipe: engine and fine-tune recipe (engine only in context), plus anything else a
             baseline must match (stimulus format, chat template).
-        examples: the items that violate the desideratum most, worst first (``report.explain``):
+        examples: the items that violate the desideratum most, worst first (``report.explanation.explain``):
             ``item``, ``index``, ``value`` and, from the task's layout, ``text`` (a sentence with
             the raw nats of the cells behind it), ``cells`` and for images ``images`` (28x28
             grayscale thumbnails, base64).

@@ -122,7 +122,7 @@ def recipe_record(case: EifCase, options: RunOptions) -> dict[str, Any]:
     weights' dtype is recorded too: it sets the float-noise floor below which an influence
     is not measured, so a float32 run is not gated against a float64 baseline. A PEFT
     model's fine-tune records what it trained (``trained``: ``adapter`` or ``all``; a plain
-    model trains all its weights, and ``report.baseline`` reads a missing key so).
+    model trains all its weights, and ``report.results.baseline`` reads a missing key so).
     """
     recipe: dict[str, Any] = {"engine": case.engine}
     if case.dtype:

@@ -1,7 +1,7 @@
 """The items behind a verdict, in words, and the desideratum's heatmap.
 
 Each desideratum names its explainer (``Desideratum.explainer``, built in
-``report.explainers``): a sentence for item i and the heatmap of the cells its metric
+``report.explanation.explainers``): a sentence for item i and the heatmap of the cells its metric
 reads. A desideratum (or a layout) without an explainer gets its item labels and the
 plain downsampled matrix.
 """

@@ -2,7 +2,7 @@
 
 A desideratum names its explainer (``Desideratum.explainer``); ``report.explanation.explain`` uses it
 to put the worst items of a verdict in words. A sentence for item i comes from
-``report.sentences``, the heatmap from ``report.views``, and for noise invariance the
+``report.explanation.sentences``, the heatmap from ``report.explanation.views``, and for noise invariance the
 pure-noise stimuli that spill most. Everything here reads ``task.layout``, ``task.runs``
 and the ``InfluenceResult`` matrices; the desiderata stay metric-only.
 """
@@ -55,7 +55,7 @@ class Explainer:
     Attributes:
         layouts: the layout types it can read (others fall back to labels and the raw matrix).
         item: (evidence, item index, item value) -> the item in words.
-        view: evidence -> the heatmap (``report.views``).
+        view: evidence -> the heatmap (``report.explanation.views``).
         extra: (evidence, measurement) -> more examples (a second criterion's worst stimuli).
 
     """

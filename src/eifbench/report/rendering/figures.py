@@ -21,7 +21,7 @@ FONT = "font-family:system-ui,sans-serif"
 def heatmap_data(matrix: Any, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     """A JSON-ready, block-averaged copy of a whole influence matrix (at most max_cells per side).
 
-    The fallback figure of a task no view in ``report.views`` reads.
+    The fallback figure of a task no view in ``report.explanation.views`` reads.
     """
     m = np.asarray(matrix, dtype=np.float64)
     rows = np.array_split(np.arange(m.shape[0]), min(max_cells, m.shape[0]))
@@ -82,7 +82,7 @@ def colorbar(x: float, top: float, height: float, scale: float) -> str:
 
 
 def heatmap_svg(figure: dict[str, Any], title: str) -> str:
-    """An SVG heatmap of a view (``report.views``) or ``heatmap_data``: axes, separators, colour bar."""
+    """An SVG heatmap of a view (``report.explanation.views``) or ``heatmap_data``: axes, separators, colour bar."""
     values = figure["values"]
     n_rows, n_cols = len(values), len(values[0]) if values else 0
     rows = figure.get("rows") or {"title": "stimuli", "groups": [["", 0, n_rows]]}

@@ -186,7 +186,7 @@ def html_report(doc: dict[str, Any], records: Sequence[Record]) -> str:
 
 
 def verdict_html(doc: dict[str, Any], records: Sequence[Record]) -> str:
-    """The report's one-line verdict (``report.verdict_line``), green when the run exits 0."""
+    """The report's one-line verdict (``report.rendering.verdict_line``), green when the run exits 0."""
     tone = "ok" if exit_code_of(doc, records) == 0 else "bad"
     return f"<p class='verdict {tone}'>{html.escape(verdict_line(doc, records))}</p>"
 

@@ -1,6 +1,6 @@
 """Baselines: match a run to a saved one, check it measured the same thing, classify what changed.
 
-Reading and validating the file is ``report.loading``. A comparison needs the same model
+Reading and validating the file is ``report.results.loading``. A comparison needs the same model
 (by spec, or named with ``--eif-compare-as`` for the base-vs-fine-tuned case), the same
 model kind, the same recipe and the same stimuli; anything else is a usage error, never a
 silent pass.

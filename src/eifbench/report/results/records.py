@@ -70,7 +70,7 @@ class Record:
             the raw nats of the cells behind it), ``cells`` and for images ``images`` (28x28
             grayscale thumbnails, base64).
         figure: the heatmap of the cells the metric reads, with labelled row and column
-            blocks and a caption (``report.views``).
+            blocks and a caption (``report.explanation.views``).
         gate: the baseline comparison, when the run was gated.
 
     """

@@ -82,3 +82,53 @@ def test_nothing_learned_is_no_influence(chat_lm, engine):
         ]
         read = result.matrix[0][torch.as_tensor(mask[0])]
         assert _close(whole[0][torch.as_tensor(mask[0])], read) < 1e-5
+
+
+def _save_lfm2(folder):
+    """A tiny LFM2 (a convolution layer and an attention layer): its cache cannot be copied per row."""
+    transformers = pytest.importorskip("transformers")
+    if not hasattr(transformers, "Lfm2ForCausalLM"):
+        pytest.skip("this transformers release has no LFM2")
+    from eifbench.zoo.lm import byte_tokenizer
+    from tests.checkpoints import CHAT_TEMPLATE
+
+    tokenizer = byte_tokenizer()
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = transformers.Lfm2Config(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        layer_types=["conv", "full_attention"],
+    )
+    torch.manual_seed(0)
+    transformers.Lfm2ForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_a_model_whose_cache_cannot_be_shared_reads_whole_rows(tmp_path):
+    lm = eifbench.load_model(f"hf:{_save_lfm2(tmp_path)}", "device=cpu")
+    whole = lm.readout(lm.prepare_probes(PROBES))
+    prepared = prepare_readout(lm, PROBES)
+    assert lm.reads_openings is False and prepared.opening is None
+    assert torch.equal(lm.readout(prepared), whole)
+    result = eifbench.influence(lm, [eifbench.Text(CONTEXT)], PROBES, finetune=eifbench.FineTune(steps=1, lr=0.0))
+    assert np.all(np.abs(result.matrix.numpy()) <= engine_noise(result.baseline.double().numpy(), result.precision))
+
+
+def test_an_opening_read_differently_is_not_used(chat_lm, monkeypatch):
+    """A model whose split read-out disagrees (a prompt-learning adapter prepends its virtual tokens to every call)."""
+    import eifbench.adapters.causal_lm as causal_lm
+
+    shifted = causal_lm.read_rest
+    monkeypatch.setattr(causal_lm, "read_rest", lambda *args: shifted(*args) - 0.5)
+    monkeypatch.setattr(chat_lm, "reads_openings", None)
+    prepared = prepare_readout(chat_lm, PROBES, CONTEXT)
+    assert chat_lm.reads_openings is False and prepared.opening is None
+    assert prepare_readout(chat_lm, PROBES).opening is None  # decided once, for every later read-out

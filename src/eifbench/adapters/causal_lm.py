@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import PreparedProbes, read_batches, restore_order, widened
+from eifbench.adapters.base import PreparedProbes, precision_of, read_batches, restore_order, widened
 from eifbench.adapters.chat import ChatFormat
-from eifbench.adapters.shared_opening import Opening, RestBatch, open_once, read_rest, rest_batch, shared_length
+from eifbench.adapters.shared_opening import agrees, open_once, read_rest, shared_length, split_probes
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -158,6 +158,7 @@ class CausalLMAdapter:
         # (transformers 5 names the cache argument ``cache``, earlier releases ``past_key_values``)
         cache = next((name for name in ("cache", "past_key_values") if name in forward), None)
         self.cache_argument = cache if self.left_pads else None
+        self.reads_openings: bool | None = None  # found on first use (prepare_shared)
         self.max_length = context_length(model)
         ensure_pad_token(tokenizer)
 
@@ -237,27 +238,28 @@ class CausalLMAdapter:
     def prepare_shared(self, probes: Sequence[Example], context: str | None = None) -> PreparedProbes:
         """Probes for ``readout`` with the opening they all share split off, to be computed once per read-out.
 
-        Falls back to ``prepare_probes`` when the model takes no cache or the probes share
-        fewer than ``shared_opening.MIN_SHARED`` tokens.
+        Falls back to ``prepare_probes`` when the model takes no cache, the probes share
+        fewer than ``shared_opening.MIN_SHARED`` tokens, or the model turned out on first use
+        not to read a shared opening as it reads whole rows (``reads_openings``).
         """
         encoded = self._encoded(probes, context)
-        shared = shared_length(encoded) if self.cache_argument else 0
+        shared = shared_length(encoded) if self.cache_argument and self.reads_openings is not False else 0
         if not shared:
             return self._batched(encoded)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-        batches: list[RestBatch] = []
-        start = 0
-        while start < len(order):
-            stop = start + 1
-            while (
-                stop < len(order) and (stop - start + 1) * (len(encoded[order[stop]][0]) - shared) <= self.batch_tokens
-            ):
-                stop += 1
-            rows = [encoded[i] for i in order[start:stop]]
-            batches.append(rest_batch(rows, shared, self.tokenizer.pad_token_id, self.device))
-            start = stop
-        opening = Opening(torch.tensor([encoded[0][0][:shared]], device=self.device))
-        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded), opening)
+        if self.reads_openings is None:
+            self.reads_openings = self._reads_openings_alike(encoded[:2])
+            if not self.reads_openings:
+                return self._batched(encoded)
+        return split_probes(encoded, shared, self.tokenizer.pad_token_id, self.device, self.batch_tokens)
+
+    def _reads_openings_alike(self, rows: list[tuple[list[int], int]]) -> bool:
+        """Once per model: a few probes read both ways agree (a hybrid cache or a prompt-learning adapter does not)."""
+        split = split_probes(rows, shared_length(rows), self.tokenizer.pad_token_id, self.device, self.batch_tokens)
+        try:
+            shared_read = self.readout(split)
+        except (AttributeError, IndexError, KeyError, RuntimeError, TypeError, ValueError):
+            return False  # a cache this model cannot copy per row (recurrent or hybrid layers): whole rows it is
+        return agrees(self.readout(self._batched(rows)), shared_read, precision_of(self.module))
 
     def _encoded(self, probes: Sequence[Example], context: str | None) -> list[tuple[list[int], int]]:
         if len(probes) == 0:

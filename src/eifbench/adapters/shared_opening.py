@@ -10,6 +10,10 @@ reads each batch of the rows' remaining tokens on top of a copy of them.
 
 The read-out equals the full forward's up to float rounding (``tests/test_shared_opening.py``
 compares them, and an influence is always a difference of two read-outs taken this way).
+Not every model can share one: a hybrid or recurrent cache (LFM2, Jamba, Falcon-H1,
+RecurrentGemma) cannot be copied per row, and a prompt-learning adapter puts its virtual
+tokens before every forward call. So an adapter reads a few of its probes both ways on
+first use (``agrees``) and keeps whole rows for good when they differ or the split fails.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eifbench.adapters.base import widened
+from eifbench.adapters.base import PreparedProbes, widened
 
 MIN_SHARED = 8  # fewer shared tokens are not worth a second forward call and a cache copy
 
@@ -114,3 +118,40 @@ def read_rest(
     logp = F.log_softmax(widened(predicting), dim=-1)
     token_logp = logp.gather(2, batch.input_ids[..., None])[..., 0]
     return (token_logp * batch.counted).sum(dim=1)
+
+
+def split_probes(
+    encoded: Sequence[tuple[list[int], int]], shared: int, pad_id: int, device: torch.device, budget: int
+) -> PreparedProbes:
+    """The rows, sorted by length, their rests packed into batches of at most ``budget`` tokens, and the opening.
+
+    Args:
+        encoded: per row, its token ids and the number of tokens before its completion.
+        shared: how many leading tokens every row shares (``shared_length``).
+        pad_id: the tokenizer's padding id.
+        device: where the tensors go.
+        budget: the most rest tokens (rows x padded width) one batch may hold.
+
+    """
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    batches: list[RestBatch] = []
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        # rows are sorted by length: the padded width of [start, stop) is the last row's rest
+        while stop < len(order) and (stop - start + 1) * (len(encoded[order[stop]][0]) - shared) <= budget:
+            stop += 1
+        batches.append(rest_batch([encoded[i] for i in order[start:stop]], shared, pad_id, device))
+        start = stop
+    opening = Opening(torch.tensor([encoded[0][0][:shared]], device=device))
+    return PreparedProbes(tuple(batches), torch.tensor(order, device=device), len(encoded), opening)
+
+
+def agrees(whole: torch.Tensor, split: torch.Tensor, eps: float) -> bool:
+    """Whether read-outs with a shared opening are the whole rows' to rounding, at precision ``eps``.
+
+    Float32 rounding moves a read-out by about 1e-7 of its size, bfloat16 by a few of its
+    ulps; a model that cannot share an opening is off by a good fraction of a nat.
+    """
+    tolerance = max(1e-4, 16 * eps)
+    return bool(((whole - split).abs() <= tolerance * (1 + whole.abs())).all())

@@ -86,9 +86,12 @@ def rest_batch(rows: Sequence[tuple[list[int], int]], shared: int, pad_id: int, 
     return RestBatch(ids.to(device), mask.to(device), counted.to(device))
 
 
-def open_once(module: nn.Module, opening: Opening) -> tuple[Any, torch.Tensor]:
-    """The opening's keys and values (a transformers cache) and its last position's logits, shape (1, V)."""
-    out = module(input_ids=opening.input_ids, use_cache=True)
+def open_once(module: nn.Module, opening: Opening, trims_logits: bool) -> tuple[Any, torch.Tensor]:
+    """The opening's keys and values (a transformers cache) and its last position's logits, shape (1, V).
+
+    Only the last position's logits are read: a model that can (``trims_logits``) computes no other.
+    """
+    out = module(input_ids=opening.input_ids, use_cache=True, **({"logits_to_keep": 1} if trims_logits else {}))
     cache = out["cache"] if "cache" in out else out["past_key_values"]  # transformers 5 / earlier releases
     return cache, out.logits[:, -1]
 

@@ -17,7 +17,7 @@ import torch
 from eifbench.adapters.base import ModelAdapter, PreparedProbes, precision_of, prepare_readout
 from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
-from eifbench.influence.batched import batching_plan, check_batch_stimuli, run_exact_engine
+from eifbench.influence.batched import BatchPlan, batching_plan, check_batch_stimuli, run_exact_engine
 from eifbench.influence.first_order import run_first_order
 from eifbench.influence.groups import ProbeGroups, check_mask, probe_groups
 from eifbench.influence.guard import engine_state
@@ -127,15 +127,16 @@ def influence(
     try:
         with engine_state(module, paranoid=paranoid), layout:
             batching = batch_stimuli if batch_stimuli is not None else getattr(model, "batch_stimuli", None)
-            prepared_probes = model.prepare_probes(probe_items)  # whole rows: the first-order engine's terms
-            # a causal LM reads its probes' shared opening once, unless batched copies read whole rows: a
-            # baseline and the read-outs it is subtracted from are always taken the same way
-            whole_rows = engine == "exact" and batching_plan(model, recipe, batching) is not None
-            readable = prepared_probes if whole_rows else prepare_readout(model, probe_items)
+            plan = batching_plan(model, recipe, batching) if engine == "exact" else None
+            # a causal LM reads its probes' shared opening once, except where whole rows are read (batched
+            # copies, first-order's per-probe terms): a baseline and the read-outs it is subtracted from are
+            # always taken the same way
+            whole_rows = plan is not None or engine == "first-order"
+            readable = model.prepare_probes(probe_items) if whole_rows else prepare_readout(model, probe_items)
             baseline = model.readout(readable)
             groups = probe_groups(model, probe_items, cells, len(items), readable, share_openings=not whole_rows)
             matrix, finite, reference, batched = _run_engine(
-                model, engine, items, groups, prepared_probes, baseline, recipe, progress, paranoid, cells, batching
+                model, engine, items, groups, readable, baseline, recipe, progress, paranoid, cells, plan
             )
     except RuntimeError as error:
         if _out_of_memory(error):
@@ -202,9 +203,12 @@ def _run_engine(
     progress: Progress | None,
     paranoid: bool,
     cells: np.ndarray | None,
-    batch_stimuli: int | None,
+    plan: BatchPlan | None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, int]:
-    """Matrix (n_s, n_p), finite-loss flags (n_s,) or None, the in-context reference or None, B."""
+    """Matrix (n_s, n_p), finite-loss flags (n_s,) or None, the in-context reference or None, B.
+
+    ``prepared_probes`` are whole rows when the first-order engine reads them (its per-probe terms).
+    """
     if engine == "in-context":
         matrix, reference = run_in_context(model, items, groups, len(baseline), progress=progress)
         return matrix, None, reference, 0
@@ -216,7 +220,7 @@ def _run_engine(
             groups,
             baseline,
             recipe,
-            batch_stimuli=batch_stimuli,
+            plan=plan,
             progress=progress,
             paranoid=paranoid,
         )

@@ -256,17 +256,16 @@ def run_exact_engine(
     baseline: torch.Tensor,
     recipe: FineTune,
     *,
-    batch_stimuli: int | None = None,
+    plan: BatchPlan | None,
     progress: Progress | None = None,
     paranoid: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """The exact engine: batched where the recipe allows (see ``batching_plan``), else one at a time.
+    """The exact engine: batched where ``plan`` (``batching_plan``, made once by the caller) says, else one at a time.
 
     Returns:
         ``(matrix, finite, B)`` as ``run_batched``; B is 0 when stimuli went one at a time.
 
     """
-    plan = batching_plan(adapter, recipe, batch_stimuli)
     if plan is not None:
         try:
             return run_batched(adapter, plan, stimuli, groups, baseline, recipe, progress=progress, paranoid=paranoid)

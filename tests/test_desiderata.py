@@ -313,6 +313,33 @@ def test_finding_6_sparseness_judges_other_families_and_records_the_floor_curve(
     assert measurement.details["share_by_family"]["own"] == pytest.approx(1.0)
 
 
+def test_lm_sparseness_fine_tunes_only_the_everyday_facts_and_scales_relatives_by_the_fact_s_own_rise():
+    """The sensitivity run serves only the everyday facts; own and entity families are shares of the own rise."""
+    desideratum = DESIDERATA["sparseness"]
+    task = desideratum.build(LM)
+    layout = task.layout
+    world = [i for i, probe in enumerate(task.runs["main"].probes) if (layout.families[:, i] == 2).all()]
+    assert sorted(layout.sensitivity_columns.tolist()) == world  # every everyday fact, and nothing else
+    assert len(task.runs["sensitivity"].stimuli) == len(world) < len(task.runs["main"].stimuli)
+
+    def fill(entity_share):
+        def matrix(name, run):
+            m = np.zeros((len(run.stimuli), len(run.probes)))
+            if name == "main":
+                m[np.arange(len(layout.self_column)), layout.self_column] = 2.0
+                m = np.where(layout.families == 0, 1.8, m)  # the paraphrase: 90% of the own rise
+                m = np.where(layout.families == 1, entity_share * 2.0, m)
+            else:
+                m[np.arange(len(run.stimuli)), layout.sensitivity_columns] = 2.0
+            return m
+
+        return matrix
+
+    for entity_share, moved in ((0.04, 0.0), (0.2, 1.0)):  # either side of the 5% floor
+        shares = desideratum.measure(task, results(task, fill(entity_share)), T).details["share_by_family"]
+        assert shares["own"] == pytest.approx(1.0) and shares["entity"] == pytest.approx(moved)
+
+
 # --- finding 8: LM stimuli are statements ---------------------------------------------------------
 
 

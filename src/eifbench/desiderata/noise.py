@@ -86,6 +86,8 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
     }
     explainer: ClassVar[Explainer | None] = explainers.NOISE
     second_criteria: ClassVar[tuple[SecondCriterion, ...]] = (SPILL,)
+    # 2: a language model's sensitivity run fine-tunes the everyday facts only
+    version: ClassVar[str] = "2"
 
     def measure(
         self, task: Task[NoiseLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds

@@ -14,7 +14,10 @@ stimulus's own completion ("Plimbo vass torquen | desert"). Only they can expose
 that raises the completion word after every prompt, so
 they are a stratum of their own: an item's value is the mean of the two strata's shares
 (a learner that raises its completion everywhere scores at least 0.5). Their |c| is the
-rise over the stimulus's own rise: both read the same completion.
+rise over the stimulus's own rise: both read the same completion. So is a language
+model's own and entity families' (the layout's ``scaled_by_own``): they are not in the
+verdict, and a fine-tune per paraphrase and related fact only for their cosine would cost
+three times the stimuli the "other" probes need.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class Sparseness(Desideratum[SparsenessLayout]):
     }
     explainer: ClassVar[Explainer | None] = explainers.SPARSENESS
     default_tolerance: ClassVar[float] = 0.05  # a share of probes: 0.05 is two of 36
+    # 2: a language model's sensitivity run fine-tunes the everyday facts only
+    version: ClassVar[str] = "2"
 
     def measure(
         self, task: Task[SparsenessLayout], results: Mapping[str, InfluenceResult], thresholds: Thresholds
@@ -102,9 +107,9 @@ class Sparseness(Desideratum[SparsenessLayout]):
             (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
         )
         normalized = cosine(matrix, own, probe_scale)
-        completion = layout.families == COMPLETION
+        scaled = np.isin(layout.families, layout.scaled_by_own)
         with np.errstate(divide="ignore", invalid="ignore"):
-            normalized[completion] = (matrix / own[:, None])[completion]
+            normalized[scaled] = (matrix / own[:, None])[scaled]
         normalized[~ok] = np.nan
         fraction = thresholds.floor_fraction
         share = other_share(normalized, layout.families, fraction)

@@ -49,12 +49,17 @@ class SparsenessLayout:
         families: (n_s, n_p) family of each probe for each stimulus (OWN, ENTITY,
             OTHER, COMPLETION), -1 = not used (the own probe itself).
         sensitivity_columns: (n_q,) probes measured by the ``sensitivity`` run.
+        scaled_by_own: families whose |c| is the probe's rise over the stimulus's own
+            rise instead of the cosine: those that end in the stimulus's completion, and
+            those whose sensitivity is not measured (a language model's own and entity
+            families: a share of what the fact moved itself).
 
     """
 
     self_column: np.ndarray
     families: np.ndarray
     sensitivity_columns: np.ndarray
+    scaled_by_own: tuple[int, ...] = (COMPLETION,)
 
 
 @dataclass(frozen=True, eq=False)

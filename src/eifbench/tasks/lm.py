@@ -120,8 +120,10 @@ def fact_bank(spec: TaskSpec) -> FactBank:
         far += [f.related[k].with_subject(families[(i + 1 + k) % len(families)].fact.subject) for k in range(2)]
         probes += [fact.with_object(f.fact.obj).probe for fact in (*f.related, *far[:2])]
         probes += [Example(prompt, f" {f.fact.obj}") for prompt in nonce[2 * i : 2 * i + 2]]
-    relatives = [PER_FAMILY * i + s for i in range(len(families)) for s in (1, 2, 3)]
-    sensitivity_columns = np.array(relatives + list(world), dtype=np.int64)
+    # only the everyday facts need a fine-tune of their own for their scale: every fact probe's
+    # is its self-influence in the main run, and a fact's paraphrase and related facts are
+    # scaled by the fact's own rise (sparseness's own and entity families)
+    sensitivity_columns = np.array(world, dtype=np.int64)
     stimuli = tuple(state(f.fact, spec) for f in families)
     # each fact is read on its own family, its completion probes, OTHERS other facts and every
     # everyday fact: what distance, sparseness and noise invariance need (a dense read costs 4x as much)
@@ -182,7 +184,9 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
         families[i, bank.column(i, 1)] = OWN
         families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
         families[i, [bank.completion_column(i, 4), bank.completion_column(i, 5)]] = COMPLETION
-    layout = SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
+    layout = SparsenessLayout(
+        np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns, scaled_by_own=(OWN, ENTITY, COMPLETION)
+    )
     return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 

@@ -186,6 +186,56 @@ def test_in_context_is_measured_against_a_neutral_context_of_matched_length(tiny
         assert float(result.reference[0, j]) == pytest.approx(control, abs=2e-4)
 
 
+def test_in_context_neutral_reads_are_shared_by_length_and_a_split_run_gives_the_whole_run_s_numbers(tiny_lm):
+    """Stimuli of one token length share their neutral read-outs (one batch over every probe any of them reads).
+
+    Each cell still equals f(p | stimulus) - f(p | neutral passage of its length) computed
+    here one probe at a time, and a run computed in two shares of rows (as Ray splits it)
+    is the whole run, bit for bit.
+    """
+    import numpy as np
+
+    from eifbench.influence.in_context import neutral_context
+
+    stimuli = [FACTS[0], FACTS[1], FACTS[0], FACTS[2]]  # the first and third have one length: one neutral read
+    mask = np.array([[1, 0, 1, 0, 0], [0, 1, 1, 0, 1], [0, 1, 0, 1, 0], [1, 1, 0, 0, 1]], dtype=bool)
+    calls = []
+    readout = tiny_lm.readout
+
+    def counted(prepared):
+        calls.append(prepared.count)
+        return readout(prepared)
+
+    tiny_lm.readout = counted
+    try:
+        whole = eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", mask=mask)
+    finally:
+        del tiny_lm.readout
+    lengths = {tiny_lm.count_tokens(tiny_lm.stimulus_text(s)) for s in stimuli}
+    # the baseline, one read per stimulus in its context, one per distinct length after the neutral passage
+    assert len(calls) == 1 + len(stimuli) + len(lengths)
+    for i, s in enumerate(stimuli):
+        context = tiny_lm.stimulus_text(s)
+        neutral = neutral_context(tiny_lm, tiny_lm.count_tokens(context))
+        for j, p in enumerate(PROBES):
+            if not mask[i, j]:
+                assert torch.isnan(whole.matrix[i, j])
+                continue
+            with_ctx = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(context + "\n" + p.x, p.y))
+            control = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(neutral + "\n" + p.x, p.y))
+            assert float(whole.matrix[i, j]) == pytest.approx(with_ctx - control, abs=2e-4)
+    halves = [
+        eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", mask=mask, rows=rows)
+        for rows in ([0, 2], [1, 3])
+    ]
+    stitched = torch.where(torch.tensor([True, False, True, False])[:, None], halves[0].matrix, halves[1].matrix)
+    assert torch.equal(stitched.isnan(), whole.matrix.isnan())
+    assert torch.equal(stitched.nan_to_num(), whole.matrix.nan_to_num())
+    assert torch.isnan(halves[0].matrix[[1, 3]]).all()
+    with pytest.raises(eifbench.InputError, match="rows must be stimulus indices"):
+        eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", rows=[4])
+
+
 def test_nan_loss_marks_one_stimulus_and_the_rest_go_on(tiny_cnn, images):
     poisoned = eifbench.Example(torch.full((1, 28, 28), float("nan")), 3)
     before = checksum(tiny_cnn.module)

@@ -19,7 +19,7 @@ from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.batched import BatchPlan, batching_plan, check_batch_stimuli, run_exact_engine
 from eifbench.influence.first_order import run_first_order
-from eifbench.influence.groups import ProbeGroups, check_mask, probe_groups
+from eifbench.influence.groups import ProbeGroups, check_mask, only_rows, probe_groups
 from eifbench.influence.guard import engine_state
 from eifbench.influence.in_context import run_in_context
 from eifbench.influence.layout import channels_last_while_running
@@ -81,6 +81,7 @@ def influence(
     progress: Progress | None = None,
     paranoid: bool = False,
     batch_stimuli: int | None = None,
+    rows: Iterable[int] | None = None,
 ) -> InfluenceResult:
     """Compute the empirical influence of each stimulus on each probe.
 
@@ -100,6 +101,10 @@ def influence(
             copy of the trained weights. None (default): the model's ``batch_stimuli`` arg if
             set, else batch automatically with B from a memory budget; 1: one at a time;
             B >= 2: at most B, and an error if the recipe cannot be batched.
+        rows: compute only these stimuli's rows (the others are NaN, never fine-tuned).
+            What stimuli share is still planned over the whole run (the in-context
+            engine's neutral read-outs), so a run split across workers by rows gives the
+            whole run's numbers bit for bit.
 
     Returns:
         An InfluenceResult with ``matrix`` of shape (n_s, n_p) and ``baseline`` (n_p,).
@@ -120,7 +125,8 @@ def influence(
     probe_items = [_as_probe(p) for p in _listed(probes, "probes")]
     if not items:
         raise InputError("The stimulus list is empty: pass at least one stimulus.")
-    cells = check_mask(mask, len(items), len(probe_items))
+    reads = check_mask(mask, len(items), len(probe_items))
+    cells = only_rows(reads, rows, len(items), len(probe_items))
     start = time.perf_counter()
     module = model.module
     layout = channels_last_while_running(module) if model.kind == "classifier" else contextlib.nullcontext()
@@ -134,10 +140,15 @@ def influence(
             whole_rows = plan is not None or engine == "first-order"
             readable = model.prepare_probes(probe_items) if whole_rows else prepare_readout(model, probe_items)
             baseline = model.readout(readable)
-            groups = probe_groups(model, probe_items, cells, len(items), readable, share_openings=not whole_rows)
-            matrix, finite, reference, batched = _run_engine(
-                model, engine, items, groups, readable, baseline, recipe, progress, paranoid, cells, plan
-            )
+            if engine == "in-context":
+                matrix, reference = run_in_context(model, items, probe_items, reads, cells, progress=progress)
+                finite, batched = None, 0
+            else:
+                groups = probe_groups(model, probe_items, cells, len(items), readable, share_openings=not whole_rows)
+                matrix, finite, batched = _run_engine(
+                    model, engine, items, groups, readable, baseline, recipe, progress, paranoid, cells, plan
+                )
+                reference = None
     except RuntimeError as error:
         if _out_of_memory(error):
             raise DeviceMemoryError(
@@ -204,14 +215,11 @@ def _run_engine(
     paranoid: bool,
     cells: np.ndarray | None,
     plan: BatchPlan | None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, int]:
-    """Matrix (n_s, n_p), finite-loss flags (n_s,) or None, the in-context reference or None, B.
+) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+    """Matrix (n_s, n_p), finite-loss flags (n_s,) or None, and B, of a weight-changing engine.
 
     ``prepared_probes`` are whole rows when the first-order engine reads them (its per-probe terms).
     """
-    if engine == "in-context":
-        matrix, reference = run_in_context(model, items, groups, len(baseline), progress=progress)
-        return matrix, None, reference, 0
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
         matrix, finite, batched = run_exact_engine(
@@ -224,11 +232,11 @@ def _run_engine(
             progress=progress,
             paranoid=paranoid,
         )
-        return matrix, finite, None, batched
+        return matrix, finite, batched
     dense = run_first_order(model, prepared, prepared_probes, recipe, progress=progress)
     if cells is not None:
         dense = dense.masked_fill(~torch.as_tensor(cells, device=dense.device), float("nan"))
-    return dense, None, None, 0
+    return dense, None, 0
 
 
 def _as_probe(item: Any) -> Example:

@@ -7,7 +7,7 @@ columns only. Rows with the same pattern share one prepared (tokenized, batched)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,19 @@ def check_mask(mask: Any, n_stimuli: int, n_probes: int) -> np.ndarray | None:
     if array.dtype != np.bool_:
         raise InputError(f"mask must be boolean (True = compute this cell); got dtype {array.dtype}.")
     return array
+
+
+def only_rows(mask: np.ndarray | None, rows: Iterable[int] | None, n_stimuli: int, n_probes: int) -> np.ndarray | None:
+    """The mask (n_stimuli, n_probes) with every row outside ``rows`` cleared; None for every cell of every row."""
+    if rows is None:
+        return mask
+    chosen = np.zeros(n_stimuli, dtype=bool)
+    wanted = np.asarray(list(rows), dtype=np.int64)
+    if wanted.size and (wanted.min() < 0 or wanted.max() >= n_stimuli):
+        raise InputError(f"rows must be stimulus indices in [0, {n_stimuli}); got {sorted(set(wanted.tolist()))}.")
+    chosen[wanted] = True
+    every = np.ones((n_stimuli, n_probes), dtype=bool) if mask is None else mask
+    return every & chosen[:, None]
 
 
 def probe_groups(

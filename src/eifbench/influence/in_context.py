@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+import numpy as np
 import torch
 
 from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter, prepare_readout
 from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
 from eifbench.bank.lexicon import NEUTRAL_PASSAGE
 from eifbench.errors import InputError
-from eifbench.influence.groups import ProbeGroups
 from eifbench.progress import Progress
-from eifbench.stimuli import Stimulus, links_of
+from eifbench.stimuli import Example, Stimulus, links_of
 
 NEUTRAL_WORDS = tuple(NEUTRAL_PASSAGE.split())
 
@@ -63,19 +63,45 @@ def neutral_context(adapter: LanguageModelAdapter, tokens: int) -> str:
     )
 
 
+def neutral_columns(lengths: Sequence[int], reads: np.ndarray | None, n_probes: int) -> dict[int, np.ndarray]:
+    """Per context length, the probes any stimulus of that length reads in the whole run; -> {length: (k,)}."""
+    union: dict[int, np.ndarray] = {}
+    for index, length in enumerate(lengths):
+        row = np.ones(n_probes, dtype=bool) if reads is None else reads[index]
+        if row.any():
+            union[length] = union.get(length, np.zeros(n_probes, dtype=bool)) | row
+    return {length: np.flatnonzero(row) for length, row in union.items()}
+
+
 def run_in_context(
     adapter: ModelAdapter,
     stimuli: Sequence[Stimulus],
-    groups: ProbeGroups,
-    n_probes: int,
+    probes: Sequence[Example],
+    reads: np.ndarray | None,
+    computed: np.ndarray | None,
     *,
     progress: Progress | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """In-context EIF rows and the neutral read-outs they are measured against.
 
+    f(p | neutral) depends on the stimulus only through its token length, so it is read
+    once per length, on every probe a stimulus of that length reads in the whole run
+    (``reads``), in one batch: 36 facts of five lengths read their neutral passages 590
+    times instead of 1,656. The batch is planned over the whole run even where only some
+    rows are computed (``computed``: a share of a run split across Ray workers), so a
+    split run gives the serial run's numbers bit for bit.
+
+    Args:
+        adapter: a language-model adapter.
+        stimuli: the run's n_s stimuli.
+        probes: the run's n_p probes.
+        reads: (n_s, n_p) bool, the cells the whole run reads; None for every cell.
+        computed: (n_s, n_p) bool, the cells to compute here (a subset of ``reads``); None for every cell.
+        progress: called as ``progress(done, total)`` after each stimulus.
+
     Returns:
         ``(matrix, reference)``, both (n_stimuli, n_probes) on the device: ``reference`` is
-        f(p | neutral context); cells a stimulus does not read are NaN in both.
+        f(p | neutral context); cells not computed are NaN in both.
 
     """
     if not hasattr(adapter, "count_tokens"):
@@ -83,35 +109,32 @@ def run_in_context(
             f"engine='in-context' puts the stimulus in the prompt, so it needs a language model; "
             f"{adapter.name} is a {adapter.kind}. Use engine='exact' or 'first-order'."
         )
-    nan = float("nan")
+    reader = cast(LanguageModelAdapter, adapter)  # the hasattr check above: this adapter counts tokens
     # a float64 model's read-outs stay float64 (float32 otherwise: MPS has no float64)
     wide = any(p.dtype == torch.float64 for p in adapter.module.parameters())
     dtype = torch.float64 if wide else torch.float32
-    rows = torch.full((len(stimuli), n_probes), nan, dtype=dtype, device=adapter.device)
-    reference = torch.full((len(stimuli), n_probes), nan, dtype=dtype, device=adapter.device)
-    neutral_of_length: dict[int, str] = {}
-    # f(p | neutral) per (neutral text, probe group): stimuli of the same token length that
-    # read the same probes share it. Keyed by the whole group, never by single probes, so a
-    # read-out's batch is the same whichever stimuli came before it: a run split across
-    # workers (Ray, xdist) gives the serial run's numbers bit for bit.
-    neutral_reads: dict[tuple[str, int], torch.Tensor] = {}
-    for index, stimulus in enumerate(stimuli):
-        group = groups.of_stimulus[index]
-        if group >= 0:
-            context = context_of(adapter, stimulus)
-            length = adapter.count_tokens(context)
-            if length not in neutral_of_length:
-                # the hasattr check above: this adapter counts tokens
-                neutral_of_length[length] = neutral_context(cast(LanguageModelAdapter, adapter), length)
-            neutral = neutral_of_length[length]
-            columns = groups.columns[group]
-            if (neutral, group) not in neutral_reads:
-                probes = groups.selected[group]
-                neutral_reads[(neutral, group)] = adapter.readout(prepare_readout(adapter, probes, neutral))
-            control = neutral_reads[(neutral, group)]
-            with_context = adapter.readout(prepare_readout(adapter, groups.selected[group], context))
-            rows[index, columns] = with_context - control
-            reference[index, columns] = control
+    rows = torch.full((len(stimuli), len(probes)), float("nan"), dtype=dtype, device=adapter.device)
+    reference = torch.full_like(rows, float("nan"))
+    contexts = [context_of(adapter, stimulus) for stimulus in stimuli]
+    lengths = [reader.count_tokens(context) for context in contexts]
+    union = neutral_columns(lengths, reads, len(probes))
+    neutral_reads: dict[int, torch.Tensor] = {}  # length -> f(p | neutral) of every probe (NaN where unread)
+    for index, context in enumerate(contexts):
+        columns = np.arange(len(probes)) if computed is None else np.flatnonzero(computed[index])
+        if columns.size:
+            length = lengths[index]
+            if length not in neutral_reads:
+                shared = union[length]
+                read = adapter.readout(
+                    prepare_readout(adapter, [probes[int(j)] for j in shared], neutral_context(reader, length))
+                )
+                neutral_reads[length] = torch.full((len(probes),), float("nan"), dtype=dtype, device=adapter.device)
+                neutral_reads[length][torch.as_tensor(shared, device=adapter.device)] = read.to(dtype)
+            at = torch.as_tensor(columns, device=adapter.device)
+            control = neutral_reads[length][at]
+            with_context = adapter.readout(prepare_readout(adapter, [probes[int(j)] for j in columns], context))
+            rows[index, at] = with_context.to(dtype) - control
+            reference[index, at] = control
         if progress is not None:
             progress(index + 1, len(stimuli))
     return rows, reference

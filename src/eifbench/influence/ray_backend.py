@@ -32,11 +32,20 @@ class _Replica:
         self.model = load_model(spec)
 
     def rows(
-        self, stimuli: list[Any], probes: list[Any], engine: str, recipe: FineTune, mask: Any, paranoid: bool
+        self,
+        stimuli: list[Any],
+        probes: list[Any],
+        engine: str,
+        recipe: FineTune,
+        mask: Any,
+        paranoid: bool,
+        rows: list[int] | None = None,
     ) -> InfluenceResult:
         from eifbench.influence import influence
 
-        return influence(self.model, stimuli, probes, engine=engine, finetune=recipe, mask=mask, paranoid=paranoid)
+        return influence(
+            self.model, stimuli, probes, engine=engine, finetune=recipe, mask=mask, paranoid=paranoid, rows=rows
+        )
 
 
 class RayPool:
@@ -92,8 +101,15 @@ class RayPool:
         start = time.perf_counter()
         items = list(stimuli)
         k = len(self.actors)
+        # in context, every actor gets the whole run and computes its rows: the neutral read-outs
+        # stimuli share are planned over the whole run, as a serial run plans them
+        whole = engine == "in-context"
         futures = [
-            actor.rows.remote(items[i::k], list(probes), engine, recipe, None if mask is None else mask[i::k], paranoid)
+            actor.rows.remote(items, list(probes), engine, recipe, mask, paranoid, list(range(len(items)))[i::k])
+            if whole
+            else actor.rows.remote(
+                items[i::k], list(probes), engine, recipe, None if mask is None else mask[i::k], paranoid
+            )
             for i, actor in enumerate(self.actors)
             if items[i::k]
         ]
@@ -109,10 +125,11 @@ class RayPool:
         reference = None if results[0].reference is None else torch.empty(len(items), len(probes), dtype=dtype)
         failures: dict[int, str] = {}
         for offset, part in enumerate(results):
-            matrix[offset::k] = part.matrix
+            own = slice(offset, None, k) if whole else slice(None)
+            matrix[offset::k] = part.matrix[own]
             if reference is not None and part.reference is not None:
-                reference[offset::k] = part.reference
-            failures.update({offset + i * k: reason for i, reason in part.failures.items()})
+                reference[offset::k] = part.reference[own]
+            failures.update({(i if whole else offset + i * k): reason for i, reason in part.failures.items()})
         return InfluenceResult(
             matrix,
             results[0].baseline,

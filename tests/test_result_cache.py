@@ -93,9 +93,9 @@ def test_a_damaged_entry_is_warned_about_recomputed_and_rewritten(tmp_path, tiny
 
     spec = parse_spec("tiny-lm,device=cpu")
     session = EifSession(RunOptions(models=(spec,), catalog_dir=ROOT / "models", cache="on"))
-    session.result_store = store
+    session.stored.store = store
     session._models[spec] = tiny_lm
-    session._fingerprints[spec] = "model"
+    session.stored._fingerprints[spec] = "model"
     case = next(c for c in session.cases if c.condition == "finetune")
     case = dataclasses.replace(case, recipe=result.finetune)
     with pytest.warns(RuntimeWarning, match="damaged"):
@@ -187,15 +187,15 @@ def test_session_reuses_across_sessions_bit_for_bit_and_counts(tmp_path, monkeyp
     for a, b, c in zip(first, again, fresh):
         assert_identical(a, b)
         assert bits(a.matrix) == bits(c.matrix) and bits(a.reference) == bits(c.reference)
-    assert (computed.result_store.reused, computed.result_store.computed) == (0, len(cases))
-    assert (reused.result_store.reused, reused.result_store.computed) == (len(cases), 0)
-    assert uncached.result_store is None and uncached.cache_line() is None
-    assert reused.cache_line() == (
+    assert (computed.stored.store.reused, computed.stored.store.computed) == (0, len(cases))
+    assert (reused.stored.store.reused, reused.stored.store.computed) == (len(cases), 0)
+    assert uncached.stored.store is None and uncached.stored.line() is None
+    assert reused.stored.line() == (
         f"eifbench: {len(cases)} influence results reused from the cache, 0 computed ({tmp_path / 'results'})"
     )
     refreshed = session("refresh")
     [refreshed.influence(case, run) for case in cases]
-    assert (refreshed.result_store.reused, refreshed.result_store.computed) == (0, len(cases))
+    assert (refreshed.stored.store.reused, refreshed.stored.store.computed) == (0, len(cases))
 
 
 def test_cache_option_is_validated_and_off_for_plain_pytest():
@@ -286,4 +286,4 @@ def test_ray_results_share_the_store_with_serial_runs(tmp_path, monkeypatch, tin
     serial = EifSession(RunOptions(models=(spec,), catalog_dir=ROOT / "models", cache="on"))
     serial._models[spec] = tiny_lm
     assert_identical(serial.influence(case, run), computed)
-    assert (serial.result_store.reused, serial.result_store.computed) == (1, 0)
+    assert (serial.stored.store.reused, serial.stored.store.computed) == (1, 0)

@@ -193,6 +193,19 @@ def test_cli_models_lists_specs():
         "hf-image:<id or path>",
     ):
         assert name in proc.stdout
+    # the catalogue's tags: the default run's models say so
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[3].strip() for line in proc.stdout.splitlines()[2:] if "|" in line
+    }
+    assert (
+        rows["smollm2"] == "lm, default"
+        and rows["fashion-cnn"] == "cnn, default"
+        and rows["tiny-lm"] == "lm, selftest"
+        and rows["hf:<id or path>"] == ""
+    )
+    from eifbench.cases import DEFAULT_MODELS
+
+    assert {name for name, tags in rows.items() if "default" in tags.split(", ")} == set(DEFAULT_MODELS)
 
 
 def test_a_spec_label_names_every_arg_that_changes_the_weights():

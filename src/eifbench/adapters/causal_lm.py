@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -11,15 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eifbench.adapters import tokens
 from eifbench.adapters.base import PreparedProbes, precision_of, read_batches, restore_order, widened
 from eifbench.adapters.chat import ChatFormat
 from eifbench.adapters.shared_opening import agrees, open_once, read_rest, shared_length, split_probes
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
-
-IGNORE_INDEX = -100
-CONTEXT_SEPARATOR = "\n"
 
 
 @dataclass(frozen=True)
@@ -51,63 +48,7 @@ class TokenStimulus:
     first_label: int
 
 
-def check_text(text: str, role: str) -> None:
-    """Refuse text no tokenizer can take (a lone UTF-16 surrogate, e.g. from a broken decode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InputError(
-            f"{role} text {text[:40]!r} holds a lone surrogate at {error.start}; decode your data as UTF-8 first."
-        ) from None
-
-
-def forward_parameters(model: nn.Module) -> frozenset[str]:
-    """The keyword args the model's own forward takes.
-
-    A PEFT wrapper's forward passes ``**kwargs`` through to its base model, so the base
-    model's signature is the one that says whether ``logits_to_keep`` is supported.
-    """
-    hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
-    base = hf.get_base_model() if hasattr(hf, "get_base_model") else hf
-    return frozenset(inspect.signature(base.forward).parameters)
-
-
-def context_length(model: nn.Module) -> int | None:
-    """The longest sequence the model's position embeddings cover, if its config says."""
-    config = getattr(model, "config", None)
-    for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-def ensure_pad_token(tokenizer: Any) -> None:
-    """Give a tokenizer without a pad token its EOS (or UNK) token to pad with; padding is masked out."""
-    if tokenizer.pad_token_id is None:
-        fallback = tokenizer.eos_token or tokenizer.unk_token
-        if fallback is None:
-            raise InputError(
-                "The tokenizer has no pad, EOS or UNK token to pad with; set tokenizer.pad_token before wrapping it."
-            )
-        tokenizer.pad_token = fallback
-
-
-def embedding_device(model: nn.Module) -> torch.device:
-    """The device of a transformers model's input embeddings (where its inputs must go)."""
-    hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
-    device: torch.device = hf.get_input_embeddings().weight.device
-    return device
-
-
-def checked_length(ids: list[int], max_length: int | None, name: str, what: str) -> list[int]:
-    """``ids`` unchanged, or an InputError when they are longer than the model's context."""
-    if max_length is not None and len(ids) > max_length:
-        raise InputError(f"{what} is {len(ids)} tokens, but {name} takes at most {max_length}; shorten it.")
-    return ids
-
-
-class CausalLMAdapter:
+class CausalLMAdapter(tokens.CountsTokens):
     """Wrap a Hugging Face causal LM.
 
     Read-out of ``Example(prompt, completion)``: the summed log-probability of the
@@ -148,7 +89,7 @@ class CausalLMAdapter:
         self.name = name
         self.chat = chat
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
-        forward = forward_parameters(model)
+        forward = tokens.forward_parameters(model)
         # the LM head over a 50k vocabulary costs a fifth of a small LM's forward pass:
         # compute logits only where a completion token is predicted, where supported
         self.trims_logits = "logits_to_keep" in forward
@@ -159,24 +100,24 @@ class CausalLMAdapter:
         cache = next((name for name in ("cache", "past_key_values") if name in forward), None)
         self.cache_argument = cache if self.left_pads else None
         self.reads_openings: bool | None = None  # found on first use (prepare_shared)
-        self.max_length = context_length(model)
-        ensure_pad_token(tokenizer)
+        self.max_length = tokens.context_length(model)
+        tokens.ensure_pad_token(tokenizer)
 
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return embedding_device(self.module)
+        return tokens.embedding_device(self.module)
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
-        return checked_length(ids, self.max_length, self.name, what)
+        return tokens.checked_length(ids, self.max_length, self.name, what)
 
     def encode(self, prompt: Any, completion: Any, role: str, context: str | None = None) -> tuple[list[int], int]:
         """Token ids of (context +) prompt + completion and the number of tokens before the completion."""
         if not isinstance(prompt, str) or not isinstance(completion, str):
             raise InputError(f"A causal-LM {role} is Example(prompt: str, completion: str).")
-        check_text(prompt + completion if context is None else context + prompt + completion, role)
+        tokens.check_text(prompt + completion if context is None else context + prompt + completion, role)
         if context is not None and self.chat is None:
-            prompt = context + CONTEXT_SEPARATOR + prompt
+            prompt = context + tokens.CONTEXT_SEPARATOR + prompt
         stripped = prompt.rstrip()
         completion = prompt[len(stripped) :] + completion
         if self.chat is not None:  # the template's assistant prefix comes first: an empty prompt is fine
@@ -200,7 +141,7 @@ class CausalLMAdapter:
         if isinstance(stimulus, Text):
             if not isinstance(stimulus.text, str) or not stimulus.text.strip():
                 raise InputError("Text stimulus is empty: give it at least one word.")
-            check_text(stimulus.text, "stimulus")
+            tokens.check_text(stimulus.text, "stimulus")
             if self.chat is not None:  # the statement is the assistant's answer; loss on its tokens only
                 head, body = self.chat.assistant_prefix(), self.chat.reply_ids(stimulus.text)
             else:
@@ -209,10 +150,10 @@ class CausalLMAdapter:
             if len(body) < 2 and not head:
                 raise InputError(f"Text({stimulus.text!r}) has one token; it needs two to train on.")
             n_prompt = len(head)
-            labels = [IGNORE_INDEX] * n_prompt + body
+            labels = [tokens.IGNORE_INDEX] * n_prompt + body
         elif isinstance(stimulus, Example):
             ids, n_prompt = self.encode(stimulus.x, stimulus.y, "stimulus")
-            labels = [IGNORE_INDEX] * n_prompt + ids[n_prompt:]
+            labels = [tokens.IGNORE_INDEX] * n_prompt + ids[n_prompt:]
         else:
             raise InputError(f"A causal-LM stimulus is Text or Example; got {type(stimulus).__name__}.")
         device = self.device
@@ -272,17 +213,9 @@ class CausalLMAdapter:
         return encoded
 
     def _batched(self, encoded: list[tuple[list[int], int]]) -> PreparedProbes:
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-        batches: list[TokenBatch] = []
-        start = 0
-        while start < len(order):
-            stop = start + 1
-            # rows are sorted by length, so the padded length of [start, stop) is the last row's
-            while stop < len(order) and (stop - start + 1) * len(encoded[order[stop]][0]) <= self.batch_tokens:
-                stop += 1
-            batches.append(self._pad([encoded[i] for i in order[start:stop]]))
-            start = stop
-        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded))
+        order, buckets = tokens.length_buckets([len(ids) for ids, _ in encoded], self.batch_tokens)
+        batches = tuple(self._pad([encoded[i] for i in bucket]) for bucket in buckets)
+        return PreparedProbes(batches, torch.tensor(order, device=self.device), len(encoded))
 
     def _pad(self, rows: list[tuple[list[int], int]]) -> TokenBatch:
         width = max(len(ids) for ids, _ in rows)
@@ -348,13 +281,3 @@ class CausalLMAdapter:
                 )
                 yield int(prepared.order[position]), self._batch_readout(row)[0]
                 position += 1
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens of ``text`` without special tokens (the in-context engine matches lengths)."""
-        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
-
-    def stimulus_text(self, stimulus: Example | Text) -> str:
-        """``Text.text``, or ``prompt + completion`` of an Example."""
-        if isinstance(stimulus, Text):
-            return stimulus.text
-        return f"{stimulus.x}{stimulus.y}"

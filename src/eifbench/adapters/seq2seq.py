@@ -10,16 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eifbench.adapters import tokens
 from eifbench.adapters.base import PreparedProbes, read_batches, widened
-from eifbench.adapters.causal_lm import (
-    CONTEXT_SEPARATOR,
-    IGNORE_INDEX,
-    check_text,
-    checked_length,
-    context_length,
-    embedding_device,
-    ensure_pad_token,
-)
 from eifbench.adapters.chat import FACT_REQUEST
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
@@ -36,7 +28,7 @@ class Seq2SeqBatch:
     labels: torch.Tensor
 
 
-class Seq2SeqLMAdapter:
+class Seq2SeqLMAdapter(tokens.CountsTokens):
     """Wrap a Hugging Face encoder-decoder LM.
 
     Read-out of ``Example(prompt, completion)``: the summed log-probability of the
@@ -65,8 +57,8 @@ class Seq2SeqLMAdapter:
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens or (512 if self.device.type == "cpu" else 4096)
-        self.max_length = context_length(model)
-        ensure_pad_token(tokenizer)
+        self.max_length = tokens.context_length(model)
+        tokens.ensure_pad_token(tokenizer)
         hf: Any = model  # a transformers model: nn.Module types its attributes Tensor | Module
         base = hf.get_base_model() if hasattr(hf, "get_base_model") else hf
         self._shift: Callable[..., torch.Tensor] = base.prepare_decoder_input_ids_from_labels
@@ -74,10 +66,10 @@ class Seq2SeqLMAdapter:
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return embedding_device(self.module)
+        return tokens.embedding_device(self.module)
 
     def _check_length(self, ids: list[int], what: str) -> list[int]:
-        return checked_length(ids, self.max_length, self.name, what)
+        return tokens.checked_length(ids, self.max_length, self.name, what)
 
     def encode(
         self, prompt: Any, completion: Any, role: str, context: str | None = None
@@ -85,8 +77,8 @@ class Seq2SeqLMAdapter:
         """Encoder ids of (context +) prompt and decoder target ids of the completion."""
         if not isinstance(prompt, str) or not isinstance(completion, str):
             raise InputError(f"A seq2seq-LM {role} is Example(prompt: str, completion: str).")
-        source = prompt if context is None else context + CONTEXT_SEPARATOR + prompt
-        check_text(source + completion, role)
+        source = prompt if context is None else context + tokens.CONTEXT_SEPARATOR + prompt
+        tokens.check_text(source + completion, role)
         target = list(self.tokenizer(completion, add_special_tokens=False).input_ids) if completion.strip() else []
         if not target:
             raise InputError(
@@ -127,23 +119,16 @@ class Seq2SeqLMAdapter:
             if not isinstance(probe, Example):
                 raise InputError("A seq2seq-LM probe is Example(prompt, completion); Text has no completion.")
             encoded.append(self.encode(probe.x, probe.y, "probe", context))
-        size = [len(s) + len(t) for s, t in encoded]
-        order = sorted(range(len(encoded)), key=lambda i: size[i])
-        batches, start = [], 0
-        while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * size[order[stop]] <= self.batch_tokens:
-                stop += 1
-            batches.append(self._pad([encoded[i] for i in order[start:stop]]))
-            start = stop
-        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded))
+        order, buckets = tokens.length_buckets([len(s) + len(t) for s, t in encoded], self.batch_tokens)
+        batches = tuple(self._pad([encoded[i] for i in bucket]) for bucket in buckets)
+        return PreparedProbes(batches, torch.tensor(order, device=self.device), len(encoded))
 
     def _pad(self, rows: list[tuple[list[int], list[int]]]) -> Seq2SeqBatch:
         source_width = max(len(s) for s, _ in rows)
         target_width = max(len(t) for _, t in rows)
         ids = torch.full((len(rows), source_width), self.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), source_width), dtype=torch.long)
-        labels = torch.full((len(rows), target_width), IGNORE_INDEX, dtype=torch.long)
+        labels = torch.full((len(rows), target_width), tokens.IGNORE_INDEX, dtype=torch.long)
         for r, (source, target) in enumerate(rows):
             ids[r, : len(source)] = torch.tensor(source)
             mask[r, : len(source)] = 1
@@ -155,7 +140,7 @@ class Seq2SeqLMAdapter:
 
     def _batch_readout(self, batch: Seq2SeqBatch) -> torch.Tensor:
         logp = F.log_softmax(widened(self._logits(batch)), dim=-1)
-        counted = batch.labels != IGNORE_INDEX
+        counted = batch.labels != tokens.IGNORE_INDEX
         token_logp = logp.gather(2, batch.labels.clamp(min=0)[..., None])[..., 0]
         return (token_logp * counted).sum(dim=1)
 
@@ -176,13 +161,3 @@ class Seq2SeqLMAdapter:
                 )
                 yield int(prepared.order[position]), self._batch_readout(row)[0]
                 position += 1
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens of ``text`` without special tokens (the in-context engine matches lengths)."""
-        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
-
-    def stimulus_text(self, stimulus: Example | Text) -> str:
-        """``Text.text``, or ``prompt + completion`` of an Example."""
-        if isinstance(stimulus, Text):
-            return stimulus.text
-        return f"{stimulus.x}{stimulus.y}"

@@ -10,14 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eifbench.adapters import tokens
 from eifbench.adapters.base import PreparedProbes, read_batches, widened
-from eifbench.adapters.causal_lm import (
-    check_text,
-    context_length,
-    embedding_device,
-    ensure_pad_token,
-    forward_parameters,
-)
 from eifbench.errors import InputError
 from eifbench.kinds import ModelKind
 from eifbench.stimuli import Example, Text
@@ -59,19 +53,19 @@ class TextClassifierAdapter:
         self.tokenizer = tokenizer
         self.name = name
         self.batch_tokens = batch_tokens or (2048 if self.device.type == "cpu" else 8192)
-        self.max_length = context_length(model)
+        self.max_length = tokens.context_length(model)
         config: Any = model.config  # a transformers PretrainedConfig
         self.num_classes = int(config.num_labels)
         self.label_ids = {str(name): int(i) for i, name in (getattr(config, "id2label", None) or {}).items()}
-        self.inputs = tuple(name for name in MODEL_INPUTS if name in forward_parameters(model))
-        ensure_pad_token(tokenizer)
+        self.inputs = tuple(name for name in MODEL_INPUTS if name in tokens.forward_parameters(model))
+        tokens.ensure_pad_token(tokenizer)
         if getattr(config, "pad_token_id", None) is None:
             config.pad_token_id = tokenizer.pad_token_id
 
     @property
     def device(self) -> torch.device:
         """The device of the input embeddings."""
-        return embedding_device(self.module)
+        return tokens.embedding_device(self.module)
 
     def label_of(self, label: Any, role: str) -> int:
         """The class index of an int label or a label name."""
@@ -99,7 +93,7 @@ class TextClassifierAdapter:
             raise InputError(f"A text-classifier {role} is Example(text: str, label); got {item!r}.")
         if not item.x.strip():
             raise InputError(f"{role} text is empty: give it at least one word.")
-        check_text(item.x, role)
+        tokens.check_text(item.x, role)
         ids = list(self.tokenizer(item.x).input_ids)
         if self.max_length is not None and len(ids) > self.max_length:
             raise InputError(
@@ -131,15 +125,9 @@ class TextClassifierAdapter:
         if len(probes) == 0:
             raise InputError("The probe list is empty: pass at least one Example(text, label).")
         encoded = [self.encode(p, "probe") for p in probes]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-        batches, start = [], 0
-        while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * len(encoded[order[stop]][0]) <= self.batch_tokens:
-                stop += 1
-            batches.append(self._pad([encoded[i] for i in order[start:stop]]))
-            start = stop
-        return PreparedProbes(tuple(batches), torch.tensor(order, device=self.device), len(encoded))
+        order, buckets = tokens.length_buckets([len(ids) for ids, _ in encoded], self.batch_tokens)
+        batches = tuple(self._pad([encoded[i] for i in bucket]) for bucket in buckets)
+        return PreparedProbes(batches, torch.tensor(order, device=self.device), len(encoded))
 
     def _batch_readout(self, batch: TextBatch) -> torch.Tensor:
         logp = F.log_softmax(widened(self.module(**batch.inputs).logits), dim=-1)

@@ -156,16 +156,28 @@ class ModelsCommand:
         """No options."""
 
     def run(self, args: argparse.Namespace) -> int:
-        """Print one row per spec, then one row per supported kind with an example spec."""
+        """Print one row per spec (with its catalogue tags: ``default`` runs without ``--model``), then the kinds."""
         from tabulate import tabulate
 
+        from eifbench.catalog import load_catalog
+        from eifbench.cli.suite import suite_root
+        from eifbench.errors import EifError
         from eifbench.zoo import KIND_EXAMPLES, MODEL_SPECS
 
+        try:
+            catalog = load_catalog(suite_root() / "models")
+        except EifError:  # an install without the suite lists the specs alone
+            catalog = {}
         rows = [
-            (name + (":<id or path>" if entry.takes_target else ""), entry.kind, entry.description)
+            (
+                name + (":<id or path>" if entry.takes_target else ""),
+                entry.kind,
+                ", ".join(catalog[name].tags) if name in catalog else "",
+                entry.description,
+            )
             for name, entry in MODEL_SPECS.items()
         ]
-        print(tabulate(rows, headers=["spec", "kind", "what"], tablefmt="github"))
+        print(tabulate(rows, headers=["spec", "kind", "tags", "what"], tablefmt="github"))
         kinds = [(k.kind, k.example, k.loads) for k in KIND_EXAMPLES]
         print("\nSupported kinds (the checkpoint's config.json decides; anything else is refused before loading):\n")
         print(tabulate(kinds, headers=["kind", "example spec", "loaded with"], tablefmt="github"))

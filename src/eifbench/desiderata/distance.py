@@ -39,16 +39,7 @@ from eifbench.desiderata.base import (
     criterion,
     with_criterion,
 )
-from eifbench.desiderata.normalize import (
-    cosine,
-    diagonal,
-    floored,
-    learned,
-    mean_of,
-    noise_of,
-    row_means,
-    sensitivities,
-)
+from eifbench.desiderata.normalize import cosine, floored_run, mean_of, row_means
 from eifbench.intervals import mean_interval, range_interval
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
 from eifbench.report.explanation import explainers
@@ -113,22 +104,14 @@ class Distance(Desideratum[DistanceLayout]):
     ) -> Measurement:
         """Rho per stimulus and the level contrast, from the ``main`` (and ``sensitivity``) runs."""
         layout = task.layout
-        main = results["main"]
-        noise = noise_of(main)
-        matrix = floored(main.matrix.numpy(), noise)
-        own = diagonal(matrix, layout.self_column)
-        ok = learned(own, noise[layout.self_column], thresholds.measurable)
+        run = floored_run(results["main"], layout.self_column, thresholds.measurable)
+        matrix, own, ok = run.matrix, run.own, run.learned
         if layout.completion_matched:
             with np.errstate(divide="ignore", invalid="ignore"):
                 normalized = matrix / own[:, None]
             normalized[~np.isfinite(normalized)] = np.nan
         else:
-            sens = results["sensitivity"]
-            probe_scale = sensitivities(
-                matrix.shape[1],
-                (layout.self_column, own),
-                (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
-            )
+            probe_scale = run.probe_scales(layout.self_column, results["sensitivity"], layout.sensitivity_columns)
             normalized = cosine(matrix, own, probe_scale)
         rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
         present = [level for level in (NEAR, RELATED, FAR) if (layout.levels == level).any()]

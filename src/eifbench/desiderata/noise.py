@@ -32,15 +32,7 @@ from eifbench.desiderata.base import (
     criterion,
     with_criterion,
 )
-from eifbench.desiderata.normalize import (
-    cosine,
-    diagonal,
-    floored,
-    learned,
-    noise_of,
-    row_means,
-    sensitivities,
-)
+from eifbench.desiderata.normalize import cosine, floored, floored_run, noise_of, row_means
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
 from eifbench.report.explanation import explainers
 from eifbench.report.explanation.explainers import Explainer
@@ -94,24 +86,18 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
     ) -> Measurement:
         """Transfer per fact and spill per pure-noise stimulus."""
         layout = task.layout
-        main, noised_run, sens = results["main"], results["noised"], results["sensitivity"]
-        noise = noise_of(main)
-        clean = floored(main.matrix.numpy(), noise)
+        run = floored_run(results["main"], layout.self_column, thresholds.measurable)
+        clean, own, ok = run.matrix, run.own, run.learned
         # the noised run may read more probes than the clean one (more pure-noise statements)
+        noised_run = results["noised"]
         noised_noise = noise_of(noised_run)
         noised = floored(noised_run.matrix.numpy(), noised_noise)
-        own = diagonal(clean, layout.self_column)
-        ok = learned(own, noise[layout.self_column], thresholds.measurable)
         per_fact = np.where(ok, transfer(clean, noised, layout), np.nan)
 
         # a noise stimulus that is not learned at all and moves nothing teaches nothing: its
         # scale is floored at the noise (not dropped), so its spill is 0, not unmeasurable
         pure_self = np.maximum(np.abs(noised[layout.pure_row, layout.pure_column]), noised_noise[layout.pure_column])
-        probe_scale = sensitivities(
-            clean.shape[1],
-            (layout.self_column, own),
-            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
-        )
+        probe_scale = run.probe_scales(layout.self_column, results["sensitivity"], layout.sensitivity_columns)
         spill_c = np.abs(
             cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
         )

@@ -14,6 +14,7 @@ was not taught what it states, however large the change).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,3 +90,35 @@ def mean_of(values: np.ndarray) -> float | None:
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     return float(v.mean()) if v.size else None
+
+
+@dataclass(frozen=True)
+class Floored:
+    """A run's matrix with float noise set to zero, and what each stimulus did to its own probe.
+
+    Attributes:
+        matrix: (n_s, n_p) the influence, zero within float noise.
+        noise: (n_p,) each probe's float noise.
+        own: (n_s,) each stimulus's self-influence.
+        learned: (n_s,) whether it raised its own probe beyond the measurable factor.
+
+    """
+
+    matrix: np.ndarray
+    noise: np.ndarray
+    own: np.ndarray
+    learned: np.ndarray
+
+    def probe_scales(self, self_column: np.ndarray, sensitivity: InfluenceResult, columns: np.ndarray) -> np.ndarray:
+        """Each probe's sensitivity: its own stimulus's self-influence, or the ``sensitivity`` run's; (n_p,)."""
+        return sensitivities(
+            self.matrix.shape[1], (self_column, self.own), (columns, diagonal(sensitivity.matrix.numpy(), columns))
+        )
+
+
+def floored_run(result: InfluenceResult, self_column: np.ndarray, factor: float) -> Floored:
+    """The run floored at its float noise, its self-influences and which stimuli were learned."""
+    noise = noise_of(result)
+    matrix = floored(result.matrix.numpy(), noise)
+    own = diagonal(matrix, self_column)
+    return Floored(matrix, noise, own, learned(own, noise[self_column], factor))

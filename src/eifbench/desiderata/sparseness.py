@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
-from eifbench.desiderata.normalize import cosine, diagonal, floored, learned, mean_of, noise_of, sensitivities
+from eifbench.desiderata.normalize import cosine, floored_run, mean_of
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
 from eifbench.report.explanation import explainers
 from eifbench.report.explanation.explainers import Explainer
@@ -96,16 +96,9 @@ class Sparseness(Desideratum[SparsenessLayout]):
     ) -> Measurement:
         """Share of "other" probes moved, per stimulus; family shares and the floor curve."""
         layout = task.layout
-        main, sens = results["main"], results["sensitivity"]
-        noise = noise_of(main)
-        matrix = floored(main.matrix.numpy(), noise)
-        own = diagonal(matrix, layout.self_column)
-        ok = learned(own, noise[layout.self_column], thresholds.measurable)
-        probe_scale = sensitivities(
-            matrix.shape[1],
-            (layout.self_column, own),
-            (layout.sensitivity_columns, diagonal(sens.matrix.numpy(), layout.sensitivity_columns)),
-        )
+        run = floored_run(results["main"], layout.self_column, thresholds.measurable)
+        matrix, own, ok = run.matrix, run.own, run.learned
+        probe_scale = run.probe_scales(layout.self_column, results["sensitivity"], layout.sensitivity_columns)
         normalized = cosine(matrix, own, probe_scale)
         scaled = np.isin(layout.families, layout.scaled_by_own)
         with np.errstate(divide="ignore", invalid="ignore"):

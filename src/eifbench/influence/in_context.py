@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from eifbench.adapters.base import LanguageModelAdapter, ModelAdapter, prepare_readout
-from eifbench.adapters.causal_lm import CONTEXT_SEPARATOR
+from eifbench.adapters.tokens import CONTEXT_SEPARATOR
 from eifbench.bank.lexicon import NEUTRAL_PASSAGE
 from eifbench.errors import InputError
 from eifbench.progress import Progress

@@ -115,7 +115,7 @@ class Reporter:
                 for line in terminal_explanations(records, verbose=self.config.getoption("verbose") > 0):
                     terminalreporter.write_line(line)
             terminalreporter.write_line(f"total {time.time() - self.started:.0f}s · {LEGEND}")
-        cached = self.session.cache_line()
+        cached = self.session.stored.line()
         if cached:
             terminalreporter.write_line(cached)
         for path in self.written:

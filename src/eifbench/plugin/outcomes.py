@@ -7,6 +7,7 @@ side: the baseline comparison, the test's user properties, and the outcome.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,7 +18,7 @@ from eifbench.report.results.records import RECORD_KEY, Record
 if TYPE_CHECKING:
     from eifbench.cases import EifCase
     from eifbench.pipeline import Measured
-    from eifbench.plugin.session import EifSession
+    from eifbench.report.results.baseline import Baseline
 
 
 def describe(record: Record) -> str:
@@ -33,8 +34,16 @@ def describe(record: Record) -> str:
     )
 
 
-def gate(session: EifSession, case: EifCase, record: Record) -> Record:
-    """The record with its baseline comparison.
+def gate(
+    record: Record, baseline: Baseline | None, columns: Mapping[str, str], tolerances: Mapping[str, float]
+) -> Record:
+    """The record with its comparison to the baseline's cell of the same column (itself without a baseline).
+
+    Args:
+        record: the measured record.
+        baseline: the run's baseline, if it has one.
+        columns: this run's column -> the baseline's (``--eif-compare-as``).
+        tolerances: per desideratum, how far a value may move in the bad direction.
 
     Raises:
         BaselineError: the baseline measured other stimuli (the session ends the run, exit 4).
@@ -42,23 +51,30 @@ def gate(session: EifSession, case: EifCase, record: Record) -> Record:
     """
     from eifbench.report.results.baseline import compare
 
-    baseline = session.baseline
     if baseline is None:
         return record
-    column = session.baseline_columns.get(record.column, record.column)
-    comparison = compare(baseline.match(column, record), record, session.options.tolerances, baseline.path)
-    return record.replace(gate=comparison)
+    column = columns.get(record.column, record.column)
+    return record.replace(gate=compare(baseline.match(column, record), record, tolerances, baseline.path))
 
 
-def apply_verdict(session: EifSession, case: EifCase, measured: Measured) -> None:
-    """Gate a measured case's record, attach it to the running test item, raise the matching pytest outcome."""
-    item = session.current_item
-    record = gate(session, case, measured.record)
+def apply_verdict(
+    case: EifCase, record: Record, measured: Measured, item: pytest.Item | None, samples: str | None
+) -> None:
+    """Attach a gated record to the running test item and raise the matching pytest outcome.
+
+    Args:
+        case: the case measured.
+        record: its record, gated (``gate``).
+        measured: what it was measured on (written to ``samples`` when asked).
+        item: the running test item, if any (its user properties carry the record to the report).
+        samples: the ``--eif-log-samples`` file, if asked.
+
+    """
     task, results = measured.task, measured.results
-    if task is not None and results and "log-samples" in session.options.reports:
+    if task is not None and results and samples is not None:
         from eifbench.report.results.samples import log_samples
 
-        log_samples(session.options.reports["log-samples"], record, task, results)
+        log_samples(samples, record, task, results)
     if item is not None:
         serialised = record.to_json()  # once: the figure and examples make it the costliest step of a record
         item.user_properties.append((RECORD_KEY, json.dumps(serialised)))

@@ -17,13 +17,13 @@ from eifbench.cases import EifCase, RunOptions, cases_of
 from eifbench.catalog import CatalogEntry, load_catalog
 from eifbench.desiderata.base import Desideratum, Measurement, Thresholds
 from eifbench.kinds import ModelKind
+from eifbench.plugin.stored import StoredResults
 from eifbench.plugin.workers import share_cores, worker_device
 from eifbench.zoo.specs import ModelSpec
 
 if TYPE_CHECKING:
     from eifbench.adapters.base import ModelAdapter
     from eifbench.influence import InfluenceResult
-    from eifbench.influence.result_store import ResultStore
     from eifbench.pipeline import Measured
     from eifbench.progress import Progress
     from eifbench.report.results.baseline import Baseline
@@ -54,8 +54,7 @@ class EifSession:
         self.baseline_columns: dict[str, str] = {}
         self._refusals: dict[ModelSpec, str] = {}  # specs that failed to load, with the one-line reason
         self.uncaptured: Callable[[], AbstractContextManager[None]] | None = None  # set by the pytest plugin
-        self.result_store: ResultStore | None = None  # finished results on disk (--eif-cache), opened on first use
-        self._fingerprints: dict[ModelSpec, str | None] = {}  # per loaded model: what the store keys it by
+        self.stored = StoredResults(options.cache, self._digest_model)  # finished results on disk (--eif-cache)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -128,48 +127,25 @@ class EifSession:
         digest = run_digest(run)
         key = (case.spec, case.engine, case.recipe, digest)
         if key not in self._influence:
-            store, stored = self._store(), None
-            if store is not None:
-                fingerprint = self._fingerprint(case.spec)
-                if fingerprint is not None:  # None: weights with no data here (offloaded), never cached
-                    stored = store.key(fingerprint, case.engine, case.recipe, digest)
-            result = None if store is None or stored is None else store.load(stored)
+            stored = self.stored.key(case.spec, case.engine, case.recipe, digest)
+            result = self.stored.load(stored)
             if result is None:
                 result = self._ray_influence(case, run) if self.options.ray else self._local_influence(case, run)
-                if store is not None:
-                    store.computed += 1
-                    if stored is not None:
-                        store.save(stored, result)
+                self.stored.save(stored, result)
             self._influence[key] = result
         return self._influence[key]
 
-    def cache_line(self) -> str | None:
-        """What the result store did this session, as one line (None when it is off or unused)."""
-        return None if self.result_store is None else self.result_store.summary()
+    def _digest_model(self, spec: ModelSpec) -> str | None:
+        """The model's fingerprint: where the actors hold it under Ray, else here."""
+        from eifbench.influence.result_store import model_fingerprint, replica_fingerprint
 
-    def _store(self) -> ResultStore | None:
-        if self.options.cache == "off":
-            return None
-        if self.result_store is None:
-            from eifbench.influence.result_store import ResultStore
-            from eifbench.zoo.cache import cache_root
+        actor = self._pool(spec).actors[0] if self.options.ray and spec not in self._models else None
+        if actor is not None and hasattr(actor, "__ray_call__"):  # the actors hold the model: digest it there
+            import ray
 
-            self.result_store = ResultStore(cache_root() / "results", self.options.cache)
-        return self.result_store
-
-    def _fingerprint(self, spec: ModelSpec) -> str | None:
-        """The model's fingerprint, digested once per loaded model (≈0.4 s for SmolLM2-135M)."""
-        if spec not in self._fingerprints:
-            from eifbench.influence.result_store import model_fingerprint, replica_fingerprint
-
-            actor = self._pool(spec).actors[0] if self.options.ray and spec not in self._models else None
-            if actor is not None and hasattr(actor, "__ray_call__"):  # the actors hold the model: digest it there
-                import ray
-
-                self._fingerprints[spec] = ray.get(actor.__ray_call__.remote(replica_fingerprint))
-            else:  # serial runs, and a Ray too old for __ray_call__ (< 2.x): load the model here once
-                self._fingerprints[spec] = model_fingerprint(self.model(spec))
-        return self._fingerprints[spec]
+            fingerprint: str | None = ray.get(actor.__ray_call__.remote(replica_fingerprint))
+            return fingerprint
+        return model_fingerprint(self.model(spec))  # serial runs, and a Ray without __ray_call__ (< 2.x)
 
     def _local_influence(self, case: EifCase, run: Run) -> InfluenceResult:
         from eifbench.influence import influence
@@ -294,7 +270,7 @@ class EifSession:
 
     def settle(self, case: EifCase, measured: Measured) -> None:
         """A measured case's record on the running test (gated), and its verdict as the test's outcome."""
-        from eifbench.plugin.outcomes import apply_verdict
+        from eifbench.plugin.outcomes import apply_verdict, gate
         from eifbench.report.results.records import RECORD_KEY
 
         item = self.current_item
@@ -302,7 +278,8 @@ class EifSession:
             self._refuse(  # the report keeps one record per test: a second would be lost without a word
                 f"{item.nodeid} judged a second desideratum; a test records one (eif.check once per test)."
             )
-        apply_verdict(self, case, measured)
+        record = gate(measured.record, self.baseline, self.baseline_columns, self.options.tolerances)
+        apply_verdict(case, record, measured, item, self.options.reports.get("log-samples"))
 
     def close(self) -> None:
         """Stop Ray pools (end of session)."""

@@ -116,6 +116,40 @@ def sensitivity_run(probes: Sequence[Example], columns: Sequence[int] | np.ndarr
     return Run(stimuli, tuple(probes), one_hot_mask(columns, len(probes)))
 
 
+FamilyT = TypeVar("FamilyT")
+PER_FAMILY = 4  # an item, its paraphrase, two related items: consecutive columns of a family bank
+
+
+@dataclass(frozen=True)
+class FamilyBank(Generic[FamilyT]):
+    """The runs a bank's distance, sparseness and noise tasks share, and where everything is in them.
+
+    Attributes:
+        families: the items, each with its paraphrase and two related items.
+        probes: every probe of the shared runs; family i's are columns ``4i .. 4i + 3``.
+        others: per item, the other items it is read on.
+        main: each item trained, read on its family, its others and the everyday probes.
+        sensitivity: each everyday probe trained and read on itself.
+        everyday_columns: the probes every item is read on (everyday facts, generic sentences).
+        gibberish_columns: the pure-noise probes.
+        sensitivity_columns: the probes the ``sensitivity`` run trains, row by row.
+
+    """
+
+    families: list[FamilyT]
+    probes: tuple[Example, ...]
+    others: list[list[int]]
+    main: Run
+    sensitivity: Run
+    everyday_columns: np.ndarray
+    gibberish_columns: np.ndarray
+    sensitivity_columns: np.ndarray
+
+    def column(self, family: int, slot: int) -> int:
+        """Column of a family's probe: 0 the item, 1 its paraphrase, 2 and 3 its related items."""
+        return PER_FAMILY * family + slot
+
+
 @dataclass(frozen=True, eq=False)
 class Task(Generic[LayoutT]):
     """A desideratum's stimuli, probes and layout.

@@ -19,19 +19,8 @@ from eifbench.bank.datasets import DATASETS, ImageSplit
 from eifbench.bank.draws import Draws
 from eifbench.errors import InputError
 from eifbench.stimuli import Example
+from eifbench.tasks import layouts
 from eifbench.tasks.base import Run, Task, TaskSpec, one_hot_mask, sensitivity_run
-from eifbench.tasks.layouts import (
-    ENTITY,
-    FAR,
-    NEAR,
-    OTHER,
-    RELATED,
-    UNUSED,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-    TripleLayout,
-)
 
 if TYPE_CHECKING:
     import torch
@@ -137,7 +126,7 @@ def noise_image(kind: str, shape: tuple[int, ...], draws: Draws) -> torch.Tensor
     return torch.from_numpy(values.astype(np.float32)).reshape(shape)
 
 
-def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+def distance(spec: TaskSpec) -> Task[layouts.DistanceLayout]:
     """Per image: the 2 nearest, 2 middle and 2 farthest images of its class in pixel space."""
     import torch
 
@@ -151,13 +140,16 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
         same = candidates[split.labels[candidates].numpy() == int(split.labels[s])]
         by_distance = same[np.argsort(torch.cdist(flat[s][None], flat[same]).numpy()[0], kind="stable")]
         middle = len(by_distance) // 2
-        graded = [(NEAR, by_distance[:NEIGHBOURS]), (RELATED, by_distance[middle : middle + NEIGHBOURS])]
-        graded.append((FAR, by_distance[-NEIGHBOURS:]))
+        graded = [
+            (layouts.NEAR, by_distance[:NEIGHBOURS]),
+            (layouts.RELATED, by_distance[middle : middle + NEIGHBOURS]),
+        ]
+        graded.append((layouts.FAR, by_distance[-NEIGHBOURS:]))
         chosen.append([(level, int(j)) for level, picks in graded for j in picks])
         for _, j in chosen[-1]:
             probe_index.setdefault(j, len(probe_index))
     columns = list(probe_index)
-    levels = np.full((len(stimuli), len(columns)), UNUSED, dtype=np.int64)
+    levels = np.full((len(stimuli), len(columns)), layouts.UNUSED, dtype=np.int64)
     mask = np.zeros_like(levels, dtype=bool)
     for i, rows in enumerate(chosen):
         mask[i, i] = True
@@ -170,26 +162,26 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
         "main": Run(probes[: len(stimuli)], probes, mask),
         "sensitivity": sensitivity_run(probes, others, "completion"),
     }
-    layout = DistanceLayout(np.arange(len(stimuli)), levels, others)
+    layout = layouts.DistanceLayout(np.arange(len(stimuli)), levels, others)
     return Task("distance", runs, layout, _image_labels(split, stimuli))
 
 
-def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+def sparseness(spec: TaskSpec) -> Task[layouts.SparsenessLayout]:
     """Per image: every other image of the task; other classes are the "other" family."""
     split = dataset(spec)
     shuffled = order(spec, split, "sparseness")
     columns = shuffled[: spec.items + in_proportion(BROAD, spec)]
     probes = examples(split, columns)
     labels = split.labels[columns].numpy()
-    families = np.where(labels[None, : spec.items].T == labels[None, :], ENTITY, OTHER)
-    families[np.arange(spec.items), np.arange(spec.items)] = UNUSED
+    families = np.where(labels[None, : spec.items].T == labels[None, :], layouts.ENTITY, layouts.OTHER)
+    families[np.arange(spec.items), np.arange(spec.items)] = layouts.UNUSED
     broad = np.arange(spec.items, len(columns))
     runs = {"main": Run(probes[: spec.items], probes), "sensitivity": sensitivity_run(probes, broad, "completion")}
-    layout = SparsenessLayout(np.arange(spec.items), families, broad)
+    layout = layouts.SparsenessLayout(np.arange(spec.items), families, broad)
     return Task("sparseness", runs, layout, _image_labels(split, columns[: spec.items]))
 
 
-def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+def noise(spec: TaskSpec) -> Task[layouts.NoiseLayout]:
     """Clean images in same-class pairs, a pixel-noised copy of each, and pure-noise images."""
     split = dataset(spec)
     shuffled = order(spec, split, "noise")
@@ -223,7 +215,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     for g in range(n_pure):
         mask[n + g, pure_columns[g]] = True
         mask[n + g, spill] = True
-    layout = NoiseLayout(
+    layout = layouts.NoiseLayout(
         self_column=np.arange(n),
         family=np.arange(n)[:, None],
         noised_row=np.arange(n),
@@ -267,7 +259,7 @@ def _same_class_partner(labels: np.ndarray) -> np.ndarray:
     return partner
 
 
-def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
+def transitivity(spec: TaskSpec) -> Task[layouts.TripleLayout]:
     """A square pool of small pixel-space neighbourhoods, so chains a -> b -> c can exist.
 
     Per class, 2 seeds and their 3 nearest neighbours; triples come from the pool's matrix.
@@ -293,7 +285,7 @@ def transitivity(spec: TaskSpec) -> Task[TripleLayout]:
             nearest = np.argsort(torch.cdist(flat[seed][None], flat[rest]).numpy()[0], kind="stable")
             pool += [seed, *(rest[k] for k in nearest[: CLUSTER_SIZE - 1])]
     items = examples(split, pool)
-    layout = TripleLayout(labels[pool])
+    layout = layouts.TripleLayout(labels[pool])
     return Task("transitivity", {"main": Run(items, items)}, layout, _image_labels(split, pool))
 
 

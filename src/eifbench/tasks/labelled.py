@@ -21,49 +21,20 @@ label.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from eifbench.bank.labelled import ReviewFamily, generic_probes, review_families
 from eifbench.bank.language import noisy_text
 from eifbench.stimuli import Example
-from eifbench.tasks.base import Run, Task, TaskSpec, sensitivity_run
+from eifbench.tasks import layouts
+from eifbench.tasks.base import PER_FAMILY, FamilyBank, Run, Task, TaskSpec, sensitivity_run
 from eifbench.tasks.labelled_controls import labelled_draws, noise_sentences, same_label_partner
-from eifbench.tasks.layouts import (
-    ENTITY,
-    FAR,
-    NEAR,
-    OTHER,
-    OWN,
-    RELATED,
-    UNUSED,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-)
 
-PER_FAMILY = 4  # review, paraphrase, two related reviews
 OTHERS = 12  # other reviews each review is read on
 SPILL_REVIEWS = 12  # reviews the pure-noise spill is read on (with every generic sentence)
 
 
-@dataclass(frozen=True)
-class ReviewBank:
-    """The shared review-bank runs and where everything is in them."""
-
-    families: list[ReviewFamily]
-    probes: tuple[Example, ...]
-    others: list[list[int]]  # per review, the other reviews it is read on
-    main: Run
-    sensitivity: Run
-    generic_columns: np.ndarray
-    gibberish_columns: np.ndarray
-    sensitivity_columns: np.ndarray
-
-    def column(self, family: int, slot: int) -> int:
-        """Column of a family's probe: 0 review, 1 paraphrase, 2 and 3 related reviews."""
-        return PER_FAMILY * family + slot
+ReviewBank = FamilyBank[ReviewFamily]
 
 
 def review_bank(spec: TaskSpec) -> ReviewBank:
@@ -89,13 +60,13 @@ def review_bank(spec: TaskSpec) -> ReviewBank:
         mask[i, [PER_FAMILY * j for j in chosen]] = True
         others.append(chosen)
     stimuli = tuple(f.review.sentence() for f in families)
-    return ReviewBank(
+    return FamilyBank(
         families=families,
         probes=tuple(probes),
         others=others,
         main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, "completion"),
-        generic_columns=generic,
+        everyday_columns=generic,
         gibberish_columns=np.arange(noise_start, len(probes)),
         sensitivity_columns=sensitivity_columns,
     )
@@ -105,43 +76,43 @@ def _labels(bank: ReviewBank) -> tuple[str, ...]:
     return tuple(f"{f.review.sentence().x} (label {f.review.label})" for f in bank.families)
 
 
-def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+def distance(spec: TaskSpec) -> Task[layouts.DistanceLayout]:
     """Per review: its paraphrase (1), its topic's other aspects (2), other topics (3); one label throughout."""
     bank = review_bank(spec)
     n = len(bank.families)
-    levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    levels = np.full((n, len(bank.probes)), layouts.UNUSED, dtype=np.int64)
     for i, family in enumerate(bank.families):
-        levels[i, bank.column(i, 1)] = NEAR
-        levels[i, [bank.column(i, 2), bank.column(i, 3)]] = RELATED
+        levels[i, bank.column(i, 1)] = layouts.NEAR
+        levels[i, [bank.column(i, 2), bank.column(i, 3)]] = layouts.RELATED
         far = [
             j
             for j in bank.others[i]
             if bank.families[j].review.label == family.review.label
             and bank.families[j].review.topic != family.review.topic
         ][:2]
-        levels[i, [bank.column(j, 0) for j in far]] = FAR
-    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
+        levels[i, [bank.column(j, 0) for j in far]] = layouts.FAR
+    layout = layouts.DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns)
     return Task("distance", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 
-def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+def sparseness(spec: TaskSpec) -> Task[layouts.SparsenessLayout]:
     """Per review: own (its paraphrase), entity (same topic or same label), other (neither)."""
     bank = review_bank(spec)
     n = len(bank.families)
-    families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    families = np.full((n, len(bank.probes)), layouts.UNUSED, dtype=np.int64)
     for i, family in enumerate(bank.families):
         own = family.review
         for j in bank.others[i]:
             other = bank.families[j].review
             related = other.topic == own.topic or other.label == own.label
-            families[i, bank.column(j, 0)] = ENTITY if related else OTHER
-        families[i, bank.column(i, 1)] = OWN
-        families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
-    layout = SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
+            families[i, bank.column(j, 0)] = layouts.ENTITY if related else layouts.OTHER
+        families[i, bank.column(i, 1)] = layouts.OWN
+        families[i, [bank.column(i, 2), bank.column(i, 3)]] = layouts.ENTITY
+    layout = layouts.SparsenessLayout(np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns)
     return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 
-def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+def noise(spec: TaskSpec) -> Task[layouts.NoiseLayout]:
     """Clean reviews (the shared bank), a noised copy of each, and labelled gibberish."""
     bank = review_bank(spec)
     n = len(bank.families)
@@ -157,7 +128,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     pure = [bank.probes[j] for j in bank.gibberish_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
     partner = same_label_partner([f.review.label for f in bank.families])
-    spill = np.concatenate([np.arange(min(n, SPILL_REVIEWS)) * PER_FAMILY, bank.generic_columns])
+    spill = np.concatenate([np.arange(min(n, SPILL_REVIEWS)) * PER_FAMILY, bank.everyday_columns])
     mask = np.zeros((n + len(pure), len(bank.probes)), dtype=bool)
     for i in range(n):  # its own family, and the families it is the shuffled control of
         mask[i, family[i]] = True
@@ -166,7 +137,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     for g, column in enumerate(bank.gibberish_columns):
         mask[n + g, column] = True
         mask[n + g, spill] = True
-    layout = NoiseLayout(
+    layout = layouts.NoiseLayout(
         self_column=family[:, 0],
         family=family,
         noised_row=np.arange(n),

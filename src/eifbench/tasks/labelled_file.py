@@ -15,19 +15,9 @@ import numpy as np
 from eifbench.bank.draws import Draws
 from eifbench.bank.language import noisy_text
 from eifbench.stimuli import Example
+from eifbench.tasks import layouts
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, one_hot_mask, sensitivity_run
 from eifbench.tasks.labelled_controls import noise_sentences, same_label_partner
-from eifbench.tasks.layouts import (
-    ENTITY,
-    FAR,
-    NEAR,
-    OTHER,
-    RELATED,
-    UNUSED,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-)
 from eifbench.tasks.stimuli_file import file_digest, read_stimuli_file, schema_of
 
 Row = dict[str, str]
@@ -66,36 +56,36 @@ def _task(spec: TaskSpec, name: str, runs: dict[str, Run], layout: object, rows:
     return Task(name, runs, layout, labels, bank=f"user:{file_digest(spec.stimuli_file)}")
 
 
-def user_distance(spec: TaskSpec) -> Task[DistanceLayout]:
+def user_distance(spec: TaskSpec) -> Task[layouts.DistanceLayout]:
     """Per row: its paraphrase (1), its related sentence (2), other rows of its label (3)."""
     rows = _rows(spec, "distance", "paraphrase", "related")
     probes = [p for r in rows for p in (_example(r), _example(r, "paraphrase"), _example(r, "related"))]
     n = len(rows)
-    levels = np.full((n, len(probes)), UNUSED, dtype=np.int64)
+    levels = np.full((n, len(probes)), layouts.UNUSED, dtype=np.int64)
     for i, row in enumerate(rows):
-        levels[i, 3 * i + 1], levels[i, 3 * i + 2] = NEAR, RELATED
-        levels[i, [3 * j for j in range(n) if j != i and rows[j]["label"] == row["label"]]] = FAR
+        levels[i, 3 * i + 1], levels[i, 3 * i + 2] = layouts.NEAR, layouts.RELATED
+        levels[i, [3 * j for j in range(n) if j != i and rows[j]["label"] == row["label"]]] = layouts.FAR
     sens = np.array([3 * i + k for i in range(n) for k in (1, 2)])
     stimuli = tuple(_example(r) for r in rows)
     runs = {"main": Run(stimuli, tuple(probes)), "sensitivity": sensitivity_run(probes, sens, "completion")}
-    return _task(spec, "distance", runs, DistanceLayout(np.arange(n) * 3, levels, sens), rows)
+    return _task(spec, "distance", runs, layouts.DistanceLayout(np.arange(n) * 3, levels, sens), rows)
 
 
-def user_sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+def user_sparseness(spec: TaskSpec) -> Task[layouts.SparsenessLayout]:
     """Per row: rows of its label are its "entity" family, rows of other labels are "other"."""
     rows = _rows(spec, "sparseness")
     n = len(rows)
     probes = tuple(_example(r) for r in rows)
-    families = np.where(np.array([[a["label"] == b["label"] for b in rows] for a in rows]), ENTITY, OTHER).astype(
-        np.int64
-    )
-    families[np.arange(n), np.arange(n)] = UNUSED
+    families = np.where(
+        np.array([[a["label"] == b["label"] for b in rows] for a in rows]), layouts.ENTITY, layouts.OTHER
+    ).astype(np.int64)
+    families[np.arange(n), np.arange(n)] = layouts.UNUSED
     main = Run(probes, probes)
-    layout = SparsenessLayout(np.arange(n), families, NO_COLUMNS)
+    layout = layouts.SparsenessLayout(np.arange(n), families, NO_COLUMNS)
     return _task(spec, "sparseness", {"main": main, "sensitivity": main}, layout, rows)
 
 
-def user_noise(spec: TaskSpec) -> Task[NoiseLayout]:
+def user_noise(spec: TaskSpec) -> Task[layouts.NoiseLayout]:
     """Per row: a typo'd copy (or its paraphrase every third row), a same-label control, gibberish.
 
     The shuffled control of a row is the next row of its label; pure noise is nonce-word
@@ -124,7 +114,7 @@ def user_noise(spec: TaskSpec) -> Task[NoiseLayout]:
     for g, column in enumerate(pure_columns):
         mask[n + g, [column, *range(n)]] = True
     family = np.arange(n)[:, None]
-    layout = NoiseLayout(
+    layout = layouts.NoiseLayout(
         np.arange(n), family, np.arange(n), partner, np.arange(n, n + len(pure)), pure_columns, np.arange(n), NO_COLUMNS
     )
     main = Run(probes[:n], probes, one_hot_mask(range(n), len(probes)))

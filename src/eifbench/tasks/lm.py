@@ -38,25 +38,9 @@ from eifbench.bank.items import (
 )
 from eifbench.bank.language import Fact
 from eifbench.stimuli import Chain, Example, Stimulus, Text
-from eifbench.tasks.base import Run, Task, TaskSpec, as_stimulus, sensitivity_run
-from eifbench.tasks.layouts import (
-    COMPLETION,
-    ENTITY,
-    FAR,
-    NEAR,
-    OTHER,
-    OWN,
-    RELATED,
-    UNUSED,
-    AsymmetryLayout,
-    ChainLayout,
-    ConsistencyLayout,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-)
+from eifbench.tasks import layouts
+from eifbench.tasks.base import PER_FAMILY, FamilyBank, Run, Task, TaskSpec, as_stimulus, sensitivity_run
 
-PER_FAMILY = 4  # fact, paraphrase, two related facts
 PER_COMPLETION = 6  # the fact's object after its entity's other relations, unrelated facts, nonce prompts (2 each)
 OTHERS = 12  # other facts each fact is read on (sparseness's "other" family, distance's unrelated)
 SPILL_FACTS = 12  # facts the pure-noise spill is read on (with every everyday fact)
@@ -68,23 +52,10 @@ def state(fact: Fact, spec: TaskSpec) -> Stimulus:
 
 
 @dataclass(frozen=True)
-class FactBank:
-    """The shared fact-bank runs and where everything is in them."""
+class FactBank(FamilyBank[FactFamily]):
+    """The shared fact-bank runs; the completion probes follow the rest, six per fact."""
 
-    families: list[FactFamily]
-    probes: tuple[Example, ...]
-    others: list[list[int]]  # per fact, the other facts it is read on
-    main: Run
-    sensitivity: Run
-    world_columns: np.ndarray
-    gibberish_columns: np.ndarray
-    sensitivity_columns: np.ndarray
-
-    completion_start: int
-
-    def column(self, family: int, slot: int) -> int:
-        """Column of a family's probe: 0 fact, 1 paraphrase, 2 and 3 related facts."""
-        return PER_FAMILY * family + slot
+    completion_start: int = 0
 
     def completion_column(self, family: int, slot: int) -> int:
         """Column of a fact's completion probe: 0, 1 its entity; 2, 3 unrelated entities; 4, 5 nonce prompts."""
@@ -140,7 +111,7 @@ def fact_bank(spec: TaskSpec) -> FactBank:
         others=others,
         main=Run(stimuli, tuple(probes), mask),
         sensitivity=sensitivity_run(probes, sensitivity_columns, spec.stimulus_format),
-        world_columns=world,
+        everyday_columns=world,
         gibberish_columns=np.arange(noise_start, completion_start),
         sensitivity_columns=sensitivity_columns,
         completion_start=completion_start,
@@ -151,7 +122,7 @@ def _labels(bank: FactBank) -> tuple[str, ...]:
     return tuple(f.fact.text() for f in bank.families)
 
 
-def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+def distance(spec: TaskSpec) -> Task[layouts.DistanceLayout]:
     """Per fact, probes graded by distance, every one ending in the fact's own object.
 
     Its paraphrase (1), its entity in two other relations (2), two unrelated entities in
@@ -159,16 +130,18 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     """
     bank = fact_bank(spec)
     n = len(bank.families)
-    levels = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
+    levels = np.full((n, len(bank.probes)), layouts.UNUSED, dtype=np.int64)
     for i in range(n):
-        levels[i, bank.column(i, 1)] = NEAR
-        levels[i, [bank.completion_column(i, 0), bank.completion_column(i, 1)]] = RELATED
-        levels[i, [bank.completion_column(i, 2), bank.completion_column(i, 3)]] = FAR
-    layout = DistanceLayout(np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns, completion_matched=True)
+        levels[i, bank.column(i, 1)] = layouts.NEAR
+        levels[i, [bank.completion_column(i, 0), bank.completion_column(i, 1)]] = layouts.RELATED
+        levels[i, [bank.completion_column(i, 2), bank.completion_column(i, 3)]] = layouts.FAR
+    layout = layouts.DistanceLayout(
+        np.arange(n) * PER_FAMILY, levels, bank.sensitivity_columns, completion_matched=True
+    )
     return Task("distance", {"main": bank.main}, layout, _labels(bank))
 
 
-def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+def sparseness(spec: TaskSpec) -> Task[layouts.SparsenessLayout]:
     """Per fact, probes in families.
 
     Own (its paraphrase), entity (its other relations), "other": the other facts it is read
@@ -176,21 +149,24 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     """
     bank = fact_bank(spec)
     n = len(bank.families)
-    families = np.full((n, len(bank.probes)), UNUSED, dtype=np.int64)
-    families[:, bank.world_columns] = OTHER
+    families = np.full((n, len(bank.probes)), layouts.UNUSED, dtype=np.int64)
+    families[:, bank.everyday_columns] = layouts.OTHER
     for i in range(n):
-        families[i, [bank.column(j, 0) for j in bank.others[i]]] = OTHER
-        families[i, bank.column(i, 0)] = UNUSED
-        families[i, bank.column(i, 1)] = OWN
-        families[i, [bank.column(i, 2), bank.column(i, 3)]] = ENTITY
-        families[i, [bank.completion_column(i, 4), bank.completion_column(i, 5)]] = COMPLETION
-    layout = SparsenessLayout(
-        np.arange(n) * PER_FAMILY, families, bank.sensitivity_columns, scaled_by_own=(OWN, ENTITY, COMPLETION)
+        families[i, [bank.column(j, 0) for j in bank.others[i]]] = layouts.OTHER
+        families[i, bank.column(i, 0)] = layouts.UNUSED
+        families[i, bank.column(i, 1)] = layouts.OWN
+        families[i, [bank.column(i, 2), bank.column(i, 3)]] = layouts.ENTITY
+        families[i, [bank.completion_column(i, 4), bank.completion_column(i, 5)]] = layouts.COMPLETION
+    layout = layouts.SparsenessLayout(
+        np.arange(n) * PER_FAMILY,
+        families,
+        bank.sensitivity_columns,
+        scaled_by_own=(layouts.OWN, layouts.ENTITY, layouts.COMPLETION),
     )
     return Task("sparseness", {"main": bank.main, "sensitivity": bank.sensitivity}, layout, _labels(bank))
 
 
-def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+def noise(spec: TaskSpec) -> Task[layouts.NoiseLayout]:
     """Clean facts (the shared bank), a noised copy of each, its control, and gibberish.
 
     The control of fact i is its first nonce completion probe, stated ("Plimbo vass torquen
@@ -213,14 +189,14 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     pure_columns = np.concatenate([bank.gibberish_columns, np.arange(len(bank.probes), len(probes))])
     pure = [as_stimulus(probes[j], spec.stimulus_format) for j in pure_columns]
     family = np.stack([np.arange(n) * PER_FAMILY, np.arange(n) * PER_FAMILY + 1], axis=1)
-    spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.world_columns])
+    spill = np.concatenate([np.arange(min(n, SPILL_FACTS)) * PER_FAMILY, bank.everyday_columns])
     mask = np.zeros((2 * n + len(pure), len(probes)), dtype=bool)
     for i in range(n):  # the noised copy and its control both read the fact's own family
         mask[i, family[i]] = mask[n + i, family[i]] = True
     for g, column in enumerate(pure_columns):
         mask[2 * n + g, column] = True
         mask[2 * n + g, spill] = True
-    layout = NoiseLayout(
+    layout = layouts.NoiseLayout(
         self_column=family[:, 0],
         family=family,
         noised_row=np.arange(n),
@@ -256,12 +232,12 @@ def _split(text: str, obj: str) -> tuple[str, str]:
     return head, f" {obj}"
 
 
-def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
+def consistency(spec: TaskSpec) -> Task[layouts.ConsistencyLayout]:
     """Exclusive attributes: the fact, its negation, two alternatives, and each about a control person."""
     return consistency_task(exclusive_items(spec.items, spec.seed), spec.stimulus_format)
 
 
-def consistency_task(items: Sequence[ExclusiveItem], stimulus_format: str) -> Task[ConsistencyLayout]:
+def consistency_task(items: Sequence[ExclusiveItem], stimulus_format: str) -> Task[layouts.ConsistencyLayout]:
     """The consistency task of given items (the bank's, or a falsification test's)."""
     probes: list[Example] = []
     for item in items:
@@ -269,7 +245,7 @@ def consistency_task(items: Sequence[ExclusiveItem], stimulus_format: str) -> Ta
         probes += [item.fact.probe, item.fact.negated, *(item.fact.with_object(a).probe for a in item.alternatives)]
         probes += [control.probe, control.negated, *(control.with_object(a).probe for a in item.alternatives)]
     base = np.arange(len(items)) * 8
-    layout = ConsistencyLayout(
+    layout = layouts.ConsistencyLayout(
         fact=base,
         negation=base + 1,
         alternatives=np.stack([base + 2, base + 3], axis=1),
@@ -286,12 +262,12 @@ def consistency_task(items: Sequence[ExclusiveItem], stimulus_format: str) -> Ta
     )
 
 
-def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
+def transitivity(spec: TaskSpec) -> Task[layouts.ChainLayout]:
     """Premise chains; the conclusion and its three controls; the conclusion trained as often."""
     return transitivity_task(chain_items(spec.items, spec.seed), spec.stimulus_format)
 
 
-def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[ChainLayout]:
+def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[layouts.ChainLayout]:
     """The transitivity task of given chains."""
     probes: list[Example] = []
     for item in items:
@@ -304,7 +280,7 @@ def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[
             other.with_subject(item.control).probe,
         ]
     base = np.arange(len(items)) * 4
-    layout = ChainLayout(base, base + 1, base + 2, base + 3, np.array([item.depth for item in items]))
+    layout = layouts.ChainLayout(base, base + 1, base + 2, base + 3, np.array([item.depth for item in items]))
     own = np.zeros((len(items), len(probes)), dtype=bool)
     for i in range(len(items)):
         own[i, 4 * i : 4 * i + 4] = True
@@ -318,12 +294,12 @@ def transitivity_task(items: Sequence[ChainItem], stimulus_format: str) -> Task[
     return Task("transitivity", runs, layout, labels, details={"depths": [item.depth for item in items]})
 
 
-def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
+def asymmetry(spec: TaskSpec) -> Task[layouts.AsymmetryLayout]:
     """Entailment pairs A => B, each trained and read both ways, with control-entity probes."""
     return asymmetry_task(entailment_items(spec.items, spec.seed), spec.stimulus_format)
 
 
-def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Task[AsymmetryLayout]:
+def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Task[layouts.AsymmetryLayout]:
     """The asymmetry task of given entailment pairs."""
     probes: list[Example] = []
     stimuli: list[Stimulus] = []
@@ -332,7 +308,7 @@ def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Tas
         probes += [a.probe, b.probe, a.with_subject(item.control).probe, b.with_subject(item.control).probe]
         stimuli += [as_stimulus(a.probe, stimulus_format), as_stimulus(b.probe, stimulus_format)]
     base = np.arange(len(items)) * 4
-    layout = AsymmetryLayout(
+    layout = layouts.AsymmetryLayout(
         premise_row=np.arange(len(items)) * 2,
         conclusion_row=np.arange(len(items)) * 2 + 1,
         premise=base,
@@ -348,7 +324,7 @@ def asymmetry_task(items: Sequence[EntailmentItem], stimulus_format: str) -> Tas
     return Task("asymmetry", {"main": Run(tuple(stimuli), tuple(probes), mask)}, layout, labels)
 
 
-def noise_layout(n: int, per_family: int) -> NoiseLayout:
+def noise_layout(n: int, per_family: int) -> layouts.NoiseLayout:
     """The noise layout of n facts with consecutive families and no pure noise.
 
     Noised copies sit in rows 0..n-1 and each item's shuffled control in the next row.
@@ -357,4 +333,4 @@ def noise_layout(n: int, per_family: int) -> NoiseLayout:
     """
     family = np.arange(n * per_family).reshape(n, per_family)
     empty = np.zeros(0, dtype=np.int64)
-    return NoiseLayout(family[:, 0], family, np.arange(n), np.arange(n) + 1, empty, empty, empty, empty)
+    return layouts.NoiseLayout(family[:, 0], family, np.arange(n), np.arange(n) + 1, empty, empty, empty, empty)

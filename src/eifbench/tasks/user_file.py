@@ -12,21 +12,8 @@ from eifbench.bank.draws import Draws
 from eifbench.bank.items import gibberish, nonce_prompts, world_probes
 from eifbench.bank.language import noisy_text
 from eifbench.stimuli import Chain, Example, Text
+from eifbench.tasks import layouts
 from eifbench.tasks.base import Run, Task, TaskNotApplicable, TaskSpec, as_stimulus, one_hot_mask, sensitivity_run
-from eifbench.tasks.layouts import (
-    COMPLETION,
-    FAR,
-    NEAR,
-    OTHER,
-    RELATED,
-    UNUSED,
-    AsymmetryLayout,
-    ChainLayout,
-    ConsistencyLayout,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-)
 from eifbench.tasks.stimuli_file import file_digest, premises_of, read_stimuli_file, schema_of
 
 Row = dict[str, str]
@@ -63,7 +50,7 @@ def _unrelated(i: int, n: int) -> list[int]:
     return [(i + k) % n for k in (1, 2) if (i + k) % n != i][: min(2, n - 1)]
 
 
-def distance(spec: TaskSpec) -> Task[DistanceLayout]:
+def distance(spec: TaskSpec) -> Task[layouts.DistanceLayout]:
     """Per row, probes that all end in its completion: its paraphrase (1), its related prompt (2), other rows' (3)."""
     rows = _rows(spec, "distance", "paraphrase", "related_prompt")
     n = len(rows)
@@ -73,8 +60,8 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
         start = len(probes)
         far = [Example(rows[j]["prompt"], r["completion"]) for j in _unrelated(i, n)]
         probes += [_fact(r), _fact(r, "paraphrase"), _fact(r, "related_prompt"), *far]
-        levels_of.append([start, NEAR, RELATED, *([FAR] * len(far))])
-    levels = np.full((n, len(probes)), UNUSED, dtype=np.int64)
+        levels_of.append([start, layouts.NEAR, layouts.RELATED, *([layouts.FAR] * len(far))])
+    levels = np.full((n, len(probes)), layouts.UNUSED, dtype=np.int64)
     for i, (start, *graded) in enumerate(levels_of):
         levels[i, start + 1 : start + 1 + len(graded)] = graded
     starts = np.array([start for start, *_ in levels_of])
@@ -82,11 +69,11 @@ def distance(spec: TaskSpec) -> Task[DistanceLayout]:
     mask[np.arange(n), starts] = True
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
     runs = {"main": Run(stimuli, tuple(probes), mask)}
-    layout = DistanceLayout(starts, levels, np.zeros(0, dtype=np.int64), completion_matched=True)
+    layout = layouts.DistanceLayout(starts, levels, np.zeros(0, dtype=np.int64), completion_matched=True)
     return _task(spec, "distance", runs, layout, rows)
 
 
-def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
+def sparseness(spec: TaskSpec) -> Task[layouts.SparsenessLayout]:
     """Per row: other rows' facts and the everyday facts are "other".
 
     The row's completion after two prompts of nonce words is its "completion" stratum, as
@@ -98,20 +85,20 @@ def sparseness(spec: TaskSpec) -> Task[SparsenessLayout]:
     completion_probes = [Example(nonce[2 * i + k], r["completion"]) for i, r in enumerate(rows) for k in (0, 1)]
     probes = [_fact(r) for r in rows] + world_probes(spec.items) + completion_probes
     start = len(probes) - len(completion_probes)
-    families = np.full((n, len(probes)), UNUSED, dtype=np.int64)
-    families[:, :start] = OTHER
-    families[np.arange(n), np.arange(n)] = UNUSED
+    families = np.full((n, len(probes)), layouts.UNUSED, dtype=np.int64)
+    families[:, :start] = layouts.OTHER
+    families[np.arange(n), np.arange(n)] = layouts.UNUSED
     for i in range(n):
-        families[i, start + 2 * i : start + 2 * i + 2] = COMPLETION
+        families[i, start + 2 * i : start + 2 * i + 2] = layouts.COMPLETION
     sens = np.arange(n, start)
     stimuli = tuple(as_stimulus(_fact(r), spec.stimulus_format) for r in rows)
-    mask = families != UNUSED
+    mask = families != layouts.UNUSED
     mask[np.arange(n), np.arange(n)] = True
     runs = {
         "main": Run(stimuli, tuple(probes), mask),
         "sensitivity": sensitivity_run(probes, sens, spec.stimulus_format),
     }
-    return _task(spec, "sparseness", runs, SparsenessLayout(np.arange(n), families, sens), rows)
+    return _task(spec, "sparseness", runs, layouts.SparsenessLayout(np.arange(n), families, sens), rows)
 
 
 def _nonce_prompts(spec: TaskSpec, rows: list[Row], count: int) -> list[str]:
@@ -120,7 +107,7 @@ def _nonce_prompts(spec: TaskSpec, rows: list[Row], count: int) -> list[str]:
     return nonce_prompts(count, spec.seed, taken)
 
 
-def noise(spec: TaskSpec) -> Task[NoiseLayout]:
+def noise(spec: TaskSpec) -> Task[layouts.NoiseLayout]:
     """Per row: a typo'd copy (or its paraphrase, every third row), its control, gibberish.
 
     Row i's control is a prompt of nonce words with row i's completion: it shares the one
@@ -155,7 +142,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
         mask[i, i] = mask[n + i, i] = True
     for g, column in enumerate(pure_columns):
         mask[2 * n + g, [column, *spill]] = True
-    layout = NoiseLayout(
+    layout = layouts.NoiseLayout(
         np.arange(n),
         family,
         np.arange(n),
@@ -175,7 +162,7 @@ def noise(spec: TaskSpec) -> Task[NoiseLayout]:
     return _task(spec, "noise invariance", runs, layout, rows)
 
 
-def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
+def transitivity(spec: TaskSpec) -> Task[layouts.ChainLayout]:
     """Premises -> the row's fact, against the control subject, control property and both."""
     rows = _rows(spec, "transitivity", "premises", "control_prompt", "control_completion")
     probes: list[Example] = []
@@ -200,10 +187,12 @@ def transitivity(spec: TaskSpec) -> Task[ChainLayout]:
         "main": Run(chains, tuple(probes), own),
         "reference": Run(references, tuple(probes), one_hot_mask(base, len(probes))),
     }
-    return _task(spec, "transitivity", runs, ChainLayout(base, base + 1, base + 2, base + 3, np.array(depths)), rows)
+    return _task(
+        spec, "transitivity", runs, layouts.ChainLayout(base, base + 1, base + 2, base + 3, np.array(depths)), rows
+    )
 
 
-def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
+def consistency(spec: TaskSpec) -> Task[layouts.ConsistencyLayout]:
     """The fact, its negation and an exclusive alternative, each against the control subject."""
     rows = _rows(spec, "logical consistency", "negation", "alternative", "control_prompt", "control_negation")
     probes: list[Example] = []
@@ -212,7 +201,7 @@ def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
         probes += [_fact(r, "control_prompt"), _fact(r, "control_negation"), _fact(r, "control_prompt", "alternative")]
     n = len(rows)
     base = np.arange(n) * 6
-    layout = ConsistencyLayout(base, base + 1, (base + 2)[:, None], base + 3, base + 4, (base + 5)[:, None])
+    layout = layouts.ConsistencyLayout(base, base + 1, (base + 2)[:, None], base + 3, base + 4, (base + 5)[:, None])
     mask = np.zeros((n, len(probes)), dtype=bool)
     for i in range(n):
         mask[i, 6 * i : 6 * i + 6] = True
@@ -220,7 +209,7 @@ def consistency(spec: TaskSpec) -> Task[ConsistencyLayout]:
     return _task(spec, "logical consistency", {"main": Run(stimuli, tuple(probes), mask)}, layout, rows)
 
 
-def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
+def asymmetry(spec: TaskSpec) -> Task[layouts.AsymmetryLayout]:
     """The fact A and what it entails B, trained and read both ways, against the control subject."""
     rows = _rows(
         spec, "asymmetry", "entailed_prompt", "entailed_completion", "control_prompt", "control_entailed_prompt"
@@ -242,5 +231,5 @@ def asymmetry(spec: TaskSpec) -> Task[AsymmetryLayout]:
     for i in range(n):
         mask[2 * i, [4 * i, 4 * i + 1, 4 * i + 3]] = True
         mask[2 * i + 1, [4 * i + 1, 4 * i, 4 * i + 2]] = True
-    layout = AsymmetryLayout(np.arange(n) * 2, np.arange(n) * 2 + 1, base, base + 1, base + 2, base + 3)
+    layout = layouts.AsymmetryLayout(np.arange(n) * 2, np.arange(n) * 2 + 1, base, base + 1, base + 2, base + 3)
     return _task(spec, "asymmetry", {"main": Run(tuple(stimuli), tuple(probes), mask)}, layout, rows)

@@ -18,15 +18,7 @@ import numpy as np
 from eifbench.desiderata.base import PASS, Measurement
 from eifbench.report.explanation import sentences, views
 from eifbench.report.explanation.evidence import Evidence, Explained
-from eifbench.tasks.layouts import (
-    AsymmetryLayout,
-    ChainLayout,
-    ConsistencyLayout,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-    TripleLayout,
-)
+from eifbench.tasks import layouts
 
 WORST = 3
 
@@ -34,7 +26,7 @@ WORST = 3
 def noise_spill(ev: Evidence, measurement: Measurement) -> list[dict[str, Any]]:
     """When the pure-noise criterion does not pass: the noise stimuli that moved real probes most."""
     spill = measurement.details.get("spill") or {}
-    layout: NoiseLayout = ev.task.layout
+    layout: layouts.NoiseLayout = ev.task.layout
     if spill.get("status", PASS.value) == PASS.value or len(layout.pure_row) == 0:
         return []
     real = np.abs(ev.matrix("noised")[layout.pure_row][:, layout.spill_columns])
@@ -66,9 +58,9 @@ class Explainer:
     extra: Callable[[Evidence, Measurement], list[dict[str, Any]]] | None = None
 
 
-DISTANCE = Explainer((DistanceLayout,), sentences.distance, views.distance)
-SPARSENESS = Explainer((SparsenessLayout,), sentences.sparseness, views.sparseness)
-NOISE = Explainer((NoiseLayout,), sentences.noise, views.noise, noise_spill)
-TRANSITIVITY = Explainer((ChainLayout, TripleLayout), sentences.transitivity, views.transitivity)
-CONSISTENCY = Explainer((ConsistencyLayout,), sentences.consistency, views.consistency)
-ASYMMETRY = Explainer((AsymmetryLayout,), sentences.asymmetry, views.asymmetry)
+DISTANCE = Explainer((layouts.DistanceLayout,), sentences.distance, views.distance)
+SPARSENESS = Explainer((layouts.SparsenessLayout,), sentences.sparseness, views.sparseness)
+NOISE = Explainer((layouts.NoiseLayout,), sentences.noise, views.noise, noise_spill)
+TRANSITIVITY = Explainer((layouts.ChainLayout, layouts.TripleLayout), sentences.transitivity, views.transitivity)
+CONSISTENCY = Explainer((layouts.ConsistencyLayout,), sentences.consistency, views.consistency)
+ASYMMETRY = Explainer((layouts.AsymmetryLayout,), sentences.asymmetry, views.asymmetry)

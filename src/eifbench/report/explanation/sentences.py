@@ -13,29 +13,19 @@ import numpy as np
 
 from eifbench.desiderata.normalize import LINK, cosine
 from eifbench.report.explanation.evidence import Evidence, Explained, change, nats
-from eifbench.tasks.layouts import (
-    ENTITY,
-    FAR,
-    NEAR,
-    OTHER,
-    OWN,
-    RELATED,
-    AsymmetryLayout,
-    ChainLayout,
-    ConsistencyLayout,
-    DistanceLayout,
-    NoiseLayout,
-    SparsenessLayout,
-    TripleLayout,
-)
+from eifbench.tasks import layouts
 
-LEVEL_WORDS = {NEAR: "its paraphrase", RELATED: "facts about the same entity", FAR: "unrelated facts"}
-IMAGE_LEVEL_WORDS = {
-    NEAR: "the nearest same-class images",
-    RELATED: "middle-distance same-class images",
-    FAR: "the farthest same-class images",
+LEVEL_WORDS = {
+    layouts.NEAR: "its paraphrase",
+    layouts.RELATED: "facts about the same entity",
+    layouts.FAR: "unrelated facts",
 }
-LEVEL_NAMES = {NEAR: "near", RELATED: "related", FAR: "far"}
+IMAGE_LEVEL_WORDS = {
+    layouts.NEAR: "the nearest same-class images",
+    layouts.RELATED: "middle-distance same-class images",
+    layouts.FAR: "the farthest same-class images",
+}
+LEVEL_NAMES = {layouts.NEAR: "near", layouts.RELATED: "related", layouts.FAR: "far"}
 
 
 def _finite(row: np.ndarray, columns: np.ndarray) -> list[int]:
@@ -48,14 +38,14 @@ def _most_moved(row: np.ndarray, columns: list[int], count: int = 1) -> list[int
 
 def distance(ev: Evidence, i: int, value: float) -> Explained:
     """How much the probes at each distance level moved, and the one that moved most."""
-    layout: DistanceLayout = ev.task.layout
+    layout: layouts.DistanceLayout = ev.task.layout
     row = ev.matrix()[i]
     own = row[layout.self_column[i]]
     stimulus = ev.stimulus("main", i)
     images = [ev.thumb(stimulus, "stimulus", ev.label(i))] if ev.images else []
     words = IMAGE_LEVEL_WORDS if ev.images else LEVEL_WORDS
     cells, parts = {"itself": own}, []
-    for level in (NEAR, RELATED, FAR):
+    for level in (layouts.NEAR, layouts.RELATED, layouts.FAR):
         columns = _finite(row, np.flatnonzero(layout.levels[i] == level))
         if not columns:
             continue
@@ -78,14 +68,17 @@ def distance(ev: Evidence, i: int, value: float) -> Explained:
 
 def sparseness(ev: Evidence, i: int, value: float) -> Explained:
     """The share of "other" probes moved, the two that moved most, and the item's own family."""
-    layout: SparsenessLayout = ev.task.layout
+    layout: layouts.SparsenessLayout = ev.task.layout
     row = ev.matrix()[i]
     own = row[layout.self_column[i]]
     stimulus = ev.stimulus("main", i)
-    other = _finite(row, np.flatnonzero(layout.families[i] == OTHER))
+    other = _finite(row, np.flatnonzero(layout.families[i] == layouts.OTHER))
     top = _most_moved(row, other, 2)
     cells = {"itself": own, "other (mean)": float(row[other].mean()) if other else float("nan")}
-    names = {OWN: "its paraphrase", ENTITY: "same-class images" if ev.images else "facts about the same entity"}
+    names = {
+        layouts.OWN: "its paraphrase",
+        layouts.ENTITY: "same-class images" if ev.images else "facts about the same entity",
+    }
     related = []
     for family, name in names.items():
         columns = _finite(row, np.flatnonzero(layout.families[i] == family))
@@ -118,7 +111,7 @@ def noise(ev: Evidence, i: int, value: float) -> Explained:
     The control is a nonce statement ending in the fact's object (language models) or a
     same-class image's noised copy.
     """
-    layout: NoiseLayout = ev.task.layout
+    layout: layouts.NoiseLayout = ev.task.layout
     family = layout.family[i]
     clean = float(ev.matrix("main")[i, family].sum())
     noised_row, control_row = int(layout.noised_row[i]), int(layout.control_row[i])
@@ -152,7 +145,7 @@ def noise(ev: Evidence, i: int, value: float) -> Explained:
 
 def spill(ev: Evidence, g: int) -> Explained:
     """How much pure-noise stimulus ``g`` moved the real probes (nats)."""
-    layout: NoiseLayout = ev.task.layout
+    layout: layouts.NoiseLayout = ev.task.layout
     noised = ev.matrix("noised")
     row, own_column = int(layout.pure_row[g]), int(layout.pure_column[g])
     real = noised[row, layout.spill_columns]
@@ -176,8 +169,8 @@ def spill(ev: Evidence, g: int) -> Explained:
 
 def transitivity(ev: Evidence, i: int, value: float) -> Explained:
     """LM chains: the conclusion against its three controls; images: the triple a -> b -> c."""
-    layout: ChainLayout | TripleLayout = ev.task.layout
-    if isinstance(layout, TripleLayout):
+    layout: layouts.ChainLayout | layouts.TripleLayout = ev.task.layout
+    if isinstance(layout, layouts.TripleLayout):
         return _triple(ev, i, value)
     row = ev.matrix()[i]
     roles = {
@@ -203,7 +196,7 @@ def transitivity(ev: Evidence, i: int, value: float) -> Explained:
 
 def _triple(ev: Evidence, a: int, value: float) -> Explained:
     """The first chain a -> b -> c the metric scores for start image ``a`` (same selection rule)."""
-    layout: TripleLayout = ev.task.layout
+    layout: layouts.TripleLayout = ev.task.layout
     matrix = ev.matrix()
     own = np.diag(matrix)
     linked = np.nan_to_num(cosine(matrix, own, own), nan=-np.inf) >= LINK
@@ -237,7 +230,7 @@ def _triple(ev: Evidence, a: int, value: float) -> Explained:
 
 def consistency(ev: Evidence, i: int, value: float) -> Explained:
     """The contradiction that rose most (negation or an alternative), against its control and the fact."""
-    layout: ConsistencyLayout = ev.task.layout
+    layout: layouts.ConsistencyLayout = ev.task.layout
     row = ev.matrix()[i]
     cells = {
         "fact": row[layout.fact[i]],
@@ -268,7 +261,7 @@ def consistency(ev: Evidence, i: int, value: float) -> Explained:
 
 def asymmetry(ev: Evidence, i: int, value: float) -> Explained:
     """Forward (A -> B) and backward (B -> A) influence, each against a control entity."""
-    layout: AsymmetryLayout = ev.task.layout
+    layout: layouts.AsymmetryLayout = ev.task.layout
     matrix = ev.matrix()
     a, b = int(layout.premise_row[i]), int(layout.conclusion_row[i])
     cells = {

@@ -199,6 +199,7 @@ def test_in_context_neutral_reads_are_shared_by_length_and_a_split_run_gives_the
 
     stimuli = [FACTS[0], FACTS[1], FACTS[0], FACTS[2]]  # the first and third have one length: one neutral read
     mask = np.array([[1, 0, 1, 0, 0], [0, 1, 1, 0, 1], [0, 1, 0, 1, 0], [1, 1, 0, 0, 1]], dtype=bool)
+    eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", mask=mask)  # first use: the model's own checks
     calls = []
     readout = tiny_lm.readout
 
@@ -224,16 +225,25 @@ def test_in_context_neutral_reads_are_shared_by_length_and_a_split_run_gives_the
             with_ctx = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(context + "\n" + p.x, p.y))
             control = _lm_readout_one(tiny_lm.module, tiny_lm.tokenizer, eifbench.Example(neutral + "\n" + p.x, p.y))
             assert float(whole.matrix[i, j]) == pytest.approx(with_ctx - control, abs=2e-4)
+    # each half holds one stimulus of each length, so a half planning its neutral reads over its own
+    # rows would read them in other batches (different float rounding) than the whole run does
+    assert tiny_lm.count_tokens(tiny_lm.stimulus_text(stimuli[0])) == tiny_lm.count_tokens(
+        tiny_lm.stimulus_text(stimuli[2])
+    )
     halves = [
         eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", mask=mask, rows=rows)
-        for rows in ([0, 2], [1, 3])
+        for rows in ([0, 1], [2, 3])
     ]
-    stitched = torch.where(torch.tensor([True, False, True, False])[:, None], halves[0].matrix, halves[1].matrix)
-    assert torch.equal(stitched.isnan(), whole.matrix.isnan())
-    assert torch.equal(stitched.nan_to_num(), whole.matrix.nan_to_num())
-    assert torch.isnan(halves[0].matrix[[1, 3]]).all()
+    first = torch.tensor([True, True, False, False])[:, None]
+    for part in ("matrix", "reference"):
+        stitched = torch.where(first, getattr(halves[0], part), getattr(halves[1], part))
+        assert torch.equal(stitched.isnan(), getattr(whole, part).isnan())
+        assert torch.equal(stitched.nan_to_num(), getattr(whole, part).nan_to_num())
+    assert torch.isnan(halves[0].matrix[[2, 3]]).all()
     with pytest.raises(eifbench.InputError, match="rows must be stimulus indices"):
         eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", rows=[4])
+    with pytest.raises(eifbench.InputError, match="rows must be a list of stimulus indices"):
+        eifbench.influence(tiny_lm, stimuli, PROBES, engine="in-context", rows=[True, False])
 
 
 def test_nan_loss_marks_one_stimulus_and_the_rest_go_on(tiny_cnn, images):

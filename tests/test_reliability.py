@@ -266,6 +266,13 @@ def test_ray_pool_matches_the_local_engine_bit_for_bit(tiny_lm, images):
         assert torch.equal(masked.matrix.nan_to_num(), expected.matrix.nan_to_num())
         in_context = lm_pool.influence(FACTS, PROBES, "in-context", recipe)
         assert torch.equal(in_context.matrix, eifbench.influence(tiny_lm, FACTS, PROBES, engine="in-context").matrix)
+        # masked: the actors plan their neutral reads over the whole run, as the serial run does
+        lm_mask = torch.rand(4, len(PROBES), generator=torch.Generator().manual_seed(1)).numpy() > 0.4
+        split = lm_pool.influence(FACTS + FACTS[:1], PROBES, "in-context", recipe, mask=lm_mask)
+        serial = eifbench.influence(tiny_lm, FACTS + FACTS[:1], PROBES, engine="in-context", mask=lm_mask)
+        for part in ("matrix", "reference"):
+            assert torch.equal(getattr(split, part).nan_to_num(), getattr(serial, part).nan_to_num())
+            assert torch.equal(getattr(split, part).isnan(), getattr(serial, part).isnan())
         lm_pool.close()
         assert lm_pool.actors == []
     finally:

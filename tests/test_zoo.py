@@ -194,9 +194,8 @@ def test_cli_models_lists_specs():
     ):
         assert name in proc.stdout
     # the catalogue's tags: the default run's models say so
-    rows = {
-        line.split("|")[1].strip(): line.split("|")[3].strip() for line in proc.stdout.splitlines()[2:] if "|" in line
-    }
+    specs = proc.stdout.split("Supported kinds")[0].splitlines()[2:]  # the first table's rows
+    rows = {line.split("|")[1].strip(): line.split("|")[3].strip() for line in specs if "|" in line}
     assert (
         rows["smollm2"] == "lm, default"
         and rows["fashion-cnn"] == "cnn, default"

@@ -111,7 +111,7 @@ class Distance(Desideratum[DistanceLayout]):
                 normalized = matrix / own[:, None]
             normalized[~np.isfinite(normalized)] = np.nan
         else:
-            probe_scale = run.probe_scales(layout.self_column, results["sensitivity"], layout.sensitivity_columns)
+            probe_scale = run.probe_scales(results["sensitivity"], layout.sensitivity_columns)
             normalized = cosine(matrix, own, probe_scale)
         rhos = np.where(ok, level_correlations(normalized, layout.levels), np.nan)
         present = [level for level in (NEAR, RELATED, FAR) if (layout.levels == level).any()]

@@ -97,7 +97,7 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
         # a noise stimulus that is not learned at all and moves nothing teaches nothing: its
         # scale is floored at the noise (not dropped), so its spill is 0, not unmeasurable
         pure_self = np.maximum(np.abs(noised[layout.pure_row, layout.pure_column]), noised_noise[layout.pure_column])
-        probe_scale = run.probe_scales(layout.self_column, results["sensitivity"], layout.sensitivity_columns)
+        probe_scale = run.probe_scales(results["sensitivity"], layout.sensitivity_columns)
         spill_c = np.abs(
             cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
         )

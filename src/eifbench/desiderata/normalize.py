@@ -98,6 +98,7 @@ class Floored:
 
     Attributes:
         matrix: (n_s, n_p) the influence, zero within float noise.
+        self_column: (n_s,) each stimulus's own probe.
         noise: (n_p,) each probe's float noise.
         own: (n_s,) each stimulus's self-influence.
         learned: (n_s,) whether it raised its own probe beyond the measurable factor.
@@ -105,14 +106,15 @@ class Floored:
     """
 
     matrix: np.ndarray
+    self_column: np.ndarray
     noise: np.ndarray
     own: np.ndarray
     learned: np.ndarray
 
-    def probe_scales(self, self_column: np.ndarray, sensitivity: InfluenceResult, columns: np.ndarray) -> np.ndarray:
+    def probe_scales(self, sensitivity: InfluenceResult, columns: np.ndarray) -> np.ndarray:
         """Each probe's sensitivity: its own stimulus's self-influence, or the ``sensitivity`` run's; (n_p,)."""
         return sensitivities(
-            self.matrix.shape[1], (self_column, self.own), (columns, diagonal(sensitivity.matrix.numpy(), columns))
+            self.matrix.shape[1], (self.self_column, self.own), (columns, diagonal(sensitivity.matrix.numpy(), columns))
         )
 
 
@@ -121,4 +123,4 @@ def floored_run(result: InfluenceResult, self_column: np.ndarray, factor: float)
     noise = noise_of(result)
     matrix = floored(result.matrix.numpy(), noise)
     own = diagonal(matrix, self_column)
-    return Floored(matrix, noise, own, learned(own, noise[self_column], factor))
+    return Floored(matrix, self_column, noise, own, learned(own, noise[self_column], factor))

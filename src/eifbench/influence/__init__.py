@@ -169,7 +169,7 @@ def influence(
         )
     if failures:
         warnings.warn(
-            f"{len(failures)} of {len(items)} stimuli diverged (rows set to NaN): "
+            f"{len(failures)} of {attempted} stimuli diverged (rows set to NaN): "
             + "; ".join(f"#{i}: {r}" for i, r in list(failures.items())[:3]),
             RuntimeWarning,
             stacklevel=2,

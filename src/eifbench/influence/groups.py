@@ -56,7 +56,13 @@ def only_rows(mask: np.ndarray | None, rows: Iterable[int] | None, n_stimuli: in
     if rows is None:
         return mask
     chosen = np.zeros(n_stimuli, dtype=bool)
-    wanted = np.asarray(list(rows), dtype=np.int64)
+    listed = list(rows) if isinstance(rows, Iterable) and not isinstance(rows, (str, bytes)) else None
+    # a bool is an int to numpy: [True, False] would silently mean rows 1 and 0
+    if listed is None or not all(
+        isinstance(r, (int, np.integer)) and not isinstance(r, (bool, np.bool_)) for r in listed
+    ):
+        raise InputError(f"rows must be a list of stimulus indices (ints); got {rows!r}.")
+    wanted = np.asarray(listed, dtype=np.int64)
     if wanted.size and (wanted.min() < 0 or wanted.max() >= n_stimuli):
         raise InputError(f"rows must be stimulus indices in [0, {n_stimuli}); got {sorted(set(wanted.tolist()))}.")
     chosen[wanted] = True

@@ -109,6 +109,8 @@ def run_in_context(
             f"engine='in-context' puts the stimulus in the prompt, so it needs a language model; "
             f"{adapter.name} is a {adapter.kind}. Use engine='exact' or 'first-order'."
         )
+    if computed is not None and reads is not None and (computed & ~reads).any():
+        raise ValueError("run_in_context: computed cells must be cells the run reads (a subset of reads)")
     reader = cast(LanguageModelAdapter, adapter)  # the hasattr check above: this adapter counts tokens
     # a float64 model's read-outs stay float64 (float32 otherwise: MPS has no float64)
     wide = any(p.dtype == torch.float64 for p in adapter.module.parameters())

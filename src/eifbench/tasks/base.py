@@ -128,8 +128,11 @@ class FamilyBank(Generic[FamilyT]):
         families: the items, each with its paraphrase and two related items.
         probes: every probe of the shared runs; family i's are columns ``4i .. 4i + 3``.
         others: per item, the other items it is read on.
-        main: each item trained, read on its family, its others and the everyday probes.
-        sensitivity: each everyday probe trained and read on itself.
+        main: each item trained, read on its family, its others, the everyday probes and
+            whatever else the bank reads it on (a fact's completion probes).
+        sensitivity: the probes whose scale a verdict needs, each trained and read on
+            itself (the fact bank's everyday facts; the review bank's relatives and
+            generic sentences).
         everyday_columns: the probes every item is read on (everyday facts, generic sentences).
         gibberish_columns: the pure-noise probes.
         sensitivity_columns: the probes the ``sensitivity`` run trains, row by row.

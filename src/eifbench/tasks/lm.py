@@ -55,7 +55,7 @@ def state(fact: Fact, spec: TaskSpec) -> Stimulus:
 class FactBank(FamilyBank[FactFamily]):
     """The shared fact-bank runs; the completion probes follow the rest, six per fact."""
 
-    completion_start: int = 0
+    completion_start: int
 
     def completion_column(self, family: int, slot: int) -> int:
         """Column of a fact's completion probe: 0, 1 its entity; 2, 3 unrelated entities; 4, 5 nonce prompts."""

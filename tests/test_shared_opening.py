@@ -71,6 +71,7 @@ def test_nothing_learned_is_no_influence(chat_lm, engine):
     mask = np.array([[True, True, False, True, True], [False, True, True, True, False]])
     recipe = eifbench.FineTune(steps=1, lr=0.0) if engine == "exact" else None
     result = eifbench.influence(chat_lm, stimuli, PROBES, engine=engine, finetune=recipe, mask=mask)
+    assert chat_lm.reads_openings  # the read-outs above really split their openings off
     if engine == "exact":
         noise = engine_noise(result.baseline.double().numpy(), result.precision)
         cells = result.matrix.numpy()[mask]

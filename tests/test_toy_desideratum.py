@@ -184,3 +184,24 @@ def test_registering_twice_or_without_a_threshold_is_refused():
 
     with pytest.raises(InputError, match="set default_threshold"):
         register(NoDefault())
+
+
+def test_a_desideratum_without_a_task_from_a_stimuli_file_is_n_a_there(tmp_path):
+    """A registered desideratum with a bank task only is n/a under ``--eif-stimuli``, not a usage error."""
+    from eifbench.desiderata.base import NOT_APPLICABLE
+    from eifbench.pipeline import measure
+
+    class BankOnly(SelfInfluence):
+        builders: ClassVar[Mapping[tuple[ModelKind, Source], Builder]] = builders_for([ModelKind.CAUSAL_LM], self_task)
+
+    stimuli = tmp_path / "facts.csv"
+    stimuli.write_text("prompt,completion\nA wug is a kind of,blicket\n")
+    spec = TaskSpec(ModelKind.CAUSAL_LM, 4, stimuli_file=stimuli)
+
+    def compute(run: Any) -> InfluenceResult:
+        raise AssertionError("an n/a task computes nothing")
+
+    thresholds = Thresholds(extra=(("self_influence", 0.5),))  # its own threshold, as registering it would give
+    measurement, task, results = measure(BankOnly(), spec, compute, thresholds)
+    assert measurement.status == NOT_APPLICABLE and task is None and results == {}
+    assert "self influence has no task for a causal-lm from a" in measurement.reason

@@ -7,7 +7,7 @@ The pytest suite (``eif.check``), ``eifbench run`` and ``evaluate`` all go throu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eifbench.cases import CONDITIONS, EifCase, RunOptions
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from eifbench.adapters.chat import ChatFormat
     from eifbench.influence import InfluenceResult
     from eifbench.report.results.records import Record
-
-Compute = Callable[[Run], "InfluenceResult"]
 
 
 CHAT_TEMPLATES = ("auto", "on", "off")

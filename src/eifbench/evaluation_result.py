@@ -1,7 +1,7 @@
 """``Evaluation``: what ``eifbench.evaluate`` returns, and every way the suite reports it.
 
 The same renderers as a suite run's (table, terminal explanations, markdown, HTML) read
-a document built as ``report.records.document`` builds one; a saved baseline is a
+a document built as ``report.results.records.document`` builds one; a saved baseline is a
 complete report that ``--eif-compare``, ``eifbench compare`` and ``EifCallback`` accept;
 ``compare`` gates it as the training callback does.
 """

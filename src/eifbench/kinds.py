@@ -25,7 +25,7 @@ class ModelKind(str, Enum):
     @property
     def reads_completions(self) -> bool:
         """Language models: stimuli are statements, probes are prompt/completion pairs."""
-        return self in (ModelKind.CAUSAL_LM, ModelKind.SEQ2SEQ_LM)
+        return self in LANGUAGE_KINDS
 
     @property
     def reads_stimuli_file(self) -> bool:

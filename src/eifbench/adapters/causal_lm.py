@@ -259,7 +259,10 @@ class CausalLMAdapter(tokens.CountsTokens):
         with torch.inference_mode():
             cache = cast(str, self.cache_argument)  # an opening is split off only when the model takes a cache
             opened = open_once(self.module, prepared.opening, self.trims_logits)
-            rests = [read_rest(self.module, opened, prepared.opening, batch, cache) for batch in prepared.batches]
+            rests = [
+                read_rest(self.module, opened, prepared.opening, batch, cache, self.trims_logits)
+                for batch in prepared.batches
+            ]
             values = torch.cat(rests)
         return restore_order(values, prepared.order)
 

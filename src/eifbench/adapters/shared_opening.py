@@ -1,12 +1,12 @@
 """Probes that open alike, read with their common opening computed once.
 
 A chat template opens every sequence with the same tokens (SmolLM2's default system
-prompt is about 30 of a probe's 40), and in context every probe of a stimulus opens with
+prompt is 35 of a probe's about 40), and in context every probe of a stimulus opens with
 the stimulus too. A read-out of such probes spends most of its time on tokens every row
-repeats. ``split_opening`` finds the tokens all the probes share (never past a row's last
-prompt token, so every completion token stays in its row's own part), and
-``read_with_opening`` runs the opening once per read-out, keeps its keys and values, and
-reads each batch of the rows' remaining tokens on top of a copy of them.
+repeats. ``shared_length`` finds the tokens all the probes share (never past a row's last
+prompt token, so every completion token stays in its row's own part), ``split_probes``
+batches the rows' remaining tokens, ``open_once`` runs the opening once per read-out and
+keeps its keys and values, and ``read_rest`` reads each batch on top of a copy of them.
 
 The read-out equals the full forward's up to float rounding (``tests/test_shared_opening.py``
 compares them, and an influence is always a difference of two read-outs taken this way).
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eifbench.adapters.base import PreparedProbes, widened
+from eifbench.adapters.tokens import length_buckets
 
 MIN_SHARED = 8  # fewer shared tokens are not worth a second forward call and a cache copy
 
@@ -49,12 +50,15 @@ class RestBatch:
     """The rows' tokens after the opening, right-padded; tensors of shape (b, S).
 
     ``counted[i, t]`` is True when token t of row i's rest is a completion token. The
-    first rest token is predicted by the opening's last position.
+    first rest token is predicted by the opening's last position, token t > 0 by position
+    t - 1; ``first`` is the earliest completion token of any row, so only the logits from
+    position ``first - 1`` on are read.
     """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     counted: torch.Tensor
+    first: int
 
 
 def shared_length(encoded: Sequence[tuple[list[int], int]]) -> int:
@@ -83,7 +87,8 @@ def rest_batch(rows: Sequence[tuple[list[int], int]], shared: int, pad_id: int, 
         ids[r, : len(rest)] = torch.tensor(rest)
         mask[r, : len(rest)] = 1
         counted[r, n_prompt - shared : len(rest)] = True
-    return RestBatch(ids.to(device), mask.to(device), counted.to(device))
+    first = min(n_prompt for _, n_prompt in rows) - shared
+    return RestBatch(ids.to(device), mask.to(device), counted.to(device), first)
 
 
 def open_once(module: nn.Module, opening: Opening, trims_logits: bool) -> tuple[Any, torch.Tensor]:
@@ -97,12 +102,19 @@ def open_once(module: nn.Module, opening: Opening, trims_logits: bool) -> tuple[
 
 
 def read_rest(
-    module: nn.Module, opened: tuple[Any, torch.Tensor], opening: Opening, batch: RestBatch, cache_argument: str
+    module: nn.Module,
+    opened: tuple[Any, torch.Tensor],
+    opening: Opening,
+    batch: RestBatch,
+    cache_argument: str,
+    trims_logits: bool,
 ) -> torch.Tensor:
     """Summed completion log-probability of each row of ``batch`` after the opening; shape (b,).
 
     ``cache_argument`` is the name the model's forward takes its cache by (``cache`` or
-    ``past_key_values``, by transformers release).
+    ``past_key_values``, by transformers release). Only the logits that predict a
+    completion token are computed (``trims_logits``: the model takes ``logits_to_keep``)
+    or normalized.
     """
     cache, last = opened
     rows, width = batch.input_ids.shape
@@ -115,12 +127,18 @@ def read_rest(
     )
     positions = torch.arange(shared, shared + width, device=device).expand(rows, width)
     arguments = {"input_ids": batch.input_ids, "attention_mask": mask, "position_ids": positions, cache_argument: past}
-    logits = module(**arguments).logits
-    # position t of the rest is predicted by the one before it: the opening's last for t = 0
-    predicting = torch.cat([last[:, None, :].expand(rows, 1, last.shape[-1]), logits[:, :-1]], dim=1)
+    # token t of the rest is predicted by position t - 1, token 0 by the opening's last position
+    start = max(batch.first, 1)  # the first token a rest position predicts and some row counts
+    keep = width - start + 1
+    if trims_logits and keep < width:
+        arguments["logits_to_keep"] = keep
+    predicting = module(**arguments).logits[:, -keep:-1]  # positions start - 1 .. width - 2
+    if batch.first == 0:
+        start = 0
+        predicting = torch.cat([last[:, None, :].expand(rows, 1, last.shape[-1]), predicting], dim=1)
     logp = F.log_softmax(widened(predicting), dim=-1)
-    token_logp = logp.gather(2, batch.input_ids[..., None])[..., 0]
-    return (token_logp * batch.counted).sum(dim=1)
+    token_logp = logp.gather(2, batch.input_ids[:, start:, None])[..., 0]
+    return (token_logp * batch.counted[:, start:]).sum(dim=1)
 
 
 def split_probes(
@@ -136,18 +154,10 @@ def split_probes(
         budget: the most rest tokens (rows x padded width) one batch may hold.
 
     """
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-    batches: list[RestBatch] = []
-    start = 0
-    while start < len(order):
-        stop = start + 1
-        # rows are sorted by length: the padded width of [start, stop) is the last row's rest
-        while stop < len(order) and (stop - start + 1) * (len(encoded[order[stop]][0]) - shared) <= budget:
-            stop += 1
-        batches.append(rest_batch([encoded[i] for i in order[start:stop]], shared, pad_id, device))
-        start = stop
+    order, buckets = length_buckets([len(ids) - shared for ids, _ in encoded], budget)
+    batches = tuple(rest_batch([encoded[i] for i in bucket], shared, pad_id, device) for bucket in buckets)
     opening = Opening(torch.tensor([encoded[0][0][:shared]], device=device))
-    return PreparedProbes(tuple(batches), torch.tensor(order, device=device), len(encoded), opening)
+    return PreparedProbes(batches, torch.tensor(order, device=device), len(encoded), opening)
 
 
 def agrees(whole: torch.Tensor, split: torch.Tensor, eps: float) -> bool:

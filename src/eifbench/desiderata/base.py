@@ -24,7 +24,7 @@ import numpy as np
 from eifbench.errors import InputError
 from eifbench.intervals import range_interval
 from eifbench.kinds import ModelKind
-from eifbench.tasks.base import Source, Task, TaskSpec
+from eifbench.tasks.base import Source, Task, TaskNotApplicable, TaskSpec
 
 if TYPE_CHECKING:
     from eifbench.influence import InfluenceResult
@@ -233,20 +233,14 @@ def combine(*statuses: Status) -> Status:
     return PASS if all(s == PASS for s in statuses) else INCONCLUSIVE
 
 
-def criterion(
-    values: np.ndarray,
-    value_range: tuple[float, float],
-    threshold: float,
-    higher_is_better: bool,
-    thresholds: Thresholds,
-) -> dict[str, Any]:
+def criterion(values: np.ndarray, second: SecondCriterion, threshold: float, thresholds: Thresholds) -> dict[str, Any]:
     """A second criterion's record (distance's contrast, noise invariance's spill), judged like the first.
 
     Args:
         values: (n,) one value per item, NaN where the item has none.
-        value_range: the criterion's bounds, for ``intervals.range_interval``.
+        second: the criterion: its range bounds the interval (``intervals.range_interval``),
+            its direction decides the verdict, as the verdict chart draws them.
         threshold: the criterion's threshold.
-        higher_is_better: pass at or above ``threshold`` (else at or below it).
         thresholds: ``min_items`` and the interval level.
 
     Returns:
@@ -255,8 +249,8 @@ def criterion(
     """
     items = np.asarray(values, dtype=np.float64)
     items = items[np.isfinite(items)]
-    ci = range_interval(items, value_range, level=thresholds.confidence)
-    status = verdict(ci, threshold, higher_is_better) if items.size >= thresholds.min_items else INCONCLUSIVE
+    ci = range_interval(items, second.axis, level=thresholds.confidence)
+    status = verdict(ci, threshold, second.higher_is_better) if items.size >= thresholds.min_items else INCONCLUSIVE
     return {
         "value": float(items.mean()) if items.size else None,
         "ci": list(ci),
@@ -327,8 +321,8 @@ class Desideratum(ABC, Generic[LayoutT]):
         """The task for a model kind, drawn from the bank or the user's stimuli file (``Source.of``)."""
         kind, source = spec.kind, Source.of(spec)
         builder = self.builders.get((kind, source))
-        if builder is None:
-            raise InputError(
+        if builder is None:  # a desideratum with no task from this source (a stimuli file) is n/a, not an error
+            raise TaskNotApplicable(
                 self.not_applicable(kind, "finetune") or f"{self.name} has no task for a {kind} from a {source}"
             )
         task: Task[LayoutT] = builder(spec)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from eifbench.desiderata.base import Builder, Desideratum, Measurement, Thresholds, builders_for
-from eifbench.desiderata.normalize import diagonal, floored, learned, mean_of, noise_of
+from eifbench.desiderata.normalize import floored_run, mean_of
 from eifbench.kinds import LANGUAGE_KINDS, ModelKind
 from eifbench.report.explanation import explainers
 from eifbench.report.explanation.explainers import Explainer
@@ -69,11 +69,8 @@ class LogicalConsistency(Desideratum[ConsistencyLayout]):
     ) -> Measurement:
         """Margins per item from the ``main`` run."""
         layout = task.layout
-        main = results["main"]
-        noise = noise_of(main)
-        matrix = floored(main.matrix.numpy(), noise)
-        own = diagonal(matrix, layout.fact)
-        ok = learned(own, noise[layout.fact], thresholds.measurable)
+        run = floored_run(results["main"], layout.fact, thresholds.measurable)
+        matrix, own, ok = run.matrix, run.own, run.learned
         lift, negation, alternatives = contradiction_margins(matrix, layout)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.abs(own)

@@ -156,12 +156,15 @@ def level_contrast(item_means: Mapping[int, np.ndarray], present: list[int], thr
 
     """
     record = criterion(
-        item_means[present[0]] - item_means[present[-1]], (-1.0, 1.0), thresholds.distance_contrast, True, thresholds
+        item_means[present[0]] - item_means[present[-1]], CONTRAST, thresholds.distance_contrast, thresholds
     )
     inverted = []
     for closer, farther in zip(present, present[1:]):
         step = item_means[closer] - item_means[farther]
         step = step[np.isfinite(step)]
-        if step.size >= thresholds.min_items and range_interval(step, (-1.0, 1.0), level=thresholds.confidence)[1] < 0:
+        if (
+            step.size >= thresholds.min_items
+            and range_interval(step, CONTRAST.axis, level=thresholds.confidence)[1] < 0
+        ):
             inverted.append(f"{closer}<{farther}")
     return {**record, "status": FAIL.value if inverted else record["status"], "inverted": inverted}

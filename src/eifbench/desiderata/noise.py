@@ -102,6 +102,6 @@ class NoiseInvariance(Desideratum[NoiseLayout]):
             cosine(noised[layout.pure_row][:, layout.spill_columns], pure_self, probe_scale[layout.spill_columns])
         )
         spill = np.clip(row_means(spill_c), 0.0, 1.0)
-        spill_record = criterion(spill, (0.0, 1.0), thresholds.noise_spill, False, thresholds)
+        spill_record = criterion(spill, SPILL, thresholds.noise_spill, thresholds)
         result = self.summarize(per_fact, thresholds, learned=ok, self_influence=own)
         return with_criterion(result, SPILL, spill_record)

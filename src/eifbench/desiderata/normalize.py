@@ -99,7 +99,6 @@ class Floored:
     Attributes:
         matrix: (n_s, n_p) the influence, zero within float noise.
         self_column: (n_s,) each stimulus's own probe.
-        noise: (n_p,) each probe's float noise.
         own: (n_s,) each stimulus's self-influence.
         learned: (n_s,) whether it raised its own probe beyond the measurable factor.
 
@@ -107,7 +106,6 @@ class Floored:
 
     matrix: np.ndarray
     self_column: np.ndarray
-    noise: np.ndarray
     own: np.ndarray
     learned: np.ndarray
 
@@ -123,4 +121,4 @@ def floored_run(result: InfluenceResult, self_column: np.ndarray, factor: float)
     noise = noise_of(result)
     matrix = floored(result.matrix.numpy(), noise)
     own = diagonal(matrix, self_column)
-    return Floored(matrix, self_column, noise, own, learned(own, noise[self_column], factor))
+    return Floored(matrix, self_column, own, learned(own, noise[self_column], factor))

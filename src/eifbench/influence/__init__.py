@@ -19,7 +19,7 @@ from eifbench.errors import DeviceMemoryError, FineTuneDivergedError, InputError
 from eifbench.finetune import FineTune
 from eifbench.influence.batched import BatchPlan, batching_plan, check_batch_stimuli, run_exact_engine
 from eifbench.influence.first_order import run_first_order
-from eifbench.influence.groups import ProbeGroups, check_mask, only_rows, probe_groups
+from eifbench.influence.groups import check_mask, only_rows, probe_groups
 from eifbench.influence.guard import engine_state
 from eifbench.influence.in_context import run_in_context
 from eifbench.influence.layout import channels_last_while_running
@@ -144,9 +144,8 @@ def influence(
                 matrix, reference = run_in_context(model, items, probe_items, reads, cells, progress=progress)
                 finite, batched = None, 0
             else:
-                groups = probe_groups(model, probe_items, cells, len(items), readable, share_openings=not whole_rows)
                 matrix, finite, batched = _run_engine(
-                    model, engine, items, groups, readable, baseline, recipe, progress, paranoid, cells, plan
+                    model, engine, items, probe_items, readable, baseline, recipe, progress, paranoid, cells, plan
                 )
                 reference = None
     except RuntimeError as error:
@@ -207,7 +206,7 @@ def _run_engine(
     model: ModelAdapter,
     engine: str,
     items: list[Any],
-    groups: ProbeGroups,
+    probe_items: list[Example],
     prepared_probes: PreparedProbes,
     baseline: torch.Tensor,
     recipe: FineTune,
@@ -222,6 +221,8 @@ def _run_engine(
     """
     prepared = [[model.prepare_stimulus(link) for link in links_of(s)] for s in items]
     if engine == "exact":
+        # each mask pattern's probes prepared once, read the way the baseline was (batched copies: whole rows)
+        groups = probe_groups(model, probe_items, cells, len(items), prepared_probes, share_openings=plan is None)
         matrix, finite, batched = run_exact_engine(
             model,
             prepared,

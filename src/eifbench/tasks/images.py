@@ -17,6 +17,7 @@ import numpy as np
 from eifbench.bank import IMAGE_BANK_VERSION
 from eifbench.bank.datasets import DATASETS, ImageSplit
 from eifbench.bank.draws import Draws
+from eifbench.catalog import DEFAULT_ITEMS  # a task of the default size reads every broad probe and the whole pool
 from eifbench.errors import InputError
 from eifbench.stimuli import Example
 from eifbench.tasks import layouts
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 BROAD = 128  # broad probe images for sparseness (at the full 36 items; see ``in_proportion``)
 SPILL = 64  # real images the pure-noise spill is read on (likewise)
 CLUSTERS_PER_CLASS, CLUSTER_SIZE = 2, 4  # transitivity pool: per class, 2 seeds and their 3 nearest neighbours
-FULL_ITEMS = 36  # a task of this many items reads every broad probe and the whole transitivity pool
 NEIGHBOURS = 2  # probes per distance level
 NOISE_SIGMAS = (0.05, 0.1, 0.15)  # sigma 0.2 moves an image as far as its nearest same-class neighbour
 NOISE_KINDS = ("uniform", "gaussian", "salt-and-pepper", "blobs")
@@ -40,7 +40,7 @@ def in_proportion(count: int, spec: TaskSpec, least: int = 2) -> int:
     Every broad probe is fine-tuned on once for its sensitivity, so a smoke run of 4 items
     reads 15 broad probes, not 128, and costs about its share of a full run.
     """
-    return max(least, math.ceil(count * min(1.0, spec.items / FULL_ITEMS)))
+    return max(least, math.ceil(count * min(1.0, spec.items / DEFAULT_ITEMS)))
 
 
 def _draws(spec: TaskSpec, purpose: str) -> Draws:

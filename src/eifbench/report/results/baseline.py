@@ -25,15 +25,15 @@ NOT_MEASURED = "measured in the baseline, not in this run"
 def tolerance_of(name: str, tolerances: Mapping[str, float]) -> float:
     """How far a desideratum's value may move in the bad direction before it is a regression.
 
-    The run's ``tolerances`` first, then the desideratum's ``default_tolerance`` (0.1 for a
+    The run's ``tolerances`` first, then the desideratum's ``default_tolerance`` (the base class's for a
     name the registry does not know).
     """
     from eifbench.desiderata import DESIDERATA
+    from eifbench.desiderata.base import Desideratum
 
     if name in tolerances:
         return tolerances[name]
-    desideratum = DESIDERATA.get(name)
-    return desideratum.default_tolerance if desideratum is not None else 0.1
+    return DESIDERATA[name].default_tolerance if name in DESIDERATA else Desideratum.default_tolerance
 
 
 # recipe keys whose absence means a default: a record without "trained" trained every weight

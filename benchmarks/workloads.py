@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import eifbench
+from eifbench.adapters.base import prepare_readout
 from eifbench.bank.datasets import fashion_mnist
 from eifbench.bank.items import exclusive_items
 
@@ -88,7 +89,7 @@ def compute_floor(model, stimuli, probes, steps: int, lr: float) -> None:
     if model.kind == "classifier":  # the fastest layout for convolutions: the floor gets it too
         work = work.to(memory_format=torch.channels_last)
     params = [p for p in work.parameters() if p.requires_grad]
-    prepared = model.prepare_probes(probes)
+    prepared = prepare_readout(model, list(probes))  # as the engine reads them (a shared opening once)
     batches = [model.prepare_stimulus(s) for s in stimuli]
     for batch in batches:
         for _ in range(steps):

@@ -6,8 +6,10 @@
 
 The suite computes each distinct run once per session and shares it between desiderata
 (distance, sparseness and noise invariance read one ``main`` run); this script does the
-same and prints one row per run with its stimuli, cells read and seconds, in the order the
-suite meets them, so the row of a run shared with an earlier desideratum says so instead.
+same and prints one row per run with its stimuli, cells read and seconds, desiderata in the
+registry's order (the suite's files run alphabetically, so it charges a shared run to
+whichever cell comes first there), and the row of a run an earlier one computed says so.
+Items and data set are the model's catalogue entry's (``models/<name>.toml``), as ``eifbench run``'s.
 Run it with nothing else on the machine: a second job on 2 cores makes every figure meaningless.
 """
 
@@ -18,7 +20,9 @@ import time
 
 from tabulate import tabulate
 
+from eifbench.catalog import entry_for, load_catalog
 from eifbench.cli.commands import default_recipe
+from eifbench.cli.suite import suite_root
 from eifbench.desiderata import DESIDERATA
 from eifbench.influence import influence
 from eifbench.influence.digest import run_digest
@@ -32,15 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--engine", action="append", choices=["exact", "first-order", "in-context"])
-    parser.add_argument("--items", type=int, default=36)
+    parser.add_argument("--items", type=int, help="items per desideratum (default: the catalogue entry's)")
     args = parser.parse_args()
     spec = parse_spec(args.model)
     kind = ModelKind(spec_kind(spec))
     adapter = load_model(spec)
     recipe, _ = default_recipe(spec, kind.value)
+    entry = entry_for(spec, kind, load_catalog(suite_root() / "models"))
     engines = args.engine or (["exact", "in-context"] if kind.reads_completions else ["exact"])
-    dataset = "fashion-mnist" if kind == ModelKind.CLASSIFIER else None
-    task_spec = TaskSpec(kind, args.items, 0, "statement", dataset, getattr(adapter, "input_shape", None))
+    dataset = entry.dataset or ("fashion-mnist" if kind == ModelKind.CLASSIFIER else None)
+    items = args.items or entry.items
+    task_spec = TaskSpec(kind, items, 0, "statement", dataset, getattr(adapter, "input_shape", None))
     rows = []
     for engine in engines:
         seen: dict[str, str] = {}
@@ -65,7 +71,7 @@ def main() -> None:
                 total += seconds
                 rows.append((engine, name, run_name, len(run.stimuli), cells, f"{seconds:.2f}"))
         rows.append((engine, "all", "", "", "", f"{total:.2f}"))
-    print(f"{args.model} · {recipe.label()} · {args.items} items")
+    print(f"{args.model} · {recipe.label()} · {items} items · {dataset or 'bank facts'}")
     print(tabulate(rows, headers=["engine", "desideratum", "run", "stimuli", "cells", "seconds"], tablefmt="github"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -16,33 +17,37 @@ from eifbench.desiderata import DESIDERATA
 from eifbench.desiderata.registry import BUILT_IN
 from eifbench.influence.digest import run_digest, task_digest
 from eifbench.tasks.base import TaskSpec
+from tests.numbers import GOLDEN
 
-# One digest per (model kind, desideratum), keyed by the bank part's version and the desideratum's
-# own: a change to one desideratum's default stimuli bumps its ``version`` (and updates its row here)
-# and redraws, and refuses the baselines of, that desideratum alone. A change to a part's shared
-# bank (the fact families all language tasks draw on) bumps the part's version in eifbench/bank.
-PINNED = {
-    ("causal-lm", "distance", "2", "1"): "ad984fe32506cc8376535683",
-    ("causal-lm", "sparseness", "2", "2"): "b54a37cb33a4b3f56165878a",
-    ("causal-lm", "noise invariance", "2", "2"): "fc7d855cd8a31bb5adc67dc5",
-    ("causal-lm", "transitivity", "2", "1"): "94c1d919ab6fcdac42b3032c",
-    ("causal-lm", "logical consistency", "2", "1"): "b9bb71c1ac7fb2cc6bbe1e0a",
-    ("causal-lm", "asymmetry", "2", "1"): "0e6cdd45ef018162bede9319",
-    ("classifier", "distance", "1", "1"): "8657fa488ce26819e29e639a",
-    ("classifier", "sparseness", "1", "2"): "8bb5885a8c4ba3653bd84981",
-    ("classifier", "noise invariance", "1", "2"): "8105991b81dfa9fe7d0d8451",
-    ("classifier", "transitivity", "1", "1"): "d272199bda68ccbda98738cc",
-    ("text-classifier", "distance", "1", "1"): "0aed0ad5fa1dca17e1a2934c",
-    ("text-classifier", "sparseness", "1", "2"): "0aed0ad5fa1dca17e1a2934c",
-    ("text-classifier", "noise invariance", "1", "2"): "bfedfed400648f05f95a0f9e",
+# The version of the bank part and of the desideratum each default task was drawn at, per (model kind,
+# desideratum); the digest it was drawn to is the golden one (tests/golden/stimuli.json, shared with
+# tests/test_no_number_changes.py). A change to one desideratum's default stimuli bumps its ``version``
+# (and its row here, and the golden file: ``python -m tests.numbers``), and so redraws, and refuses the
+# baselines of, that desideratum alone. A change to a part's shared bank (the fact families all
+# language tasks draw on) bumps the part's version in eifbench/bank.
+PINNED_AT = {
+    ("causal-lm", "distance"): ("2", "1"),
+    ("causal-lm", "sparseness"): ("2", "2"),
+    ("causal-lm", "noise invariance"): ("2", "2"),
+    ("causal-lm", "transitivity"): ("2", "1"),
+    ("causal-lm", "logical consistency"): ("2", "1"),
+    ("causal-lm", "asymmetry"): ("2", "1"),
+    ("classifier", "distance"): ("1", "1"),
+    ("classifier", "sparseness"): ("1", "2"),
+    ("classifier", "noise invariance"): ("1", "2"),
+    ("classifier", "transitivity"): ("1", "1"),
+    ("text-classifier", "distance"): ("1", "1"),
+    ("text-classifier", "sparseness"): ("1", "2"),
+    ("text-classifier", "noise invariance"): ("1", "2"),
 }
 VERSION_OF = {"causal-lm": BANK_VERSION, "classifier": IMAGE_BANK_VERSION, "text-classifier": LABELLED_BANK_VERSION}
 BUILT_IN_KINDS = tuple(VERSION_OF)
+DATASET_OF = {"classifier": "fashion-mnist"}
 
 
 def default_task_digest(kind: str, name: str, items: int = 36, seed: int = 0) -> str:
     """The digest of one desideratum's default task (36 items) for a model kind."""
-    spec = TaskSpec(kind, items, seed=seed, dataset="fashion-mnist" if kind == "classifier" else None)
+    spec = TaskSpec(kind, items, seed=seed, dataset=DATASET_OF.get(kind))
     return task_digest(DESIDERATA[name].build(spec))
 
 
@@ -61,11 +66,15 @@ def bank_digest(kind: str, items: int = 36, seed: int = 0) -> str:
 )
 def test_each_desideratum_s_default_stimuli_are_pinned(kind, name):
     desideratum = DESIDERATA[name]
-    key = (kind, name, VERSION_OF[kind], desideratum.version)
-    assert key in PINNED, f"no pinned digest for {key}: a new version of {name} adds its row to PINNED"
-    assert default_task_digest(kind, name) == PINNED[key], (
-        f"the default {kind} stimuli of {name} changed: bump {type(desideratum).__name__}.version "
-        "and update its row of PINNED (its baselines are refused; the other desiderata's stay valid)"
+    versions = (VERSION_OF[kind], desideratum.version)
+    assert PINNED_AT.get((kind, name)) == versions, (
+        f"{kind} {name} is at versions {versions}: a new version updates its row of PINNED_AT"
+    )
+    golden = json.loads((GOLDEN / "stimuli.json").read_text())[f"{kind}/statement/{DATASET_OF.get(kind)}/{name}"]
+    assert default_task_digest(kind, name) == golden, (
+        f"the default {kind} stimuli of {name} changed: bump {type(desideratum).__name__}.version, update its "
+        "row of PINNED_AT and the golden stimuli (python -m tests.numbers); its baselines are refused, the "
+        "other desiderata's stay valid"
     )
 
 
